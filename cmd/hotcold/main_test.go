@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestVersionPrintsVersion(t *testing.T) {
+	out, err := run(t, "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "hotcold ") {
+		t.Fatalf("version output %q", out)
+	}
+}
+
+func TestHelpListsSubcommands(t *testing.T) {
+	out, err := run(t, "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := newRootCmd()
+	for _, c := range root.Commands() {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		if !strings.Contains(out, c.Name()) {
+			t.Errorf("--help does not list %q", c.Name())
+		}
+	}
+}
+
+func TestEverySubcommandHasAnExample(t *testing.T) {
+	root := newRootCmd()
+	for _, c := range allCommands(root) {
+		if c.Runnable() && c.Example == "" && c.Name() != "help" && c.Name() != "completion" && c.Parent() != nil && c.Parent().Name() != "completion" {
+			t.Errorf("%q has no --help example", c.CommandPath())
+		}
+	}
+}
