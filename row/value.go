@@ -49,7 +49,9 @@ func Float32Value(v float32) Value {
 }
 
 // Float64Value returns a float64 Value.
-func Float64Value(v float64) Value { return Value{id: TypeFloat64, valid: true, num: math.Float64bits(v)} }
+func Float64Value(v float64) Value {
+	return Value{id: TypeFloat64, valid: true, num: math.Float64bits(v)}
+}
 
 // StringValue returns a string Value. It copies s.
 func StringValue(s string) Value { return Value{id: TypeString, valid: true, b: []byte(s)} }
@@ -58,7 +60,9 @@ func StringValue(s string) Value { return Value{id: TypeString, valid: true, b: 
 func BinaryValue(b []byte) Value { return Value{id: TypeBinary, valid: true, b: b} }
 
 // Date32Value returns a date Value: days since 1970-01-01.
-func Date32Value(days int32) Value { return Value{id: TypeDate32, valid: true, num: uint64(int64(days))} }
+func Date32Value(days int32) Value {
+	return Value{id: TypeDate32, valid: true, num: uint64(int64(days))}
+}
 
 // TimestampValue returns a timestamp Value in the unit of its column.
 func TimestampValue(v int64) Value { return Value{id: TypeTimestamp, valid: true, num: uint64(v)} }
