@@ -1,0 +1,42 @@
+# hotcold — build, test, benchmark.
+#
+#   make test    everything CI runs: gofmt, go vet, all tests with -race
+#   make demo    the whole story on one machine
+#   make bench   regenerate BENCHMARKS.md
+
+GO ?= go
+PKGS := ./...
+
+.PHONY: test vet fmt build demo bench generate fuzz clients
+
+build:
+	$(GO) build -o bin/hotcold ./cmd/hotcold
+
+test: fmt vet
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	@if [ -x clients/java/build.sh ]; then clients/java/build.sh test; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+generate:
+	$(GO) generate ./...
+
+demo:
+	$(GO) run ./cmd/hotcold demo
+
+bench:
+	$(GO) run ./cmd/hotcold bench --out BENCHMARKS.md
+
+# Run every fuzz target for a short while (FUZZTIME=30s make fuzz).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
