@@ -113,10 +113,13 @@ func (s *Schema) DecodeValue(data []byte, r *Row) error {
 		r.Values = make([]Value, len(s.cols))
 	}
 	r.Values = r.Values[:len(s.cols)]
+	// One copy of the column bytes into the row's own buffer; string and
+	// binary values then slice it.
 	if cap(r.buf) < len(data) {
 		r.buf = make([]byte, 0, 2*len(data))
 	}
-	r.buf = r.buf[:0]
+	r.buf = append(r.buf[:0], data...)
+	data = r.buf
 	for i := 0; i < n; i++ {
 		c := &s.cols[i]
 		if bm[i/8]&(1<<(i%8)) != 0 {
@@ -160,10 +163,9 @@ func (s *Schema) DecodeValue(data []byte, r *Row) error {
 			if k <= 0 || l > uint64(len(data)-k) {
 				return truncated(c)
 			}
-			start := len(r.buf)
-			r.buf = append(r.buf, data[k:k+int(l)]...)
-			v.b = r.buf[start:len(r.buf):len(r.buf)]
-			data = data[k+int(l):]
+			end := k + int(l)
+			v.b = data[k:end:end]
+			data = data[end:]
 		case TypeDecimal128:
 			if len(data) < 16 {
 				return truncated(c)

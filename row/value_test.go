@@ -236,3 +236,31 @@ func BenchmarkValueEncode10(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValueDecode10JSON is the baseline for BenchmarkValueDecode10:
+// the same row read from its JSON form, as a job that kept JSON in state
+// would.
+func BenchmarkValueDecode10JSON(b *testing.B) {
+	s, r := tenColumnSchema()
+	data := s.AppendJSON(nil, r)
+	var got row.Row
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if err := s.RowFromJSON(data, &got); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkKeyEncode3JSON is the baseline for BenchmarkKeyEncode3: the
+// same key written as a JSON array (not order-preserving).
+func BenchmarkKeyEncode3JSON(b *testing.B) {
+	s := row.MustSchema([]row.Column{{Name: "a", Type: row.Int64}, {Name: "b", Type: row.String}, {Name: "c", Type: row.Date32}}, nil, 1)
+	r := row.New(row.Int64Value(123456789), row.StringValue("Shanghai"), row.Date32Value(20599))
+	buf := make([]byte, 0, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = s.AppendJSON(buf[:0], r)
+	}
+}
