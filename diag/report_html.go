@@ -1,0 +1,37 @@
+package diag
+
+import (
+	_ "embed"
+	"html/template"
+	"io"
+	"time"
+)
+
+//go:embed report.html.tmpl
+var reportHTML string
+
+var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"fmtTime": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format(time.RFC3339)
+	},
+	"round": func(d Duration) string { return time.Duration(d).Round(time.Second).String() },
+	"plus1": func(i int) int { return i + 1 },
+	"last":  func(p []TimelinePoint) TimelinePoint { return p[len(p)-1] },
+}).Parse(reportHTML))
+
+// WriteHTML writes the report as one self-contained HTML page: inline CSS,
+// no scripts, no external assets. A green/red bar shows the timeline with
+// the findings marked on it; every finding shows its cause, details,
+// raw record and suggestion. All text is HTML-escaped.
+func (r *Report) WriteHTML(w io.Writer) error {
+	if len(r.Timeline) == 0 {
+		// The template needs a first and last point.
+		c := *r
+		c.Timeline = []TimelinePoint{{Time: r.Generated, Healthy: r.Healthy}}
+		r = &c
+	}
+	return reportTmpl.Execute(w, r)
+}

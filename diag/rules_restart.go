@@ -1,0 +1,247 @@
+package diag
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Restarts returns the times in the window at which the job failed or
+// restarted, from the engine's exception history, its state transitions
+// and the logs, deduplicated to one per second and sorted.
+func (e *Evidence) Restarts() []time.Time {
+	seen := make(map[int64]bool)
+	var out []time.Time
+	add := func(t time.Time) {
+		if t.IsZero() || !e.Window.Contains(t) || seen[t.Unix()] {
+			return
+		}
+		seen[t.Unix()] = true
+		out = append(out, t)
+	}
+	for _, x := range e.Exceptions {
+		if !x.Concurrent {
+			add(x.Time)
+		}
+	}
+	if e.Job != nil {
+		for _, st := range []string{"RESTARTING", "FAILING", "FAILED"} {
+			add(e.Job.Transitions[st])
+		}
+	}
+	for _, l := range e.Logs {
+		if isRestartLog(l.Message) {
+			add(l.Time)
+		}
+	}
+	sortTimes(out)
+	return out
+}
+
+func isRestartLog(msg string) bool {
+	for _, s := range []string{"to RESTARTING", "to FAILING", "switched from state RUNNING to FAILED", "Restarting job"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Failures returns the exceptions in the window: the engine's (root
+// exceptions first) and those found in ERROR/WARN log records with a stack
+// trace, in time order.
+func (e *Evidence) Failures() []Exception {
+	var out []Exception
+	for _, x := range e.Exceptions {
+		if e.Window.Contains(x.Time) {
+			out = append(out, x)
+		}
+	}
+	for _, l := range e.Logs {
+		if l.Level != "ERROR" && l.Level != "WARN" {
+			continue
+		}
+		text := l.Text()
+		st := ParseStackTrace(text)
+		if len(st.Causes) == 0 {
+			continue
+		}
+		out = append(out, Exception{
+			Time: l.Time, Name: st.Causes[0].Header(), Stacktrace: text,
+			Source: fmt.Sprintf("log %s:%d", l.File, l.Line),
+		})
+	}
+	slices.SortStableFunc(out, func(a, b Exception) int { return a.Time.Compare(b.Time) })
+	return out
+}
+
+// RestartRule finds the root exception of each failure in the window and
+// classifies it with keyword rules (dirty data, out of memory, checkpoint
+// failure, Kafka connectivity, missing class or UDF, or the user's own).
+type RestartRule struct {
+	Keywords *KeywordRules
+}
+
+// Name returns "restart".
+func (r *RestartRule) Name() string { return "restart" }
+
+// Check implements Rule.
+func (r *RestartRule) Check(_ context.Context, ev *Evidence) []Finding {
+	restarts := ev.Restarts()
+	failures := ev.Failures()
+	if len(restarts) == 0 && len(failures) == 0 {
+		return nil
+	}
+	kr := r.Keywords
+	if kr == nil {
+		kr = DefaultKeywordRules()
+	}
+	type group struct {
+		cls   Classification
+		first Exception
+		count int
+		srcs  []string
+	}
+	var order []string
+	groups := make(map[string]*group)
+	for _, x := range failures {
+		text := x.Stacktrace
+		if text == "" {
+			text = x.Name
+		}
+		cls := kr.Classify(text)
+		key := "unclassified:" + cls.Root.Class
+		if cls.Rule != nil {
+			key = cls.Rule.Name
+		}
+		g := groups[key]
+		if g == nil {
+			g = &group{cls: cls, first: x}
+			groups[key] = g
+			order = append(order, key)
+		}
+		g.count++
+		if len(g.srcs) < 3 && !slices.Contains(g.srcs, x.Source) {
+			g.srcs = append(g.srcs, x.Source)
+		}
+		if g.cls.Raw == "" && cls.Raw != "" {
+			g.cls.Raw = cls.Raw
+		}
+	}
+	restartLine := fmt.Sprintf("the job failed or restarted %d time(s) in the window", len(restarts))
+	if len(restarts) > 0 {
+		restartLine += ", first at " + ts(restarts[0])
+	}
+	var out []Finding
+	for _, key := range order {
+		g := groups[key]
+		f := Finding{Rule: r.Name(), Time: g.first.Time, Severity: SeverityError}
+		root := g.cls.Matched
+		if root.Class == "" {
+			root = Cause{Class: g.first.Name}
+		}
+		f.Details = append(f.Details, restartLine)
+		f.Details = append(f.Details, fmt.Sprintf("root exception (%d occurrence(s)): %s", g.count, truncate(root.Header(), 500)))
+		if len(root.Frames) > 0 {
+			f.Details = append(f.Details, "at "+root.Frames[0])
+		}
+		if g.first.Task != "" || g.first.TaskManager != "" {
+			f.Details = append(f.Details, fmt.Sprintf("task %s on %s", orUnknown(g.first.Task), orUnknown(firstNonEmpty(g.first.Location, g.first.TaskManager))))
+		}
+		f.Details = append(f.Details, "seen in: "+strings.Join(g.srcs, ", "))
+		if g.cls.Rule != nil {
+			f.Rule = r.Name() + "/" + g.cls.Rule.Name
+			f.Severity = g.cls.Rule.Severity
+			f.Cause = g.cls.Rule.Cause
+			f.Suggestion = g.cls.Rule.Suggestion
+			if g.cls.Raw != "" {
+				f.Raw = truncate(g.cls.Raw, 4096)
+			}
+		} else {
+			f.Rule = r.Name() + "/unclassified"
+			f.Cause = "The job failed with " + orUnknown(root.Class)
+			f.Suggestion = "No keyword rule matched this exception. Read the full stack trace in the job's exception history or logs, fix its cause, and add a rule for it to the rule file (--rules) so the next occurrence is classified."
+		}
+		out = append(out, f)
+	}
+	if len(failures) == 0 {
+		out = append(out, Finding{
+			Rule: r.Name() + "/no-exception", Severity: SeverityError, Time: restarts[0],
+			Cause:      "The job restarted but no exception was found",
+			Details:    []string{restartLine},
+			Suggestion: "Give the job's exception history (--flink and --job) or the JobManager and TaskManager logs (--logs) for the window, so the root exception can be found.",
+		})
+	}
+	return out
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// CheckpointRule reports checkpoints that failed in the window: Flink
+// commits Kafka offsets only on completed checkpoints, so failing
+// checkpoints stop the committed offsets even when records flow.
+type CheckpointRule struct{}
+
+// Name returns "checkpoint".
+func (r *CheckpointRule) Name() string { return "checkpoint" }
+
+// Check implements Rule.
+func (r *CheckpointRule) Check(_ context.Context, ev *Evidence) []Finding {
+	cp := ev.Checkpoints
+	if cp == nil {
+		return nil
+	}
+	var failed []Checkpoint
+	completed := 0
+	for _, c := range cp.History {
+		if !ev.Window.Contains(c.Trigger) && (c.FailureTime.IsZero() || !ev.Window.Contains(c.FailureTime)) {
+			continue
+		}
+		switch c.Status {
+		case "FAILED":
+			failed = append(failed, c)
+		case "COMPLETED":
+			completed++
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	last := failed[len(failed)-1]
+	at := last.FailureTime
+	if at.IsZero() {
+		at = last.Trigger
+	}
+	f := Finding{
+		Rule: r.Name(), Severity: SeverityError, Time: failed[0].Trigger,
+		Cause: fmt.Sprintf("%d checkpoint(s) failed in the window (%d completed)", len(failed), completed),
+		Details: []string{
+			fmt.Sprintf("last failure: checkpoint %d at %s after %s", last.ID, ts(at), last.Duration),
+		},
+		Suggestion: "Flink commits Kafka offsets only when a checkpoint completes, so the consumer group's offsets stand still while checkpoints fail. " +
+			"If they expire, the barriers are slowed by back-pressure: fix the bottleneck, enable unaligned checkpoints, or raise 'execution.checkpointing.timeout'; otherwise fix the failure message's cause (storage, state size).",
+	}
+	if last.FailureMessage != "" {
+		f.Details = append(f.Details, "failure message: "+truncate(last.FailureMessage, 500))
+	}
+	if !cp.LastCompleted.IsZero() {
+		f.Details = append(f.Details, "last completed checkpoint: "+ts(cp.LastCompleted))
+	}
+	return []Finding{f}
+}
