@@ -18,4 +18,15 @@ var suites = []suite{
 			{Name: "BenchmarkValueDecode10", Metric: "allocs/op", Want: "0", Max: 0.5},
 		},
 	},
+	{
+		Title:     "#8 diag: lag evaluation of 10,000 partitions per tick",
+		Pkg:       "./diag",
+		Bench:     "^BenchmarkEvaluate10kPartitions$",
+		Benchtime: "30x",
+		Count:     3,
+		Notes:     "One monitor tick over 10,000 partitions (100 groups x 100 partitions, 60-sample windows, Flink-style commits every minute): observe the new samples and evaluate every partition. Target: well under 100 ms; the fastest of 3 runs is reported.",
+		Targets: []target{
+			{Name: "BenchmarkEvaluate10kPartitions", Metric: "ns/op", Want: "< 100 ms (1e8 ns)", Max: 1e8},
+		},
+	},
 }
