@@ -1,0 +1,167 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/sidecar"
+)
+
+func init() { addCommand(newServeCmd) }
+
+func newServeCmd() *cobra.Command {
+	var (
+		configPath string
+		listen     string
+		unix       string
+		unixMode   string
+		metrics    string
+		store      string
+		maxBatch   int
+		timeout    time.Duration
+		drain      time.Duration
+		cacheSize  sidecar.ByteSize
+		noCache    bool
+		verCheck   time.Duration
+		logLevel   string
+		logJSON    bool
+	)
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the lookup sidecar: serve a cold store over gRPC (TCP and/or a unix socket)",
+		Long: `serve runs the lookup sidecar next to Flink TaskManagers and Go services: it
+answers the hotcold.lookup.v1 gRPC API (Lookup, BatchLookup, StreamLookup,
+ListTables, DescribeTable) from the cold store, with a read cache keyed by
+table version, request coalescing, per-job tokens, table grants and rate
+limits from the config file, the gRPC health service, server reflection (so
+grpcurl works without the proto) and Prometheus metrics on /metrics.
+
+Flags override the config file. Without --listen or --unix (and none in the
+config) it listens on 127.0.0.1:7070. On SIGINT/SIGTERM it stops accepting
+calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
+		Example: `  hotcold serve --store pebble:./cold --unix /tmp/hotcold.sock
+  hotcold serve --store pebble:/var/lib/hotcold/cold --listen :7070 --unix /run/hotcold.sock --config sidecar.yaml
+  hotcold serve --config sidecar.yaml --metrics-listen 127.0.0.1:9464 --cache-size 1GiB`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var cfg sidecar.Config
+			if configPath != "" {
+				var err error
+				if cfg, err = sidecar.LoadConfig(configPath); err != nil {
+					return fmt.Errorf("%w\nfix the config file (see the example in the README)", err)
+				}
+			}
+			f := cmd.Flags()
+			set := func(name string, apply func()) {
+				if f.Changed(name) {
+					apply()
+				}
+			}
+			set("listen", func() { cfg.Listen = listen })
+			set("unix", func() { cfg.Unix = unix })
+			set("unix-mode", func() { cfg.UnixMode = unixMode })
+			set("metrics-listen", func() { cfg.MetricsListen = metrics })
+			set("store", func() { cfg.Store = store })
+			set("max-batch", func() { cfg.MaxBatch = maxBatch })
+			set("call-timeout", func() { cfg.CallTimeout = timeout })
+			set("drain-timeout", func() { cfg.DrainTimeout = drain })
+			set("cache-size", func() { cfg.Cache.Size = cacheSize })
+			set("no-cache", func() { cfg.Cache.Disabled = noCache })
+			set("version-check-interval", func() { cfg.Cache.VersionCheckInterval = verCheck })
+			if cfg.Listen == "" && cfg.Unix == "" {
+				cfg.Listen = "127.0.0.1:7070"
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+
+			logger, err := serveLogger(cmd, logLevel, logJSON)
+			if err != nil {
+				return err
+			}
+			opts, err := cfg.ServerOptions()
+			if err != nil {
+				return err
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			opts.Logger, opts.Registerer = logger, reg
+
+			ctx := cmd.Context()
+			st, err := coldstore.Open(ctx, cfg.Store, &coldstore.Options{Logger: logger, Registerer: reg})
+			if err != nil {
+				return fmt.Errorf("open the cold store %q: %w (load a table into it first with `hotcold load --store %s ...`)", cfg.Store, err, cfg.Store)
+			}
+			defer st.Close()
+			if tables, err := st.Tables(ctx); err == nil && len(tables) == 0 {
+				logger.Warn("the cold store has no tables yet: lookups will fail with NotFound until one is loaded", "store", cfg.Store, "hint", "hotcold load --store "+cfg.Store+" --table T --version V --key K FILE.parquet")
+			}
+			srv, err := sidecar.NewServer(st, opts)
+			if err != nil {
+				return err
+			}
+			mode, err := cfg.SocketMode()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			return srv.Run(ctx, sidecar.Listeners{
+				TCP: cfg.Listen, Unix: cfg.Unix, UnixMode: mode, Metrics: cfg.MetricsListen, Gatherer: reg,
+				Ready: func(a sidecar.Addrs) {
+					var parts []string
+					if a.TCP != "" {
+						parts = append(parts, "tcp "+a.TCP)
+					}
+					if a.Unix != "" {
+						parts = append(parts, "unix://"+a.Unix)
+					}
+					if a.Metrics != "" {
+						parts = append(parts, "metrics http://"+a.Metrics+"/metrics")
+					}
+					fmt.Fprintf(out, "hotcold serve: serving %s on %s\n", cfg.Store, strings.Join(parts, ", "))
+				},
+			})
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&configPath, "config", "", "YAML config file (listen addresses, store, jobs with tokens, tables and rate limits, limits, cache)")
+	f.StringVar(&listen, "listen", "", "TCP host:port of the gRPC API (default 127.0.0.1:7070 when neither --listen nor --unix is set)")
+	f.StringVar(&unix, "unix", "", "unix socket path of the gRPC API (preferred for a sidecar next to a TaskManager)")
+	f.StringVar(&unixMode, "unix-mode", "", "octal file mode of the unix socket, e.g. 0660 (default: from the umask)")
+	f.StringVar(&metrics, "metrics-listen", "", "host:port of the HTTP server with /metrics (default: none)")
+	f.StringVar(&store, "store", "", "cold store URL: pebble:DIR or redis://HOST:PORT[/DB]")
+	f.IntVar(&maxBatch, "max-batch", 0, "largest batch of keys per request (default 1024)")
+	f.DurationVar(&timeout, "call-timeout", 0, "deadline of every call (default 5s)")
+	f.DurationVar(&drain, "drain-timeout", 0, "how long in-flight calls may finish on shutdown (default 10s)")
+	f.Var(&cacheSize, "cache-size", "read cache size, e.g. 256MiB (default 64MiB)")
+	f.BoolVar(&noCache, "no-cache", false, "turn the read cache off")
+	f.DurationVar(&verCheck, "version-check-interval", 0, "how long a table's live version is trusted before asking the store again (default 0: every call)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug (logs every call), info, warn or error")
+	f.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
+	return c
+}
+
+// serveLogger returns a slog logger on the command's stderr.
+func serveLogger(cmd *cobra.Command, level string, asJSON bool) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	w := cmd.ErrOrStderr()
+	if w == nil {
+		w = os.Stderr
+	}
+	hopts := &slog.HandlerOptions{Level: l}
+	if asJSON {
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, hopts)), nil
+}

@@ -1,0 +1,222 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/sidecar/lookuppb"
+)
+
+// batcher coalesces concurrent Client.Get calls into BatchLookup calls.
+//
+// One loop goroutine collects queued gets into a batch and hands it to a
+// sender goroutine when a send slot is free (at most autoInflight batches
+// in flight). Both are owned by the batcher and stop on close.
+type batcher struct {
+	c      *Client
+	max    int
+	linger time.Duration
+	reqs   chan *pending
+	slots  chan struct{}
+	ctx    context.Context // canceled on close; parent of every batch call
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type pending struct {
+	table string
+	key   []byte // Key content, from appendValues
+	done  chan struct{}
+	res   coldstore.Result
+	err   error
+}
+
+func newBatcher(c *Client) *batcher {
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &batcher{
+		c: c, max: c.cfg.autoMax, linger: c.cfg.linger,
+		reqs:  make(chan *pending, c.cfg.autoMax),
+		slots: make(chan struct{}, c.cfg.autoInflight),
+		ctx:   ctx, cancel: cancel,
+	}
+	b.wg.Add(1)
+	go b.loop()
+	return b
+}
+
+// get queues one lookup and waits for its answer or ctx.
+func (b *batcher) get(ctx context.Context, table string, key []byte) (coldstore.Result, error) {
+	p := &pending{table: table, key: key, done: make(chan struct{})}
+	select {
+	case b.reqs <- p:
+	case <-ctx.Done():
+		return coldstore.Result{}, ctx.Err()
+	case <-b.ctx.Done():
+		return coldstore.Result{}, coldstore.ErrClosed
+	}
+	select {
+	case <-p.done:
+		return p.res, p.err
+	case <-ctx.Done():
+		return coldstore.Result{}, ctx.Err()
+	case <-b.ctx.Done():
+		// Closed: p may never be picked up. A sender that did pick it up
+		// writes into p unobserved.
+		return coldstore.Result{}, coldstore.ErrClosed
+	}
+}
+
+func (b *batcher) close() {
+	b.cancel()
+	b.wg.Wait()
+	// Fail what is still queued.
+	for {
+		select {
+		case p := <-b.reqs:
+			p.err = coldstore.ErrClosed
+			close(p.done)
+		default:
+			return
+		}
+	}
+}
+
+func (b *batcher) loop() {
+	defer b.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var first *pending
+		select {
+		case first = <-b.reqs:
+		case <-b.ctx.Done():
+			return
+		}
+		batch := make([]*pending, 1, b.max)
+		batch[0] = first
+		lingering := b.linger > 0
+		if lingering {
+			timer.Reset(b.linger)
+		}
+		acquired := false
+	collect:
+		for len(batch) < b.max {
+			select {
+			case p := <-b.reqs:
+				batch = append(batch, p)
+				continue
+			default:
+			}
+			// Nothing queued right now.
+			if lingering {
+				select {
+				case p := <-b.reqs:
+					batch = append(batch, p)
+				case <-timer.C:
+					lingering = false
+				case <-b.ctx.Done():
+					b.fail(batch, coldstore.ErrClosed)
+					return
+				}
+				continue
+			}
+			select {
+			case b.slots <- struct{}{}:
+				acquired = true
+				break collect
+			case p := <-b.reqs:
+				batch = append(batch, p)
+			case <-b.ctx.Done():
+				b.fail(batch, coldstore.ErrClosed)
+				return
+			}
+		}
+		if lingering {
+			timer.Stop() // Go 1.23+ timers: no stale tick after Stop
+		}
+		if !acquired {
+			select {
+			case b.slots <- struct{}{}:
+			case <-b.ctx.Done():
+				b.fail(batch, coldstore.ErrClosed)
+				return
+			}
+		}
+		b.wg.Add(1)
+		go b.send(batch)
+	}
+}
+
+func (b *batcher) fail(batch []*pending, err error) {
+	for _, p := range batch {
+		p.err = err
+		close(p.done)
+	}
+}
+
+// send makes one BatchLookup for batch and delivers the answers.
+func (b *batcher) send(batch []*pending) {
+	defer b.wg.Done()
+	defer func() { <-b.slots }()
+	def := batch[0].table
+	n := 16 + len(def)
+	for _, p := range batch {
+		n += len(p.key) + 8
+		if p.table != def {
+			n += len(p.table) + 2
+		}
+	}
+	req := appendTable(make([]byte, 0, n), def)
+	for _, p := range batch {
+		t := ""
+		if p.table != def {
+			t = p.table
+		}
+		req = appendKeyRef(req, fBatchReqKeys, t, p.key)
+	}
+	resp := &batchResponse{}
+	err := b.c.conn.Invoke(b.ctx, lookuppb.LookupService_BatchLookup_FullMethodName, &rawMessage{b: req}, resp)
+	if err == nil && len(resp.results) != len(batch) {
+		err = status.Errorf(codes.Internal, "BatchLookup of %d keys answered %d results", len(batch), len(resp.results))
+	}
+	if err != nil {
+		switch status.Code(err) {
+		case codes.InvalidArgument, codes.NotFound, codes.PermissionDenied:
+			if len(batch) > 1 {
+				// One caller's bad key or table must not fail the others:
+				// answer each on its own.
+				b.individually(batch)
+				return
+			}
+		}
+		b.fail(batch, b.c.callError(batch[0].table, err))
+		return
+	}
+	for i, p := range batch {
+		p.res, p.err = resp.results[i].result()
+		close(p.done)
+	}
+}
+
+func (b *batcher) individually(batch []*pending) {
+	for _, p := range batch {
+		req := appendKeyRef(appendTable(nil, p.table), fBatchReqKeys, "", p.key)
+		resp := &batchResponse{}
+		err := b.c.conn.Invoke(b.ctx, lookuppb.LookupService_BatchLookup_FullMethodName, &rawMessage{b: req}, resp)
+		switch {
+		case err != nil:
+			p.err = b.c.callError(p.table, err)
+		case len(resp.results) != 1:
+			p.err = fmt.Errorf("sidecar: BatchLookup of 1 key answered %d results", len(resp.results))
+		default:
+			p.res, p.err = resp.results[0].result()
+		}
+		close(p.done)
+	}
+}

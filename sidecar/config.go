@@ -1,0 +1,372 @@
+package sidecar
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the sidecar's configuration file (YAML), as read by
+// `hotcold serve --config`. Flags given on the command line override it.
+// See sidecar/testdata/sidecar.yaml for a commented example.
+type Config struct {
+	// Listen is the host:port of the gRPC API over TCP, e.g. ":7070".
+	Listen string `yaml:"listen"`
+	// Unix is the path of a unix-domain socket for the gRPC API.
+	Unix string `yaml:"unix"`
+	// UnixMode is the octal file mode of the socket, e.g. "0660"; empty
+	// leaves the umask's.
+	UnixMode string `yaml:"unix_mode"`
+	// MetricsListen is the host:port of the HTTP /metrics endpoint.
+	MetricsListen string `yaml:"metrics_listen"`
+	// Store is the cold store URL, e.g. "pebble:/var/lib/hotcold/cold" or
+	// "redis://localhost:6379/0".
+	Store string `yaml:"store"`
+	// MaxBatch is the largest batch accepted (Options.MaxBatch).
+	MaxBatch int `yaml:"max_batch"`
+	// CallTimeout bounds every call (Options.CallTimeout), e.g. "5s".
+	CallTimeout time.Duration `yaml:"call_timeout"`
+	// DrainTimeout bounds the graceful shutdown (Options.DrainTimeout).
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// StreamConcurrency is Options.StreamConcurrency.
+	StreamConcurrency int `yaml:"stream_concurrency"`
+	// Cache configures the read cache.
+	Cache CacheConfig `yaml:"cache"`
+	// Jobs are the callers and what they may read. Empty: no
+	// authentication.
+	Jobs []JobConfig `yaml:"jobs"`
+
+	file string
+	root *yaml.Node
+}
+
+// CacheConfig configures the read cache.
+type CacheConfig struct {
+	// Size bounds the cache: bytes, or with a unit ("64MiB", "1GB").
+	Size ByteSize `yaml:"size"`
+	// Disabled turns the cache off.
+	Disabled bool `yaml:"disabled"`
+	// NoNegative turns off caching of missing keys.
+	NoNegative bool `yaml:"no_negative"`
+	// VersionCheckInterval is Options.VersionCheckInterval, e.g. "1s".
+	VersionCheckInterval time.Duration `yaml:"version_check_interval"`
+}
+
+// JobConfig is one job of the config file. Give the token in exactly one
+// of token, token_env (the name of an environment variable holding it) or
+// token_file (a file holding it; surrounding whitespace is ignored).
+type JobConfig struct {
+	Name      string   `yaml:"name"`
+	Token     string   `yaml:"token"`
+	TokenEnv  string   `yaml:"token_env"`
+	TokenFile string   `yaml:"token_file"`
+	Tables    []string `yaml:"tables"`
+	// RateLimit is in requests per second; 0 is unlimited.
+	RateLimit float64 `yaml:"rate_limit"`
+	Burst     int     `yaml:"burst"`
+}
+
+// LoadConfig reads and parses a config file (see ParseConfig).
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("sidecar config: %w", err)
+	}
+	return ParseConfig(data, path)
+}
+
+// ParseConfig parses a YAML config; name (the file name) prefixes errors.
+// Unknown fields and values of the wrong type are errors naming the line.
+// It does not check the config as a whole: call Validate once flags have
+// been applied.
+func ParseConfig(data []byte, name string) (Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("sidecar config %s: %w", name, err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Config{}, fmt.Errorf("sidecar config %s: %w", name, err)
+	}
+	c.file, c.root = name, &root
+	return c, nil
+}
+
+// Validate reports every problem of the config in one error, each naming
+// the file, line (when known) and field.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(path []any, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", c.where(path), fmt.Sprintf(format, args...)))
+	}
+	if c.Listen == "" && c.Unix == "" {
+		add(nil, "set listen (host:port) or unix (a socket path), in the file or with --listen / --unix")
+	}
+	if c.Store == "" {
+		add(nil, "set store (e.g. pebble:/var/lib/hotcold/cold), in the file or with --store")
+	}
+	if c.UnixMode != "" {
+		if _, err := c.SocketMode(); err != nil {
+			add([]any{"unix_mode"}, "%v", err)
+		}
+	}
+	if c.MaxBatch < 0 {
+		add([]any{"max_batch"}, "must be positive")
+	}
+	if c.CallTimeout < 0 {
+		add([]any{"call_timeout"}, "must be positive")
+	}
+	if c.DrainTimeout < 0 {
+		add([]any{"drain_timeout"}, "must be positive")
+	}
+	if c.StreamConcurrency < 0 {
+		add([]any{"stream_concurrency"}, "must be positive")
+	}
+	if c.Cache.Size < 0 {
+		add([]any{"cache", "size"}, "must be positive (use disabled: true to turn the cache off)")
+	}
+	if c.Cache.VersionCheckInterval < 0 {
+		add([]any{"cache", "version_check_interval"}, "must not be negative")
+	}
+	names := map[string]int{}
+	for i, j := range c.Jobs {
+		p := func(f string) []any { return []any{"jobs", i, f} }
+		if j.Name == "" {
+			add(p("name"), "must be set")
+		} else if prev, dup := names[j.Name]; dup {
+			add(p("name"), "%q is also the name of jobs[%d]", j.Name, prev)
+		} else {
+			names[j.Name] = i
+		}
+		n := 0
+		for _, s := range []string{j.Token, j.TokenEnv, j.TokenFile} {
+			if s != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			add([]any{"jobs", i}, "job %q: give the token in exactly one of token, token_env or token_file", j.Name)
+		}
+		if len(j.Tables) == 0 {
+			add(p("tables"), "job %q: list the tables it may read, or \"*\" for all", j.Name)
+		}
+		for k, t := range j.Tables {
+			if t == "" {
+				add([]any{"jobs", i, "tables", k}, "empty table name")
+			}
+		}
+		if j.RateLimit < 0 || math.IsNaN(j.RateLimit) || math.IsInf(j.RateLimit, 0) {
+			add(p("rate_limit"), "must be a positive number of requests per second (0 for unlimited)")
+		}
+		if j.Burst < 0 {
+			add(p("burst"), "must not be negative")
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid sidecar config:\n%w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// SocketMode parses UnixMode (0 when empty).
+func (c *Config) SocketMode() (os.FileMode, error) {
+	if c.UnixMode == "" {
+		return 0, nil
+	}
+	m, err := strconv.ParseUint(strings.TrimPrefix(c.UnixMode, "0o"), 8, 32)
+	if err != nil || m > 0o777 {
+		return 0, fmt.Errorf("%q is not an octal file mode such as 0660", c.UnixMode)
+	}
+	return os.FileMode(m), nil
+}
+
+// ServerOptions converts the config to server Options, reading tokens
+// from the environment or files. Logger and Registerer are left for the
+// caller to set.
+func (c *Config) ServerOptions() (Options, error) {
+	o := Options{
+		MaxBatch:             c.MaxBatch,
+		CallTimeout:          c.CallTimeout,
+		DrainTimeout:         c.DrainTimeout,
+		StreamConcurrency:    c.StreamConcurrency,
+		CacheBytes:           int64(c.Cache.Size),
+		NoNegativeCache:      c.Cache.NoNegative,
+		VersionCheckInterval: c.Cache.VersionCheckInterval,
+	}
+	if c.Cache.Disabled {
+		o.CacheBytes = -1
+	}
+	var errs []error
+	for i, j := range c.Jobs {
+		tok := j.Token
+		switch {
+		case j.TokenEnv != "":
+			tok = os.Getenv(j.TokenEnv)
+			if tok == "" {
+				errs = append(errs, fmt.Errorf("%s: job %q: environment variable %s is empty or not set", c.where([]any{"jobs", i, "token_env"}), j.Name, j.TokenEnv))
+			}
+		case j.TokenFile != "":
+			b, err := os.ReadFile(j.TokenFile)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: job %q: %w", c.where([]any{"jobs", i, "token_file"}), j.Name, err))
+			}
+			tok = strings.TrimSpace(string(b))
+			if err == nil && tok == "" {
+				errs = append(errs, fmt.Errorf("%s: job %q: token file %s is empty", c.where([]any{"jobs", i, "token_file"}), j.Name, j.TokenFile))
+			}
+		}
+		o.Jobs = append(o.Jobs, Job{Name: j.Name, Token: tok, Tables: j.Tables, RateLimit: j.RateLimit, Burst: j.Burst})
+	}
+	if len(errs) > 0 {
+		return Options{}, fmt.Errorf("sidecar config: %w", errors.Join(errs...))
+	}
+	return o, nil
+}
+
+// where renders "file:line: path" for a field path of string keys and int
+// indexes; the line is the closest known one.
+func (c *Config) where(path []any) string {
+	var b strings.Builder
+	file := c.file
+	if file == "" {
+		file = "config"
+	}
+	b.WriteString(file)
+	if line := lineOf(c.root, path); line > 0 {
+		fmt.Fprintf(&b, ":%d", line)
+	}
+	for i, p := range path {
+		switch x := p.(type) {
+		case string:
+			if i > 0 {
+				b.WriteByte('.')
+			} else {
+				b.WriteString(": ")
+			}
+			b.WriteString(x)
+		case int:
+			fmt.Fprintf(&b, "[%d]", x)
+		}
+	}
+	return b.String()
+}
+
+// lineOf finds the line of the deepest node of path in a YAML document.
+func lineOf(root *yaml.Node, path []any) int {
+	if root == nil {
+		return 0
+	}
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := 0
+	for _, p := range path {
+		var next *yaml.Node
+		switch x := p.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == x {
+						line = n.Content[i].Line
+						next = n.Content[i+1]
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && x < len(n.Content) {
+				next = n.Content[x]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	return line
+}
+
+// ByteSize is a size in bytes that reads from YAML and flags as a number
+// of bytes or with a unit: "64MiB", "512KB", "1.5GiB".
+type ByteSize int64
+
+// ParseByteSize reads a size: a non-negative number with an optional
+// unit B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of
+// 1024), case-insensitive.
+func ParseByteSize(s string) (ByteSize, error) {
+	t := strings.TrimSpace(s)
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') && t[i-1] != '.' {
+		i--
+	}
+	num, unit := strings.TrimSpace(t[:i]), strings.ToLower(strings.TrimSpace(t[i:]))
+	mult := map[string]float64{"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("size %q: unknown unit %q (want B, KB, MB, GB, KiB, MiB, GiB...)", s, unit)
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || num == "" || strings.ContainsAny(num, "eE+-") {
+		return 0, fmt.Errorf("size %q: want a non-negative number with an optional unit, e.g. 64MiB", s)
+	}
+	v := f * mult
+	if v >= math.MaxInt64 || math.IsNaN(v) {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	return ByteSize(v), nil
+}
+
+// String renders the size with the largest binary unit that divides it.
+func (b ByteSize) String() string {
+	for _, u := range []struct {
+		n    int64
+		name string
+	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if b != 0 && int64(b)%u.n == 0 {
+			return fmt.Sprintf("%d%s", int64(b)/u.n, u.name)
+		}
+	}
+	return fmt.Sprintf("%dB", int64(b))
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler (YAML and flags).
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	v, err := ParseByteSize(string(text))
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler, naming the line of a bad size.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a size like 64MiB", n.Line)
+	}
+	if err := b.UnmarshalText([]byte(n.Value)); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (b ByteSize) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
+
+// Set implements pflag.Value, so a ByteSize can be a command-line flag.
+func (b *ByteSize) Set(s string) error { return b.UnmarshalText([]byte(s)) }
+
+// Type implements pflag.Value.
+func (b *ByteSize) Type() string { return "size" }

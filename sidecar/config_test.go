@@ -1,0 +1,176 @@
+package sidecar_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotcold/hotcold/sidecar"
+)
+
+func TestExampleConfigParsesAndConverts(t *testing.T) {
+	c, err := sidecar.LoadConfig("testdata/sidecar.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:7070" || c.Unix != "/run/hotcold/hotcold.sock" || c.Store != "pebble:/var/lib/hotcold/cold" ||
+		c.CallTimeout != 5*time.Second || c.Cache.Size != 256<<20 || len(c.Jobs) != 2 {
+		t.Fatalf("config %+v", c)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "risk.token")
+	if err := os.WriteFile(tokenFile, []byte("  tok-risk\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.Jobs[1].TokenFile = tokenFile
+	t.Setenv("HOTCOLD_TOKEN_ORDERS_ENRICH", "tok-orders")
+	o, err := c.ServerOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Jobs[0].Token != "tok-orders" || o.Jobs[1].Token != "tok-risk" || o.Jobs[0].RateLimit != 20000 || o.CacheBytes != 256<<20 || o.MaxBatch != 1024 {
+		t.Fatalf("options %+v", o)
+	}
+}
+
+func TestConfigErrorsNameFileLineAndField(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		parse      bool // the error comes from ParseConfig, not Validate
+		want       []string
+	}{
+		{name: "unknown field", parse: true, yaml: "listen: :7070\nstore: x\ncache:\n  sise: 1MiB\n", want: []string{"bad.yaml", "line 4", "sise"}},
+		{name: "wrong type", parse: true, yaml: "max_batch: lots\n", want: []string{"bad.yaml", "line 1", "lots"}},
+		{name: "bad size", parse: true, yaml: "cache:\n  size: 12 parsecs\n", want: []string{"bad.yaml", "line 2", "unknown unit"}},
+		{name: "bad duration", parse: true, yaml: "call_timeout: soon\n", want: []string{"bad.yaml", "line 1", "soon"}},
+		{name: "nothing to listen on", yaml: "store: pebble:/x\n", want: []string{"bad.yaml: set listen"}},
+		{name: "no store", yaml: "listen: :1\n", want: []string{"set store"}},
+		{
+			name: "every job problem at once",
+			yaml: "listen: :1\nstore: x\njobs:\n  - name: a\n    token: t\n    tables: [x]\n  - name: a\n    token: t\n    token_env: T\n    tables: []\n    rate_limit: -1\n",
+			want: []string{
+				`bad.yaml:7: jobs[1].name: "a" is also the name of jobs[0]`,
+				`bad.yaml:7: jobs[1]: job "a": give the token in exactly one of token, token_env or token_file`,
+				`bad.yaml:10: jobs[1].tables: job "a": list the tables`,
+				`bad.yaml:11: jobs[1].rate_limit: must be a positive number`,
+			},
+		},
+		{name: "bad socket mode", yaml: "listen: :1\nstore: x\nunix_mode: rw-rw----\n", want: []string{`bad.yaml:3: unix_mode: "rw-rw----" is not an octal file mode`}},
+		{name: "negative limits", yaml: "listen: :1\nstore: x\nmax_batch: -3\ncall_timeout: -1s\n", want: []string{"bad.yaml:3: max_batch", "bad.yaml:4: call_timeout"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := sidecar.ParseConfig([]byte(tc.yaml), "bad.yaml")
+			if tc.parse {
+				if err == nil {
+					t.Fatal("ParseConfig accepted it")
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = c.Validate()
+				if err == nil {
+					t.Fatal("Validate accepted it")
+				}
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingTokenSourcesAreReported(t *testing.T) {
+	c, err := sidecar.ParseConfig([]byte("listen: :1\nstore: x\njobs:\n  - name: a\n    token_env: HOTCOLD_TEST_UNSET_TOKEN\n    tables: ['*']\n  - name: b\n    token_file: /nonexistent/tok\n    tables: ['*']\n"), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ServerOptions()
+	for _, w := range []string{"s.yaml:5: jobs[0].token_env: job \"a\": environment variable HOTCOLD_TEST_UNSET_TOKEN is empty", "s.yaml:8: jobs[1].token_file"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
+	}
+}
+
+func TestEmptyConfigIsAllDefaults(t *testing.T) {
+	c, err := sidecar.ParseConfig(nil, "empty.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Listen, c.Store = ":7070", "pebble:x"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	for in, want := range map[string]sidecar.ByteSize{
+		"0": 0, "1024": 1024, "64MiB": 64 << 20, "64mib": 64 << 20, "1.5GiB": 3 << 29, "10 MB": 10_000_000, "512KiB": 512 << 10, "7B": 7, "2k": 2000,
+	} {
+		got, err := sidecar.ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MiB", "-1MiB", "1e9", "12 parsecs", "1..2", "99999999999TiB", "NaN"} {
+		if _, err := sidecar.ParseByteSize(in); err == nil {
+			t.Errorf("ParseByteSize(%q) accepted", in)
+		}
+	}
+	if s := sidecar.ByteSize(64 << 20).String(); s != "64MiB" {
+		t.Errorf("String() = %q", s)
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	example, err := os.ReadFile("testdata/sidecar.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(example)
+	f.Add([]byte("listen: :1\nstore: x\njobs:\n  - name: a\n    token: t\n    tables: [x]\n"))
+	f.Add([]byte("cache: {size: 1GiB, disabled: true}\n"))
+	f.Add([]byte("jobs: [{name: [1]}]"))
+	f.Add([]byte("- 1\n- 2\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := sidecar.ParseConfig(data, "fuzz.yaml")
+		if err != nil {
+			if !strings.Contains(err.Error(), "fuzz.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if err := c.Validate(); err != nil && !strings.Contains(err.Error(), "fuzz.yaml") {
+			t.Fatalf("validation error does not name the file: %v", err)
+		}
+	})
+}
+
+func FuzzParseByteSize(f *testing.F) {
+	for _, s := range []string{"64MiB", "1.5 GiB", "0", "10kb", "1e3", "-1", ".5k", "9223372036854775807"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := sidecar.ParseByteSize(s)
+		if err != nil {
+			return
+		}
+		if b < 0 {
+			t.Fatalf("ParseByteSize(%q) = %d < 0", s, b)
+		}
+		again, err := sidecar.ParseByteSize(b.String())
+		if err != nil || again != b {
+			t.Fatalf("ParseByteSize(%q) = %d, whose String %q reads back as %d, %v", s, b, b.String(), again, err)
+		}
+	})
+}

@@ -1,0 +1,232 @@
+package sidecar
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow/decimal128"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/row"
+	"github.com/hotcold/hotcold/sidecar/lookuppb"
+)
+
+// This file converts between the row data model and the lookup proto. The
+// proto side is typed per value (see lookup.proto); the row side is typed
+// per column, so conversions into row take the column type.
+
+var pbNull = &lookuppb.Value{Kind: &lookuppb.Value_NullValue{NullValue: structpb.NullValue_NULL_VALUE}}
+
+// ValueToProto converts v, a value of a column of type t, to its proto
+// form. Null becomes null_value. The returned message may be shared (nulls
+// are); callers must not modify it.
+func ValueToProto(t row.Type, v row.Value) *lookuppb.Value {
+	if v.IsNull() {
+		return pbNull
+	}
+	switch v.Type() {
+	case row.TypeBool:
+		return &lookuppb.Value{Kind: &lookuppb.Value_BoolValue{BoolValue: v.Bool()}}
+	case row.TypeInt32:
+		return &lookuppb.Value{Kind: &lookuppb.Value_Int32Value{Int32Value: int32(v.Int64())}}
+	case row.TypeInt64:
+		return &lookuppb.Value{Kind: &lookuppb.Value_Int64Value{Int64Value: v.Int64()}}
+	case row.TypeFloat32:
+		return &lookuppb.Value{Kind: &lookuppb.Value_FloatValue{FloatValue: float32(v.Float64())}}
+	case row.TypeFloat64:
+		return &lookuppb.Value{Kind: &lookuppb.Value_DoubleValue{DoubleValue: v.Float64()}}
+	case row.TypeString:
+		return &lookuppb.Value{Kind: &lookuppb.Value_StringValue{StringValue: string(v.Bytes())}}
+	case row.TypeBinary:
+		return &lookuppb.Value{Kind: &lookuppb.Value_BytesValue{BytesValue: v.Bytes()}}
+	case row.TypeDate32:
+		return &lookuppb.Value{Kind: &lookuppb.Value_DateValue{DateValue: int32(v.Int64())}}
+	case row.TypeTimestamp:
+		if t.ID == row.TypeTimestamp && t.Unit == row.Microsecond {
+			return &lookuppb.Value{Kind: &lookuppb.Value_TimestampMicros{TimestampMicros: v.Int64()}}
+		}
+		return &lookuppb.Value{Kind: &lookuppb.Value_TimestampMillis{TimestampMillis: v.Int64()}}
+	case row.TypeDecimal128:
+		return &lookuppb.Value{Kind: &lookuppb.Value_DecimalValue{DecimalValue: FormatDecimal(v.Decimal(), t.Scale)}}
+	}
+	return pbNull
+}
+
+// RowToProto converts r, a row of schema columns cols, to its proto form.
+func RowToProto(cols []row.Type, r row.Row) *lookuppb.Row {
+	out := &lookuppb.Row{Values: make([]*lookuppb.Value, len(r.Values))}
+	for i, v := range r.Values {
+		var t row.Type
+		if i < len(cols) {
+			t = cols[i]
+		}
+		out.Values[i] = ValueToProto(t, v)
+	}
+	return out
+}
+
+// ValueFromProto converts a proto value to a value of a column of type t,
+// as the server does for key values. The value must have the column's type,
+// except that int32 and int64 convert into each other when the number
+// fits, and timestamps convert to the column's unit when nothing is lost.
+// An unset value is an error; null_value is the null Value. The returned
+// Value may reference the bytes of pv.
+func ValueFromProto(t row.Type, pv *lookuppb.Value) (row.Value, error) {
+	return valueFromWire(t, protoToWire(pv))
+}
+
+// KeyToProto converts key values (typed as the key columns types) to a
+// proto Key.
+func KeyToProto(types []row.Type, key []row.Value) *lookuppb.Key {
+	out := &lookuppb.Key{Values: make([]*lookuppb.Value, len(key))}
+	for i, v := range key {
+		var t row.Type
+		if i < len(types) {
+			t = types[i]
+		}
+		out.Values[i] = ValueToProto(t, v)
+	}
+	return out
+}
+
+// FormatDecimal renders the unscaled number n with scale digits after the
+// point, exactly ("-1234.50" for -123450 at scale 2).
+func FormatDecimal(n decimal128.Num, scale int32) string {
+	digits := n.BigInt().String()
+	neg := strings.HasPrefix(digits, "-")
+	digits = strings.TrimPrefix(digits, "-")
+	if scale > 0 {
+		if len(digits) <= int(scale) {
+			digits = strings.Repeat("0", int(scale)-len(digits)+1) + digits
+		}
+		p := len(digits) - int(scale)
+		digits = digits[:p] + "." + digits[p:]
+	}
+	if neg {
+		return "-" + digits
+	}
+	return digits
+}
+
+// ParseDecimal reads plain decimal text ("-1234.5", "+7", "0.25") as an
+// unscaled decimal128 of the given precision and scale. It is exact: text
+// with more fraction digits than scale is an error unless the extra digits
+// are zeros, and a number that does not fit precision is an error.
+func ParseDecimal(s string, precision, scale int32) (decimal128.Num, error) {
+	if precision < 1 || precision > 38 || scale < 0 || scale > precision {
+		return decimal128.Num{}, fmt.Errorf("decimal(%d, %d) is not a valid type", precision, scale)
+	}
+	orig := s
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	intPart, frac, hasPoint := strings.Cut(s, ".")
+	if intPart == "" && (!hasPoint || frac == "") {
+		return decimal128.Num{}, fmt.Errorf("%q is not a decimal number", orig)
+	}
+	for _, part := range []string{intPart, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return decimal128.Num{}, fmt.Errorf("%q is not a decimal number", orig)
+			}
+		}
+	}
+	if len(frac) > int(scale) {
+		extra := frac[scale:]
+		if strings.Trim(extra, "0") != "" {
+			return decimal128.Num{}, fmt.Errorf("%q has more than %d digits after the point", orig, scale)
+		}
+		frac = frac[:scale]
+	}
+	frac += strings.Repeat("0", int(scale)-len(frac))
+	digits := strings.TrimLeft(intPart+frac, "0")
+	if len(digits) > int(precision) {
+		return decimal128.Num{}, fmt.Errorf("%q does not fit decimal(%d, %d)", orig, precision, scale)
+	}
+	if digits == "" {
+		return decimal128.Num{}, nil
+	}
+	var b big.Int
+	b.SetString(digits, 10)
+	if neg {
+		b.Neg(&b)
+	}
+	return decimal128.FromBigInt(&b), nil
+}
+
+// SchemaToProto converts a schema.
+func SchemaToProto(s *row.Schema) *lookuppb.Schema {
+	if s == nil {
+		return nil
+	}
+	out := &lookuppb.Schema{Key: s.KeyNames(), Version: s.Version()}
+	for _, c := range s.Columns() {
+		out.Columns = append(out.Columns, &lookuppb.Column{Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable})
+	}
+	return out
+}
+
+// SchemaFromProto converts a proto schema back; a type it cannot parse is
+// an error naming the column.
+func SchemaFromProto(ps *lookuppb.Schema) (*row.Schema, error) {
+	if ps == nil {
+		return nil, fmt.Errorf("schema is not set")
+	}
+	cols := make([]row.Column, len(ps.GetColumns()))
+	for i, c := range ps.GetColumns() {
+		t, err := row.ParseType(c.GetType())
+		if err != nil {
+			return nil, fmt.Errorf("schema column %q: %w", c.GetName(), err)
+		}
+		cols[i] = row.Column{Name: c.GetName(), Type: t, Nullable: c.GetNullable()}
+	}
+	return row.NewSchema(cols, ps.GetKey(), ps.GetVersion())
+}
+
+// TableInfoToProto converts table metadata.
+func TableInfoToProto(ti coldstore.TableInfo) *lookuppb.TableInfo {
+	return &lookuppb.TableInfo{
+		Name:        ti.Name,
+		Schema:      SchemaToProto(ti.Schema),
+		Version:     ti.Version,
+		CoversUntil: timeToProto(ti.CoversUntil),
+		RowCount:    ti.Rows,
+		LoadedAt:    timeToProto(ti.LoadedAt),
+	}
+}
+
+// TableInfoFromProto converts table metadata back.
+func TableInfoFromProto(pt *lookuppb.TableInfo) (coldstore.TableInfo, error) {
+	s, err := SchemaFromProto(pt.GetSchema())
+	if err != nil {
+		return coldstore.TableInfo{}, fmt.Errorf("table %q: %w", pt.GetName(), err)
+	}
+	return coldstore.TableInfo{
+		Name:        pt.GetName(),
+		Schema:      s,
+		Version:     pt.GetVersion(),
+		Rows:        pt.GetRowCount(),
+		CoversUntil: timeFromProto(pt.GetCoversUntil()),
+		LoadedAt:    timeFromProto(pt.GetLoadedAt()),
+	}, nil
+}
+
+func timeToProto(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func timeFromProto(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
+}
