@@ -13,8 +13,7 @@ build:
 	$(GO) build -o bin/hotcold ./cmd/hotcold
 
 test: fmt vet
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
-	@if [ -x clients/java/build.sh ]; then clients/java/build.sh test; fi
+	$(GO) test -race -count=1 -timeout 10m $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)

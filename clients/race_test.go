@@ -1,0 +1,5 @@
+//go:build race && unix
+
+package clients_test
+
+func init() { raceEnabled = true }
