@@ -45,7 +45,9 @@ type suite struct {
 	Benchtime string
 	Count     int
 	Env       []string
-	Pairs     []pair
+	// Args are appended to the go test command line (test binary flags).
+	Args  []string
+	Pairs []pair
 	// Targets are absolute targets: benchmark name -> metric -> max value.
 	Targets []target
 	// Cmd, when set, is run instead of go test; its stdout is markdown.
@@ -168,7 +170,8 @@ func main() {
 			if cnt == 0 {
 				cnt = 1
 			}
-			args = []string{"go", "test", "-run", "^$", "-bench", s.Bench, "-benchmem", "-benchtime", bt, "-count", strconv.Itoa(cnt), "-timeout", "30m", s.Pkg}
+			args = []string{"go", "test", "-run", "^$", "-bench", s.Bench, "-benchmem", "-benchtime", bt, "-count", strconv.Itoa(cnt), "-timeout", "60m", s.Pkg}
+			args = append(args, s.Args...)
 		}
 		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 		cmd.Env = append(os.Environ(), s.Env...)
@@ -236,6 +239,8 @@ func main() {
 			switch {
 			case r == nil:
 				verdict = "missing"
+			case t.Max == 0 && t.Min == 0:
+				verdict = "reported"
 			case t.Max > 0 && v > t.Max, t.Min > 0 && v < t.Min:
 				verdict = "**misses**"
 			}
