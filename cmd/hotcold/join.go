@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/join"
+	"github.com/hotcold/hotcold/join/runner"
+	"github.com/hotcold/hotcold/sidecar"
+)
+
+func init() { addCommand(newJoinCmd) }
+
+func newJoinCmd() *cobra.Command {
+	var (
+		config   string
+		brokers  []string
+		stateDir string
+		logLevel string
+	)
+	c := &cobra.Command{
+		Use:   "join --config join.yaml",
+		Short: "Run a hot/cold stream-stream join between two Kafka topics",
+		Long: `join consumes two co-partitioned Kafka topics, joins them keeping only the hot
+window (by default today and yesterday, by event-time day) in local Pebble
+state, looks older keys up in the shared cold store (in-process by URL, or
+through the lookup sidecar), and produces the changelog (debezium-json or
+upsert-kafka) to an output topic.
+
+State, consumed offsets and outputs are committed atomically per poll batch;
+a restart resumes from the offsets in state. SIGTERM or Ctrl-C finishes the
+batch in hand, commits it and leaves the consumer group.
+
+The config file is documented in join/testdata/join.yaml.`,
+		Example: `  hotcold join --config join.yaml
+  hotcold join --config join.yaml --brokers kafka-1:9092,kafka-2:9092 --state-dir /var/lib/hotcold/orders_refunds`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if config == "" {
+				return errors.New("--config is required: pass the join's YAML file (see join/testdata/join.yaml for a documented example)")
+			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			f, err := runner.ReadFile(config)
+			if err != nil {
+				return err
+			}
+			if len(brokers) > 0 {
+				f.Kafka.Brokers = brokers
+			}
+			if stateDir != "" {
+				f.State.Dir = stateDir
+			}
+			ctx := cmd.Context()
+			cold, closeCold, err := openJoinCold(ctx, f)
+			if err != nil {
+				return err
+			}
+			defer closeCold()
+			cfg, err := f.Config(cold)
+			if err != nil {
+				return err
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			cfg.Registerer = reg
+			cfg.Logger = log
+			r, err := runner.New(cfg)
+			if err != nil {
+				return err
+			}
+			if f.Metrics.Listen != "" {
+				stop, addr, err := serveJoinMetrics(f.Metrics.Listen, reg)
+				if err != nil {
+					return err
+				}
+				defer stop()
+				log.Info("serving metrics", "url", "http://"+addr+"/metrics")
+			}
+			err = r.Run(ctx)
+			st := r.Stats()
+			fmt.Fprintf(cmd.OutOrStdout(), "joined %d records (%.0f/s), produced %d changes, %d dirty; lookups: %d hot hits, %d cold hits, %d misses\n",
+				st.Records, st.RecordsPerSecond, st.Outputs, st.Dirty, st.HotHits, st.ColdHits, st.Misses)
+			return err
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&config, "config", "", "the join's YAML config file (required)")
+	fl.StringSliceVar(&brokers, "brokers", nil, "Kafka seed brokers, overriding kafka.brokers of the config")
+	fl.StringVar(&stateDir, "state-dir", "", "state directory, overriding state.dir of the config")
+	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return c
+}
+
+// openJoinCold opens the cold side the config names: a sidecar address or
+// a store URL. It returns nil when neither is set.
+func openJoinCold(ctx context.Context, f *runner.File) (join.Lookuper, func(), error) {
+	switch {
+	case f.Cold.Sidecar != "" && f.Cold.Store != "":
+		return nil, nil, errors.New("config: set cold.store or cold.sidecar, not both")
+	case f.Cold.Sidecar != "":
+		var opts []sidecar.Option
+		if f.Cold.Token != "" {
+			opts = append(opts, sidecar.WithToken(f.Cold.Token))
+		}
+		cl, err := sidecar.Dial(f.Cold.Sidecar, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cold.sidecar %q: %w (is 'hotcold serve' running there?)", f.Cold.Sidecar, err)
+		}
+		return cl, func() { cl.Close() }, nil
+	case f.Cold.Store != "":
+		st, err := coldstore.Open(ctx, f.Cold.Store, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cold.store %q: %w (load it first with 'hotcold load')", f.Cold.Store, err)
+		}
+		return st, func() { st.Close() }, nil
+	}
+	return nil, func() {}, nil
+}
+
+func serveJoinMetrics(listen string, reg *prometheus.Registry) (func(), string, error) {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, "", fmt.Errorf("metrics.listen %q: %w", listen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintln(os.Stderr, "hotcold join: metrics server:", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	}, strings.TrimSpace(ln.Addr().String()), nil
+}
