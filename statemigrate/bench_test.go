@@ -1,0 +1,225 @@
+package statemigrate_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
+
+	"github.com/hotcold/hotcold/row"
+	"github.com/hotcold/hotcold/state"
+	"github.com/hotcold/hotcold/statemigrate"
+)
+
+// benchState writes a join state of n order rows (as the join stores them:
+// a uvarint then the row) and its manifest into dir.
+func benchState(b *testing.B, dir string, n int) *state.Manifest {
+	b.Helper()
+	m := &state.Manifest{Job: "bench", Operators: []state.Operator{joinManifest()}}
+	if _, err := state.EnsureManifest(dir, m); err != nil {
+		b.Fatal(err)
+	}
+	db, err := state.Open(dir, state.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ns, err := db.Namespace("orders_refunds/orders", state.Retention{Days: 30})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cities := []string{"beijing", "shanghai", "guangzhou", "shenzhen", "hangzhou"}
+	var key, val []byte
+	for i := 0; i < n; i++ {
+		ts := day0.UnixMilli() + int64(i)*1000
+		r := row.New(row.Int64Value(int64(i)), row.StringValue(cities[i%5]), row.Date32Value(int32(ts/86400000)), row.TimestampValue(ts))
+		key, _ = row.AppendKey(key[:0], []row.Type{row.Int64}, r.Values[:1])
+		val = binary.AppendUvarint(val[:0], 0)
+		if val, err = ordersSchema.AppendValue(val, r); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ns.Put(state.DayOf(row.TimeOf(r.Values[3], ordersSchema.Column(3).Type), nil), key, val); err != nil {
+			b.Fatal(err)
+		}
+		if i%50000 == 49999 {
+			db.SetOffset("orders", 0, int64(i+1))
+			if err := db.Commit(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := db.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// BenchmarkApply migrates a state of 1M join rows: "rewrite" drops a
+// column (every row decoded and re-encoded), "metadata" appends one (rows
+// copied as they are). The baselines copy the same Pebble store without
+// looking at the values: "baseline-batch" iterates and writes batches,
+// "baseline-sst" iterates and writes sstables that are ingested, through
+// the same writer as Apply (Apply's own I/O path without decoding,
+// re-encoding and verification).
+func BenchmarkApply(b *testing.B) {
+	const n = 1_000_000
+	src := b.TempDir()
+	from := benchState(b, src, n)
+
+	rewrite := from.Clone()
+	rewrite.Operators[0].Version = 2
+	cols := rewrite.Operators[0].Tables[0].Columns
+	rewrite.Operators[0].Tables[0].Columns = append(cols[:2:2], cols[3]) // drop order_day
+	metadata := from.Clone()
+	metadata.Operators[0].Version = 2
+	metadata.Operators[0].Tables[0].Columns = append(metadata.Operators[0].Tables[0].Columns,
+		state.Column{Name: "channel", Type: row.String, Nullable: true})
+
+	run := func(b *testing.B, copy func(out string) int64) {
+		var maxHeap uint64
+		var cpu time.Duration
+		for i := 0; i < b.N; i++ {
+			out := filepath.Join(b.TempDir(), fmt.Sprint(i))
+			before := cpuTime()
+			rows := copy(out)
+			cpu += cpuTime() - before
+			if rows != n {
+				b.Fatalf("copied %d rows, want %d", rows, n)
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			maxHeap = max(maxHeap, ms.HeapInuse)
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		// Throughput per CPU second of the process: robust to other load on
+		// a shared machine.
+		b.ReportMetric(float64(n)*float64(b.N)/cpu.Seconds(), "rows/cpu-s")
+		b.ReportMetric(float64(maxHeap)/(1<<20), "MiB-heap")
+	}
+	for _, tc := range []struct {
+		name string
+		to   *state.Manifest
+	}{{"rewrite", rewrite}, {"metadata", metadata}} {
+		b.Run(tc.name, func(b *testing.B) {
+			plan := statemigrate.NewPlan(from, tc.to)
+			var maxHeap uint64
+			run(b, func(out string) int64 {
+				res, err := statemigrate.Apply(context.Background(), src, plan, out, statemigrate.ApplyOptions{
+					ProgressEvery: 100_000,
+					Progress: func(statemigrate.ApplyProgress) {
+						var ms runtime.MemStats
+						runtime.ReadMemStats(&ms)
+						maxHeap = max(maxHeap, ms.HeapInuse)
+					},
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return res.Operators[0].Rows
+			})
+			b.ReportMetric(float64(maxHeap)/(1<<20), "MiB-heap-during")
+		})
+	}
+	b.Run("baseline-batch", func(b *testing.B) {
+		run(b, func(out string) int64 { return rawCopy(b, src, out, false) })
+	})
+	b.Run("baseline-sst", func(b *testing.B) {
+		run(b, func(out string) int64 { return rawCopy(b, src, out, true) })
+	})
+}
+
+// rawCopy copies a Pebble store key by key without decoding values and
+// returns the number of row keys (0x01 prefix).
+func rawCopy(b *testing.B, src, dst string, sst bool) int64 {
+	sdb, err := pebble.Open(src, statemigrate.PebbleOptions(true))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sdb.Close()
+	dopts := statemigrate.PebbleOptions(false)
+	ddb, err := pebble.Open(dst, dopts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ddb.Close()
+	it, _ := sdb.NewIter(nil)
+	defer it.Close()
+	var rows int64
+	var w *sstable.Writer
+	var path string
+	files := 0
+	finish := func() {
+		if w == nil {
+			return
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		w = nil
+		if err := ddb.Ingest(context.Background(), []string{path}); err != nil {
+			b.Fatal(err)
+		}
+		os.Remove(path)
+	}
+	batch := ddb.NewBatch()
+	for valid := it.First(); valid; valid = it.Next() {
+		if it.Key()[0] == 0x01 {
+			rows++
+		}
+		if sst {
+			if w == nil {
+				files++
+				path = filepath.Join(dst, fmt.Sprintf("copy-%d.sst", files))
+				f, err := os.Create(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				w = sstable.NewWriter(statemigrate.NewFileWritable(f), dopts.MakeWriterOptions(6, ddb.TableFormat()))
+			}
+			if err := w.Set(it.Key(), it.Value()); err != nil {
+				b.Fatal(err)
+			}
+			if w.Raw().EstimatedSize() > 64<<20 {
+				finish()
+			}
+			continue
+		}
+		if err := batch.Set(it.Key(), it.Value(), nil); err != nil {
+			b.Fatal(err)
+		}
+		if batch.Len() > 4<<20 {
+			if err := batch.Commit(pebble.NoSync); err != nil {
+				b.Fatal(err)
+			}
+			batch = ddb.NewBatch()
+		}
+	}
+	finish()
+	if err := batch.Commit(pebble.NoSync); err != nil {
+		b.Fatal(err)
+	}
+	if err := ddb.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	return rows
+}
+
+// cpuTime is the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
