@@ -1,0 +1,924 @@
+package mock
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/hotcold/hotcold/row"
+)
+
+// Raw is the source format for messages sent as opaque bytes, without any
+// check; use it for payloads that are not JSON.
+const Raw row.Format = "raw"
+
+// Key formats of a source.
+const (
+	// KeyJSON (the default): keys are JSON; a key derived from a row is the
+	// JSON object of the key columns, as Flink's 'key.format' = 'json'.
+	KeyJSON = "json"
+	// KeyRaw: keys are opaque bytes; a key derived from a row is the text
+	// of its single key column, as Flink's 'key.format' = 'raw'.
+	KeyRaw = "raw"
+)
+
+// Orders of the schedule.
+const (
+	// BySources sends every message of the first source, then of the
+	// second, and so on (the default without an order list).
+	BySources = "sources"
+	// ByOrder follows the schedule's order list (implied when it is given).
+	ByOrder = "order"
+	// ByTimestamp merges the sources by message timestamp; ties keep
+	// source declaration order, then file order.
+	ByTimestamp = "timestamp"
+)
+
+// Defaults of a case.
+const (
+	DefaultTimeout = 30 * time.Second
+	DefaultQuiet   = 2 * time.Second
+)
+
+// CaseFile is the name of the case file inside a case directory.
+const CaseFile = "case.yaml"
+
+// Case is one mock test case: bounded message sequences for the sources of
+// a job, the order and pace in which they arrive, the sink topic the job
+// writes its changelog to, and the table expected once that changelog is
+// merged. Load one with LoadCase or LoadCaseFS; a loaded Case is valid and
+// immutable, and safe for concurrent use.
+type Case struct {
+	// Name identifies the case in reports, storage paths and run ids.
+	Name string
+	// Description says what the case checks.
+	Description string
+	// Sources are the inputs, in declaration order.
+	Sources []*Source
+	// Schedule is the arrival order and pace.
+	Schedule Schedule
+	// Sink is the topic the job under test writes to.
+	Sink Sink
+	// Expect is the expected table and how to compare with it.
+	Expect Expect
+	// Path is the case file the case was loaded from.
+	Path string
+
+	steps []Step
+	files []File
+}
+
+// File is one file of a case as read (the case file and the JSONL files it
+// references), with its name relative to the case directory.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Source is one input topic of the job under test.
+type Source struct {
+	// Name identifies the source in the schedule.
+	Name string
+	// Topic is the topic the job reads. An isolated run sends to a per-run
+	// copy named "<run id>.<topic>".
+	Topic string
+	// Format is the value format: Raw, or one of row.Formats (default
+	// row.FormatJSON). Values are checked against it.
+	Format row.Format
+	// KeyFormat is KeyJSON (default) or KeyRaw.
+	KeyFormat string
+	// Schema holds the declared columns and key, or nil. With a schema,
+	// messages may be written as rows and values are checked against it.
+	Schema *row.Schema
+	// Partitions is the partition count of an isolated topic (default 1).
+	Partitions int32
+	// Messages are the messages in file order.
+	Messages []Message
+
+	codec *row.Codec
+}
+
+// Schedule says in which global order and with which waits the messages of
+// all sources are sent.
+type Schedule struct {
+	// Interval is the default wait between two messages; the first message
+	// is sent at once unless it has its own wait.
+	Interval time.Duration
+	// By is BySources, ByOrder or ByTimestamp.
+	By string
+	// Order is the list followed with ByOrder.
+	Order []OrderEntry
+}
+
+// OrderEntry takes the next Count messages of a source (0: all remaining).
+type OrderEntry struct {
+	Source string
+	Count  int
+	// After, when set, is the wait before the first message of the entry.
+	After *time.Duration
+	Pos   Pos
+}
+
+// Sink is the topic the job under test writes its changelog to.
+type Sink struct {
+	// Topic is the sink topic; an isolated run reads "<run id>.<topic>".
+	Topic string
+	// Format is the changelog format the job writes (one of row.Formats).
+	Format row.Format
+	// Schema holds the sink columns. Its key is the primary key the
+	// changelog is merged by; without a key the table is a multiset.
+	Schema *row.Schema
+	// Partitions is the partition count of an isolated topic (default 1).
+	Partitions int32
+
+	codec *row.Codec
+}
+
+// Expect is the expected result of a case.
+type Expect struct {
+	// Rows is the expected table (insert rows in the sink schema).
+	Rows []row.Row
+	// RowPos is where each expected row was read.
+	RowPos []Pos
+	// Ignore names columns left out of the comparison.
+	Ignore []string
+	// FloatTolerance is the largest difference at which two float values
+	// still count as equal, relative to their magnitude when that is above
+	// 1. Zero compares floats exactly.
+	FloatTolerance float64
+	// Timeout bounds the wait for output after the last input is sent
+	// (default 30s): a sink that never produces output ends here.
+	Timeout time.Duration
+	// Quiet is how long the sink must stay silent before its output counts
+	// as complete (default 2s).
+	Quiet time.Duration
+}
+
+// Steps returns the messages of all sources in arrival order with their
+// waits. The caller must not modify the slice.
+func (c *Case) Steps() []Step { return c.steps }
+
+// Files returns the files the case was read from (the case file first),
+// for storing it. The caller must not modify them.
+func (c *Case) Files() []File { return c.files }
+
+// Source returns the named source, or nil.
+func (c *Case) Source(name string) *Source {
+	for _, s := range c.Sources {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Codec returns the sink's codec.
+func (s *Sink) Codec() *row.Codec { return s.codec }
+
+// LoadCase loads a case from a directory holding case.yaml, or from a YAML
+// file. Files the case references are read relative to the case file and
+// must lie in its directory or below. Every problem is reported at once as
+// CaseErrors naming file, line and field.
+func LoadCase(p string) (*Case, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("mock: case %s: %w", p, err)
+	}
+	dir, file := p, CaseFile
+	if !st.IsDir() {
+		dir, file = filepath.Dir(p), filepath.Base(p)
+	}
+	c, err := loadCase(os.DirFS(dir), file, dir)
+	if err != nil {
+		return nil, err
+	}
+	if c.Name == "" {
+		c.Name = defaultName(p, st.IsDir())
+	}
+	return c, nil
+}
+
+// LoadCaseFS is LoadCase on a file system: name is a case file, or a
+// directory holding case.yaml, in fsys.
+func LoadCaseFS(fsys fs.FS, name string) (*Case, error) {
+	file := name
+	isDir := false
+	if st, err := fs.Stat(fsys, name); err == nil && st.IsDir() {
+		file = path.Join(name, CaseFile)
+		isDir = true
+	}
+	dir := path.Dir(file)
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("mock: case %s: %w", name, err)
+	}
+	c, err := loadCase(sub, path.Base(file), dir)
+	if err != nil {
+		return nil, err
+	}
+	if c.Name == "" {
+		c.Name = defaultName(name, isDir)
+	}
+	return c, nil
+}
+
+func defaultName(p string, isDir bool) string {
+	p = filepath.ToSlash(filepath.Clean(p))
+	base := path.Base(p)
+	if !isDir {
+		base = strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
+		if base == "case" {
+			base = path.Base(path.Dir(p))
+		}
+	}
+	if abs, err := filepath.Abs(p); err == nil && (base == "." || base == "/" || base == "") {
+		base = filepath.Base(abs)
+	}
+	return sanitizeName(base)
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+func sanitizeName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	s = strings.TrimLeft(string(b), ".-_")
+	if s == "" {
+		s = "case"
+	}
+	return s
+}
+
+// YAML forms. Fields that need positions or several shapes are yaml.Nodes.
+type caseYAML struct {
+	Name        string       `yaml:"name"`
+	Description string       `yaml:"description"`
+	Sources     []sourceYAML `yaml:"sources"`
+	Schedule    scheduleYAML `yaml:"schedule"`
+	Sink        sinkYAML     `yaml:"sink"`
+	Expect      expectYAML   `yaml:"expect"`
+}
+
+type sourceYAML struct {
+	Name       string    `yaml:"name"`
+	Topic      string    `yaml:"topic"`
+	Format     string    `yaml:"format"`
+	KeyFormat  string    `yaml:"key_format"`
+	Columns    yaml.Node `yaml:"columns"`
+	Key        []string  `yaml:"key"`
+	Partitions int32     `yaml:"partitions"`
+	Messages   yaml.Node `yaml:"messages"`
+}
+
+type scheduleYAML struct {
+	Interval string    `yaml:"interval"`
+	By       string    `yaml:"by"`
+	Order    yaml.Node `yaml:"order"`
+}
+
+type sinkYAML struct {
+	Topic      string    `yaml:"topic"`
+	Format     string    `yaml:"format"`
+	Columns    yaml.Node `yaml:"columns"`
+	Key        []string  `yaml:"key"`
+	Partitions int32     `yaml:"partitions"`
+}
+
+type expectYAML struct {
+	Rows           yaml.Node `yaml:"rows"`
+	Ignore         []string  `yaml:"ignore"`
+	FloatTolerance float64   `yaml:"float_tolerance"`
+	Timeout        string    `yaml:"timeout"`
+	Quiet          string    `yaml:"quiet"`
+}
+
+var knownYAMLFields = map[string]string{
+	"caseYAML":     "name, description, sources, schedule, sink, expect",
+	"sourceYAML":   "name, topic, format, key_format, columns, key, partitions, messages",
+	"scheduleYAML": "interval, by, order",
+	"sinkYAML":     "topic, format, columns, key, partitions",
+	"expectYAML":   "rows, ignore, float_tolerance, timeout, quiet",
+}
+
+var yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+var yamlUnknownRE = regexp.MustCompile(`^field (\S+) not found in type mock\.(\w+)$`)
+
+// yamlProblems converts a yaml.v3 error into CaseErrors.
+func yamlProblems(file string, err error, ps *problems) {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	for _, m := range msgs {
+		m = strings.TrimPrefix(m, "yaml: ")
+		e := &CaseError{File: file, Problem: m}
+		if g := yamlLineRE.FindStringSubmatch(m); g != nil {
+			e.Line, _ = strconv.Atoi(g[1])
+			e.Problem = g[2]
+			if u := yamlUnknownRE.FindStringSubmatch(g[2]); u != nil {
+				e.Field = u[1]
+				e.Problem = "unknown field (known fields: " + knownYAMLFields[u[2]] + ")"
+			}
+		}
+		ps.addErr(e)
+	}
+}
+
+// loader carries the state of one LoadCase.
+type loader struct {
+	fsys    fs.FS  // rooted at the case directory
+	display string // the case directory as the user named it, for messages
+	file    string // case file name within fsys
+	root    *yaml.Node
+	ps      problems
+	files   []File
+}
+
+func (l *loader) shown(name string) string {
+	if l.display == "" || l.display == "." {
+		return name
+	}
+	if strings.Contains(l.display, "://") {
+		return strings.TrimSuffix(l.display, "/") + "/" + name
+	}
+	return filepath.Join(l.display, name)
+}
+
+// pos returns the position of the node at a path of mapping keys and
+// sequence indexes below the document root (the deepest node found).
+func (l *loader) pos(p ...any) Pos {
+	n := l.root
+	line := 1
+	if n != nil {
+		line = n.Line
+	}
+	for _, step := range p {
+		if n == nil {
+			break
+		}
+		var next *yaml.Node
+		switch s := step.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == s {
+						next = n.Content[i+1]
+						line = n.Content[i].Line
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && s < len(n.Content) {
+				next = n.Content[s]
+				line = next.Line
+			}
+		}
+		n = next
+	}
+	return Pos{File: l.shown(l.file), Line: line}
+}
+
+// has reports whether the case file has a top-level key.
+func (l *loader) has(key string) bool {
+	for i := 0; i+1 < len(l.root.Content); i += 2 {
+		if l.root.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
+}
+
+func loadCase(fsys fs.FS, file, display string) (*Case, error) {
+	l := &loader{fsys: fsys, display: display, file: file}
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, fmt.Errorf("mock: read case: %w", err)
+	}
+	l.files = append(l.files, File{Name: file, Data: data})
+	shown := l.shown(file)
+
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		yamlProblems(shown, err, &l.ps)
+		return nil, l.ps.err()
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		l.ps.add(Pos{File: shown, Line: 1}, "", "a case file is a YAML mapping with sources, schedule, sink and expect")
+		return nil, l.ps.err()
+	}
+	l.root = doc.Content[0]
+	var cy caseYAML
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cy); err != nil {
+		yamlProblems(shown, err, &l.ps)
+		return nil, l.ps.err()
+	}
+	c := &Case{Name: cy.Name, Description: cy.Description, Path: shown}
+	if c.Name != "" && !nameRE.MatchString(c.Name) {
+		l.ps.add(l.pos("name"), "name", "%q: use letters, digits, '.', '_' and '-' (it names storage paths and topics)", c.Name)
+	}
+	l.sources(c, cy.Sources)
+	l.sink(c, cy.Sink)
+	l.schedule(c, cy.Schedule)
+	l.expect(c, cy.Expect)
+	if err := l.ps.err(); err != nil {
+		return nil, err
+	}
+	c.files = l.files
+	return c, nil
+}
+
+var topicRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,200}$`)
+
+func (l *loader) sources(c *Case, list []sourceYAML) {
+	if len(list) == 0 {
+		l.ps.add(l.pos("sources"), "sources", "a case needs at least one source")
+	}
+	seen := map[string]bool{}
+	for i, sy := range list {
+		field := fmt.Sprintf("sources[%d]", i)
+		s := &Source{Name: sy.Name, Topic: sy.Topic, Partitions: sy.Partitions, KeyFormat: sy.KeyFormat}
+		switch {
+		case s.Name == "":
+			l.ps.add(l.pos("sources", i), field+".name", "every source needs a name")
+		case !nameRE.MatchString(s.Name):
+			l.ps.add(l.pos("sources", i, "name"), field+".name", "%q: use letters, digits, '.', '_' and '-'", s.Name)
+		case seen[s.Name]:
+			l.ps.add(l.pos("sources", i, "name"), field+".name", "source %q is declared twice", s.Name)
+		}
+		seen[s.Name] = true
+		l.topic(s.Topic, field+".topic", "sources", i, "topic")
+		switch sy.Format {
+		case "":
+			s.Format = row.FormatJSON
+		case string(Raw):
+			s.Format = Raw
+		default:
+			f, err := row.ParseFormat(sy.Format)
+			if err != nil {
+				l.ps.add(l.pos("sources", i, "format"), field+".format", "%v, or raw", err)
+			}
+			s.Format = f
+		}
+		switch s.KeyFormat {
+		case "":
+			s.KeyFormat = KeyJSON
+		case KeyJSON, KeyRaw:
+		default:
+			l.ps.add(l.pos("sources", i, "key_format"), field+".key_format", "%q: want json or raw", s.KeyFormat)
+		}
+		if s.Partitions < 0 {
+			l.ps.add(l.pos("sources", i, "partitions"), field+".partitions", "%d is negative", s.Partitions)
+		}
+		if s.Partitions == 0 {
+			s.Partitions = 1
+		}
+		s.Schema = l.columns(&sy.Columns, sy.Key, field, "sources", i)
+		if s.Schema != nil && s.Format != Raw {
+			codec, err := row.NewCodec(s.Format, s.Schema)
+			if err != nil {
+				l.ps.add(l.pos("sources", i, "format"), field+".format", "%v", err)
+			} else {
+				s.codec = codec
+			}
+		}
+		if s.Schema == nil && len(sy.Key) > 0 {
+			l.ps.add(l.pos("sources", i, "key"), field+".key", "key columns need declared columns")
+		}
+		if s.KeyFormat == KeyRaw && s.Schema != nil && len(s.Schema.Key()) > 1 {
+			l.ps.add(l.pos("sources", i, "key_format"), field+".key_format", "a raw key holds one column, but key names %d", len(s.Schema.Key()))
+		}
+		if s.Name != "" && (s.Schema == nil || s.codec != nil || s.Format == Raw) {
+			l.messages(s, &sy.Messages, field, i)
+		}
+		c.Sources = append(c.Sources, s)
+	}
+}
+
+func (l *loader) topic(t, field string, p ...any) {
+	switch {
+	case t == "":
+		l.ps.add(l.pos(p[:len(p)-1]...), field, "a topic is required")
+	case !topicRE.MatchString(t):
+		l.ps.add(l.pos(p...), field, "%q is not a valid Kafka topic name (letters, digits, '.', '_', '-')", t)
+	}
+}
+
+// columns reads a mapping of column name to SQL type ("BIGINT NOT NULL").
+func (l *loader) columns(n *yaml.Node, key []string, field string, p ...any) *row.Schema {
+	if n.Kind == 0 {
+		return nil
+	}
+	at := append(append([]any{}, p...), "columns")
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		l.ps.add(l.pos(at...), field+".columns", "want a mapping of column name to type, e.g. {order_id: BIGINT NOT NULL, amount: DECIMAL(10, 2)}")
+		return nil
+	}
+	var cols []row.Column
+	bad := false
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		name, tn := n.Content[i], n.Content[i+1]
+		pos := Pos{File: l.shown(l.file), Line: name.Line}
+		if tn.Kind != yaml.ScalarNode {
+			l.ps.add(pos, field+".columns."+name.Value, "want a type such as BIGINT, STRING, DECIMAL(10, 2), TIMESTAMP(3)")
+			bad = true
+			continue
+		}
+		ts := strings.TrimSpace(tn.Value)
+		nullable := true
+		if up := strings.ToUpper(ts); strings.HasSuffix(up, " NOT NULL") {
+			ts = strings.TrimSpace(ts[:len(ts)-len(" NOT NULL")])
+			nullable = false
+		}
+		t, err := row.ParseType(ts)
+		if err != nil {
+			hint := ""
+			if strings.Count(ts, "(") != strings.Count(ts, ")") || strings.Contains(name.Value, ")") {
+				hint = ` (in a {...} mapping, quote types that hold a comma: "DECIMAL(10, 2)")`
+			}
+			l.ps.add(pos, field+".columns."+name.Value, "%v%s", err, hint)
+			bad = true
+			continue
+		}
+		cols = append(cols, row.Column{Name: name.Value, Type: t, Nullable: nullable})
+	}
+	if bad {
+		return nil
+	}
+	s, err := row.NewSchema(cols, key, 1)
+	if err != nil {
+		l.ps.add(l.pos(at...), field+".columns", "%v", err)
+		return nil
+	}
+	return s
+}
+
+// lines returns the lines of a JSONL file or an inline YAML list, as JSON,
+// with their positions.
+func (l *loader) lines(n *yaml.Node, field string, p ...any) (lines [][]byte, pos []Pos, ok bool) {
+	switch n.Kind {
+	case 0:
+		return nil, nil, false
+	case yaml.ScalarNode:
+		name := n.Value
+		if !fs.ValidPath(name) {
+			l.ps.add(l.pos(p...), field, "%q: give a path relative to the case file, inside its directory", name)
+			return nil, nil, true
+		}
+		data, err := fs.ReadFile(l.fsys, name)
+		if err != nil {
+			l.ps.add(l.pos(p...), field, "cannot read %s: %v", name, errors.Unwrap(err))
+			return nil, nil, true
+		}
+		l.files = append(l.files, File{Name: name, Data: data})
+		shown := l.shown(name)
+		for i, ln := range bytes.Split(data, []byte("\n")) {
+			ln = bytes.TrimSpace(ln)
+			if len(ln) == 0 || ln[0] == '#' {
+				continue
+			}
+			lines = append(lines, ln)
+			pos = append(pos, Pos{File: shown, Line: i + 1})
+		}
+		return lines, pos, true
+	case yaml.SequenceNode:
+		for _, item := range n.Content {
+			js, err := yamlToJSON(item)
+			if err != nil {
+				l.ps.add(Pos{File: l.shown(l.file), Line: item.Line}, field, "%v", err)
+				continue
+			}
+			lines = append(lines, js)
+			pos = append(pos, Pos{File: l.shown(l.file), Line: item.Line})
+		}
+		return lines, pos, true
+	}
+	l.ps.add(l.pos(p...), field, "want the name of a JSONL file or a list")
+	return nil, nil, true
+}
+
+func (l *loader) messages(s *Source, n *yaml.Node, field string, i int) {
+	lines, pos, ok := l.lines(n, field+".messages", "sources", i, "messages")
+	if !ok {
+		l.ps.add(l.pos("sources", i), field+".messages", "give the messages: a JSONL file name or a list")
+		return
+	}
+	for j, ln := range lines {
+		if m, ok := parseMessage(ln, pos[j], s, &l.ps); ok {
+			s.Messages = append(s.Messages, m)
+		}
+	}
+}
+
+func (l *loader) sink(c *Case, sy sinkYAML) {
+	s := &c.Sink
+	s.Topic, s.Partitions = sy.Topic, sy.Partitions
+	if !l.has("sink") {
+		l.ps.add(l.pos(), "sink", "a case needs a sink: topic, format and columns")
+		return
+	}
+	l.topic(s.Topic, "sink.topic", "sink", "topic")
+	if sy.Format == "" {
+		l.ps.add(l.pos("sink"), "sink.format", "give the changelog format the job writes: %s", formatNames())
+	} else {
+		f, err := row.ParseFormat(sy.Format)
+		if err != nil {
+			l.ps.add(l.pos("sink", "format"), "sink.format", "%v", err)
+		}
+		s.Format = f
+	}
+	if s.Partitions < 0 {
+		l.ps.add(l.pos("sink", "partitions"), "sink.partitions", "%d is negative", s.Partitions)
+	}
+	if s.Partitions == 0 {
+		s.Partitions = 1
+	}
+	if sy.Columns.Kind == 0 {
+		l.ps.add(l.pos("sink"), "sink.columns", "declare the sink columns and their types, e.g. {order_id: BIGINT NOT NULL, amount: DECIMAL(10, 2)}")
+		return
+	}
+	s.Schema = l.columns(&sy.Columns, sy.Key, "sink", "sink")
+	if s.Schema != nil && s.Format != "" {
+		codec, err := row.NewCodec(s.Format, s.Schema)
+		if err != nil {
+			l.ps.add(l.pos("sink", "format"), "sink.format", "%v", err)
+		}
+		s.codec = codec
+	}
+	// a topic shared by a source and the sink must agree on partitions
+	for i, src := range c.Sources {
+		if src.Topic == s.Topic && src.Partitions != s.Partitions {
+			l.ps.add(l.pos("sink", "partitions"), "sink.partitions", "%d, but sources[%d] uses the same topic with %d partitions", s.Partitions, i, src.Partitions)
+		}
+	}
+	for i, a := range c.Sources {
+		for _, b := range c.Sources[:i] {
+			if a.Topic == b.Topic && a.Partitions != b.Partitions {
+				l.ps.add(l.pos("sources", i, "partitions"), fmt.Sprintf("sources[%d].partitions", i), "%d, but source %q uses the same topic with %d partitions", a.Partitions, b.Name, b.Partitions)
+			}
+		}
+	}
+}
+
+func formatNames() string {
+	names := make([]string, len(row.Formats))
+	for i, f := range row.Formats {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}
+
+var orderItemRE = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)(\*(\d*))?$`)
+
+func (l *loader) schedule(c *Case, sy scheduleYAML) {
+	sc := &c.Schedule
+	if sy.Interval != "" {
+		d, err := parseDuration(sy.Interval)
+		if err != nil {
+			l.ps.add(l.pos("schedule", "interval"), "schedule.interval", "%v", err)
+		}
+		sc.Interval = d
+	}
+	sc.By = sy.By
+	switch sy.By {
+	case "":
+		sc.By = BySources
+		if sy.Order.Kind != 0 {
+			sc.By = ByOrder
+		}
+	case BySources, ByTimestamp:
+		if sy.Order.Kind != 0 {
+			l.ps.add(l.pos("schedule", "by"), "schedule.by", "%q ignores the order list; drop one of them", sy.By)
+		}
+	case ByOrder:
+		if sy.Order.Kind == 0 {
+			l.ps.add(l.pos("schedule", "by"), "schedule.order", "by: order needs an order list")
+		}
+	default:
+		l.ps.add(l.pos("schedule", "by"), "schedule.by", "%q: want sources, order or timestamp", sy.By)
+	}
+	if sy.Order.Kind != 0 {
+		if sy.Order.Kind != yaml.SequenceNode {
+			l.ps.add(l.pos("schedule", "order"), "schedule.order", "want a list of source names (\"orders\", \"orders*3\", \"orders*\" for the rest) or {source, count, after} entries")
+		}
+		for i, item := range sy.Order.Content {
+			e, ok := l.orderEntry(c, item, i)
+			if ok {
+				sc.Order = append(sc.Order, e)
+			}
+		}
+	}
+	if len(l.ps.list) == 0 {
+		steps, err := plan(c)
+		if err != nil {
+			l.ps.addErr(err)
+		}
+		c.steps = steps
+	}
+}
+
+func (l *loader) orderEntry(c *Case, item *yaml.Node, i int) (OrderEntry, bool) {
+	field := fmt.Sprintf("schedule.order[%d]", i)
+	e := OrderEntry{Count: 1, Pos: Pos{File: l.shown(l.file), Line: item.Line}}
+	switch item.Kind {
+	case yaml.ScalarNode:
+		g := orderItemRE.FindStringSubmatch(item.Value)
+		if g == nil {
+			l.ps.add(e.Pos, field, "%q: want a source name, NAME*N for N messages, or NAME* for the rest", item.Value)
+			return e, false
+		}
+		e.Source = g[1]
+		if g[2] != "" {
+			e.Count = 0
+			if g[3] != "" {
+				e.Count, _ = strconv.Atoi(g[3])
+				if e.Count == 0 {
+					l.ps.add(e.Pos, field, "%q sends no message", item.Value)
+				}
+			}
+		}
+	case yaml.MappingNode:
+		var m struct {
+			Source string `yaml:"source"`
+			Count  string `yaml:"count"`
+			After  string `yaml:"after"`
+		}
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			switch k := item.Content[j].Value; k {
+			case "source", "count", "after":
+			default:
+				l.ps.add(Pos{File: e.Pos.File, Line: item.Content[j].Line}, field+"."+k, "unknown field (known fields: source, count, after)")
+			}
+		}
+		if err := item.Decode(&m); err != nil {
+			l.ps.add(e.Pos, field, "%v", err)
+			return e, false
+		}
+		e.Source = m.Source
+		switch m.Count {
+		case "":
+		case "all", "*":
+			e.Count = 0
+		default:
+			n, err := strconv.Atoi(m.Count)
+			if err != nil || n < 1 {
+				l.ps.add(e.Pos, field+".count", "%q: want a positive number or all", m.Count)
+			}
+			e.Count = n
+		}
+		if m.After != "" {
+			d, err := parseDuration(m.After)
+			if err != nil {
+				l.ps.add(e.Pos, field+".after", "%v", err)
+			}
+			e.After = &d
+		}
+	default:
+		l.ps.add(e.Pos, field, "want a source name or a {source, count, after} mapping")
+		return e, false
+	}
+	if c.Source(e.Source) == nil {
+		l.ps.add(e.Pos, field, "no source is named %q (sources: %s)", e.Source, sourceNames(c))
+		return e, false
+	}
+	return e, true
+}
+
+func sourceNames(c *Case) string {
+	names := make([]string, len(c.Sources))
+	for i, s := range c.Sources {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func (l *loader) expect(c *Case, ey expectYAML) {
+	e := &c.Expect
+	e.Ignore, e.FloatTolerance = ey.Ignore, ey.FloatTolerance
+	if e.FloatTolerance < 0 {
+		l.ps.add(l.pos("expect", "float_tolerance"), "expect.float_tolerance", "%v is negative", e.FloatTolerance)
+	}
+	e.Timeout, e.Quiet = DefaultTimeout, DefaultQuiet
+	if ey.Timeout != "" {
+		d, err := parseDuration(ey.Timeout)
+		if err != nil || d == 0 {
+			l.ps.add(l.pos("expect", "timeout"), "expect.timeout", "want a positive duration such as 30s")
+		}
+		e.Timeout = d
+	}
+	if ey.Quiet != "" {
+		d, err := parseDuration(ey.Quiet)
+		if err != nil || d == 0 {
+			l.ps.add(l.pos("expect", "quiet"), "expect.quiet", "want a positive duration such as 2s")
+		}
+		e.Quiet = d
+	}
+	s := c.Sink.Schema
+	if s != nil {
+		for _, name := range e.Ignore {
+			i := s.Index(name)
+			switch {
+			case i < 0:
+				l.ps.add(l.pos("expect", "ignore"), "expect.ignore", "%q is not a sink column (columns: %s)", name, strings.Join(s.Names(), ", "))
+			case isKey(s, i):
+				l.ps.add(l.pos("expect", "ignore"), "expect.ignore", "%q is a key column; key columns are always compared", name)
+			}
+		}
+	}
+	lines, pos, ok := l.lines(&ey.Rows, "expect.rows", "expect", "rows")
+	if !ok {
+		l.ps.add(l.pos("expect"), "expect.rows", "give the expected table: a JSONL file name or a list ([] for an empty table)")
+		return
+	}
+	if s == nil {
+		return
+	}
+	keys := map[string]Pos{}
+	for j, ln := range lines {
+		r, err := parseRow(ln, pos[j], s)
+		if err != nil {
+			l.ps.addErr(err)
+			continue
+		}
+		if len(s.Key()) > 0 {
+			k, kerr := row.AppendKey(nil, s.KeyTypes(), r.KeyValues(s))
+			if kerr == nil {
+				if prev, dup := keys[string(k)]; dup {
+					l.ps.add(pos[j], "", "a second expected row with key %s (first at %s); with a primary key the table holds one row per key", keyText(s, r), prev)
+					continue
+				}
+				keys[string(k)] = pos[j]
+			}
+		}
+		e.Rows = append(e.Rows, r)
+		e.RowPos = append(e.RowPos, pos[j])
+	}
+}
+
+func isKey(s *row.Schema, i int) bool {
+	for _, k := range s.Key() {
+		if k == i {
+			return true
+		}
+	}
+	return false
+}
+
+// parseRow reads one expected-table line: a JSON object of sink columns.
+func parseRow(line []byte, pos Pos, s *row.Schema) (row.Row, *CaseError) {
+	obj, err := decodeObject(line)
+	if err != nil {
+		var syn *json.SyntaxError
+		ce := &CaseError{File: pos.File, Line: pos.Line, Problem: err.Error()}
+		if errors.As(err, &syn) {
+			ce.Column = int(syn.Offset)
+		}
+		return row.Row{}, ce
+	}
+	if u := unknownColumns(obj, s); u != "" {
+		return row.Row{}, &CaseError{File: pos.File, Line: pos.Line, Field: strings.Trim(u, `"`), Problem: "not a sink column (columns: " + strings.Join(s.Names(), ", ") + ")"}
+	}
+	var r row.Row
+	if err := s.RowFromMap(obj, &r); err != nil {
+		ce := &CaseError{File: pos.File, Line: pos.Line, Problem: err.Error()}
+		var fe *row.FieldError
+		if errors.As(err, &fe) {
+			ce.Field = fe.Column
+			ce.Problem = fmt.Sprintf("value %s: %s (column type %s)", fe.Value, fe.Reason, fe.Type)
+		}
+		return row.Row{}, ce
+	}
+	return r.Clone(), nil
+}
+
+func keyText(s *row.Schema, r row.Row) string {
+	var b strings.Builder
+	for i, k := range s.Key() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		c := s.Column(k)
+		b.WriteString(c.Name)
+		b.WriteByte('=')
+		b.WriteString(r.Values[k].Format(c.Type))
+	}
+	return b.String()
+}

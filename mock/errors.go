@@ -1,0 +1,97 @@
+package mock
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Pos is where something was read: a file and a 1-based line. The zero Pos
+// means "not from a file" (a case built in code).
+type Pos struct {
+	File string
+	Line int
+}
+
+func (p Pos) String() string {
+	switch {
+	case p.File == "" && p.Line == 0:
+		return "(built in code)"
+	case p.Line == 0:
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
+
+// CaseError is one problem with a case, located in its files: the file, the
+// line and column (1-based; 0 when unknown) and the field, so that the user
+// can go straight to it.
+type CaseError struct {
+	File    string
+	Line    int
+	Column  int
+	Field   string
+	Problem string
+}
+
+func (e *CaseError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Column)
+		}
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Problem)
+	return b.String()
+}
+
+// CaseErrors is every problem found while loading a case, grouped by
+// section of the case file.
+// LoadCase returns all of them at once so that a user fixes a case in one
+// pass.
+type CaseErrors []*CaseError
+
+func (es CaseErrors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	if len(es) > 1 {
+		fmt.Fprintf(&b, "\n(%d problems)", len(es))
+	}
+	return b.String()
+}
+
+// Unwrap returns the individual problems, for errors.As.
+func (es CaseErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// problems collects CaseErrors.
+type problems struct{ list CaseErrors }
+
+func (p *problems) add(pos Pos, field, format string, args ...any) {
+	p.list = append(p.list, &CaseError{File: pos.File, Line: pos.Line, Field: field, Problem: fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) addErr(e *CaseError) { p.list = append(p.list, e) }
+
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return p.list
+}
