@@ -157,11 +157,9 @@ func Open(dir string, opts Options) (*DB, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	cache := pebble.NewCache(opts.CacheBytes)
-	popts := &pebble.Options{
-		Cache:        cache,
-		MemTableSize: opts.MemTableBytes,
-		Logger:       pebbleLogger{log},
-	}
+	popts := storeOptions(log)
+	popts.Cache = cache
+	popts.MemTableSize = opts.MemTableBytes
 	pdb, err := pebble.Open(dir, popts)
 	if err != nil {
 		cache.Unref()
@@ -506,6 +504,13 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// storeOptions returns the Pebble options that fix the on-disk format of
+// a state store (comparer, filters, logger). Open and Rewrite both use it,
+// so a store Rewrite builds opens with Open and vice versa.
+func storeOptions(log *slog.Logger) *pebble.Options {
+	return &pebble.Options{Logger: pebbleLogger{log}}
 }
 
 type pebbleLogger struct{ l *slog.Logger }

@@ -45,6 +45,20 @@
 // directory; Upload and Download move it to and from object storage
 // (gocloud.dev/blob: s3://, file://, mem://).
 //
+// # Offline rewrite
+//
+// Rewrite streams a stopped job's state (or a checkpoint) into a new state
+// directory, passing every row through a function that may re-encode or
+// drop it and copying everything else (namespaces, buckets, offsets,
+// outbox, meta values) as is. Memory stays bounded: rows go through
+// sstables ingested into the new store. Schema migrations build on it:
+//
+//	res, err := state.Rewrite(ctx, oldDir, newDir, state.RewriteOptions{
+//		Row: func(ns string, key, value, out []byte) ([]byte, bool, error) {
+//			return reencode(out, value), true, nil
+//		},
+//	})
+//
 // # Example
 //
 //	db, err := state.Open(dir, state.Options{})

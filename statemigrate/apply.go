@@ -1,7 +1,6 @@
 package statemigrate
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -16,9 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
-
-	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/sstable"
 
 	"github.com/hotcold/hotcold/agg"
 	"github.com/hotcold/hotcold/row"
@@ -138,15 +134,16 @@ type ApplyResult struct {
 // and never modified. The output is built in out+".partial" (removed first
 // if a crashed run left it) and renamed to out when complete and verified:
 //
-//   - every key is streamed in order into sstables of bounded size that are
-//     ingested into a fresh Pebble store (memory is bounded regardless of
-//     the state size);
+//   - state.Rewrite streams every key in order into sstables of bounded
+//     size that are ingested into a fresh state store (memory is bounded
+//     regardless of the state size);
 //   - rows of operators whose plan needs a rewrite are decoded in the old
 //     schema and re-encoded in the new one (dropped columns removed, added
 //     ones set to their default or, for aggregates, empty); other rows are
 //     copied byte for byte, the new schema reads them as they are;
-//   - every SampleEvery-th row of each table is decoded in the new schema,
-//     and the keys of the output are counted against the input;
+//   - every SampleEvery-th row of each table, and the first row of each
+//     table read back from the output, is decoded in the new schema, and
+//     the keys of the output are counted against the input;
 //   - the new manifest is written with counted_from (time and source
 //     offsets) on every aggregate the migration added, and the marker file
 //     last.
@@ -201,23 +198,14 @@ func Apply(ctx context.Context, src string, plan *Plan, out string, opts ApplyOp
 	}
 	log.Info("statemigrate: migrating state", "from", src, "to", out, "verdict", plan.Verdict)
 
-	// Create the output through state, so that state opens it later with
-	// the Pebble format it expects, then ingest into it.
-	sdb, err := state.Open(tmp, state.Options{NoSync: true})
-	if err != nil {
-		return nil, err
-	}
-	if err := sdb.Close(); err != nil {
-		return nil, err
-	}
-	counts, err := copyState(ctx, src, tmp, codecs, opts, start, res)
+	counts, err := copyState(ctx, src, tmp, codecs, opts, start)
 	if err != nil {
 		return nil, err
 	}
 
-	// copyState verified the output's key and row counts from its LSM; now
-	// open it as state and read its offsets for the counted_from marks.
-	sdb, err = state.Open(tmp, state.Options{})
+	// state.Rewrite verified the output's key and row counts; now open it
+	// as state and read its offsets for the counted_from marks.
+	sdb, err := state.Open(tmp, state.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("statemigrate: the output does not open as state: %w", err)
 	}
@@ -230,7 +218,7 @@ func Apply(ctx context.Context, src string, plan *Plan, out string, opts ApplyOp
 		return nil, err
 	}
 	res.Manifest = man
-	res.Keys = counts.keys
+	res.Keys = counts.Keys
 	for _, op := range plan.To.Operators {
 		r := OperatorResult{ID: op.ID}
 		for _, c := range codecs.byName {
@@ -315,11 +303,10 @@ type tableCodec struct {
 
 type codecs struct {
 	byName map[string]*tableCodec
-	byID   map[uint32]*tableCodec
 }
 
 func newCodecs(plan *Plan) (*codecs, error) {
-	cs := &codecs{byName: map[string]*tableCodec{}, byID: map[uint32]*tableCodec{}}
+	cs := &codecs{byName: map[string]*tableCodec{}}
 	for _, opPlan := range plan.Operators {
 		nop := plan.To.Operator(opPlan.ID)
 		oop := plan.From.Operator(opPlan.ID)
@@ -421,263 +408,59 @@ func (c *tableCodec) verify(v []byte) error {
 	return nil
 }
 
-type keyCounts struct {
-	keys int64
-	rows map[uint32]int64
-}
-
-// copyState streams every key of src into sstables ingested into dst.
-func copyState(ctx context.Context, src, dst string, cs *codecs, opts ApplyOptions, start time.Time, res *ApplyResult) (keyCounts, error) {
-	counts := keyCounts{rows: map[uint32]int64{}}
-	sdb, err := pebble.Open(src, pebbleOptions(true))
-	if err != nil {
-		return counts, fmt.Errorf("statemigrate: open %s read-only: %w (is the job still running? stop it or migrate a checkpoint)", src, err)
-	}
-	defer sdb.Close()
-	dopts := pebbleOptions(false)
-	ddb, err := pebble.Open(dst, dopts)
-	if err != nil {
-		return counts, fmt.Errorf("statemigrate: open output: %w", err)
-	}
-	sink := &sstSink{db: ddb, dir: dst, wopts: dopts.MakeWriterOptions(6, ddb.TableFormat()), max: opts.TableBytes, seg: -1}
-	defer func() {
-		if ddb != nil {
-			sink.abort()
-			ddb.Close()
-		}
-	}()
-	it, err := sdb.NewIter(nil)
-	if err != nil {
-		return counts, err
-	}
-	defer it.Close()
-	var buf []byte
-	var rows int64
-	next := opts.ProgressEvery
-	report := func(done bool) {
-		p := ApplyProgress{Keys: counts.keys, Rows: rows, Elapsed: time.Since(start), Done: done}
-		if opts.Progress != nil {
-			opts.Progress(p)
-		}
-		opts.Logger.Info("statemigrate: progress", "keys", p.Keys, "rows", p.Rows, "elapsed", p.Elapsed.Round(time.Millisecond),
-			"rows_per_s", int64(float64(p.Rows)/max(p.Elapsed.Seconds(), 1e-9)))
-	}
-	for valid := it.First(); valid; valid = it.Next() {
-		key := it.Key()
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return counts, err
-		}
-		out := v
-		if name, id, ok := namespaceName(key, v); ok {
-			if c := cs.byName[name]; c != nil {
-				cs.byID[id] = c
+// copyState rewrites src into dst through state.Rewrite: rows of tables
+// whose plan needs a rewrite are migrated, every SampleEvery-th row of each
+// table and the first row of each table in the output are decoded in the
+// new schema.
+func copyState(ctx context.Context, src, dst string, cs *codecs, opts ApplyOptions, start time.Time) (state.RewriteResult, error) {
+	ropts := state.RewriteOptions{
+		ProgressEvery: opts.ProgressEvery,
+		TableBytes:    opts.TableBytes,
+		Logger:        opts.Logger,
+		Row: func(ns string, _, v, out []byte) ([]byte, bool, error) {
+			c := cs.byName[ns]
+			if c == nil {
+				return v, true, nil
 			}
-		} else if id, ok := rowNamespace(key); ok {
-			counts.rows[id]++
-			rows++
-			if c := cs.byID[id]; c != nil {
-				c.rows++
-				if c.rewrite {
-					if buf, err = c.migrate(buf[:0], v); err != nil {
-						return counts, fmt.Errorf("statemigrate: %w", err)
-					}
-					out = buf
-					c.rewritten++
+			c.rows++
+			if c.rewrite {
+				var err error
+				if out, err = c.migrate(out, v); err != nil {
+					return nil, false, fmt.Errorf("statemigrate: %w", err)
 				}
-				if c.rows%opts.SampleEvery == 1 || opts.SampleEvery == 1 {
-					if err := c.verify(out); err != nil {
-						return counts, fmt.Errorf("statemigrate: verification failed: %w", err)
-					}
-					c.sampled++
+				v = out
+				c.rewritten++
+			}
+			if c.rows%opts.SampleEvery == 1 || opts.SampleEvery == 1 {
+				if err := c.verify(v); err != nil {
+					return nil, false, fmt.Errorf("statemigrate: verification failed: %w", err)
 				}
+				c.sampled++
 			}
-		}
-		// One namespace (or the metadata) per sstable, so that the
-		// output's tables can be counted per namespace.
-		seg := int64(-1)
-		if id, ok := rowNamespace(key); ok {
-			seg = int64(id)
-		}
-		if seg != sink.seg {
-			if err := sink.flush(ctx); err != nil {
-				return counts, err
+			return v, true, nil
+		},
+		Check: func(ns string, v []byte) error {
+			c := cs.byName[ns]
+			if c == nil {
+				return nil
 			}
-			sink.seg = seg
-		}
-		if err := sink.set(ctx, key, out); err != nil {
-			return counts, err
-		}
-		counts.keys++
-		if counts.keys >= next {
-			next += opts.ProgressEvery
-			if err := ctx.Err(); err != nil {
-				return counts, err
-			}
-			report(false)
-		}
-	}
-	if err := it.Error(); err != nil {
-		return counts, fmt.Errorf("statemigrate: read %s: %w", src, err)
-	}
-	if err := sink.finish(ctx); err != nil {
-		return counts, err
-	}
-	if err := ddb.Flush(); err != nil {
-		return counts, err
-	}
-	if err := verifyOutput(ddb, counts, cs); err != nil {
-		return counts, err
-	}
-	err = ddb.Close()
-	ddb = nil
-	if err != nil {
-		return counts, err
-	}
-	report(true)
-	return counts, nil
-}
-
-// sstSink writes sorted keys into sstables of bounded size and ingests
-// each into db as it completes.
-type sstSink struct {
-	db    *pebble.DB
-	dir   string
-	wopts sstable.WriterOptions
-	max   uint64
-	w     *sstable.Writer
-	path  string
-	n     int
-	seg   int64 // namespace id of the open table, -1 for metadata
-}
-
-func (s *sstSink) set(ctx context.Context, k, v []byte) error {
-	if s.w == nil {
-		s.n++
-		s.path = filepath.Join(s.dir, fmt.Sprintf("migrate-%06d.sst", s.n))
-		f, err := os.Create(s.path)
-		if err != nil {
-			return fmt.Errorf("statemigrate: create %s: %w", s.path, err)
-		}
-		s.w = sstable.NewWriter(&fileWritable{f: f, bw: bufio.NewWriterSize(f, 1<<20)}, s.wopts)
-	}
-	if err := s.w.Set(k, v); err != nil {
-		return fmt.Errorf("statemigrate: write sstable: %w", err)
-	}
-	if s.w.Raw().EstimatedSize() >= s.max {
-		return s.flush(ctx)
-	}
-	return nil
-}
-
-func (s *sstSink) flush(ctx context.Context) error {
-	if s.w == nil {
-		return nil
-	}
-	err := s.w.Close()
-	s.w = nil
-	if err != nil {
-		return fmt.Errorf("statemigrate: finish sstable: %w", err)
-	}
-	if err := s.db.Ingest(ctx, []string{s.path}); err != nil {
-		return fmt.Errorf("statemigrate: ingest sstable: %w", err)
-	}
-	_ = os.Remove(s.path)
-	return nil
-}
-
-func (s *sstSink) finish(ctx context.Context) error { return s.flush(ctx) }
-
-func (s *sstSink) abort() {
-	if s.w != nil {
-		s.w.Close()
-		s.w = nil
-		os.Remove(s.path)
-	}
-}
-
-// fileWritable is an sstable destination with a large write buffer (Pebble's
-// own buffers 4 KiB, one write call per block).
-type fileWritable struct {
-	f  *os.File
-	bw *bufio.Writer
-}
-
-func (w *fileWritable) Write(p []byte) error {
-	_, err := w.bw.Write(p)
-	return err
-}
-
-func (w *fileWritable) Finish() error {
-	err := w.bw.Flush()
-	if err == nil {
-		err = w.f.Sync()
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func (w *fileWritable) Abort() { w.f.Close() }
-
-// verifyOutput reads the output's tables from its LSM and checks that
-// their entry counts (from the sstables' properties) add up, per
-// namespace, to the rows read from the source; then it reads back the
-// first row of every migrated table and decodes it in the new schema.
-func verifyOutput(db *pebble.DB, counts keyCounts, cs *codecs) error {
-	levels, err := db.SSTables(pebble.WithProperties())
-	if err != nil {
-		return fmt.Errorf("statemigrate: verify: %w", err)
-	}
-	var keys int64
-	rows := map[uint32]int64{}
-	for _, level := range levels {
-		for _, t := range level {
-			if t.Properties == nil {
-				return fmt.Errorf("statemigrate: verify: table %s has no properties", t.FileNum)
-			}
-			n := int64(t.Properties.NumEntries)
-			keys += n
-			lo, okLo := rowNamespace(t.Smallest.UserKey)
-			hi, okHi := rowNamespace(t.Largest.UserKey)
-			if okLo != okHi || lo != hi {
-				return fmt.Errorf("statemigrate: verify: table %s spans namespaces", t.FileNum)
-			}
-			if okLo {
-				rows[lo] += n
-			}
-		}
-	}
-	if keys != counts.keys {
-		return fmt.Errorf("statemigrate: verification failed: %d keys written, %d in the output", counts.keys, keys)
-	}
-	for id, n := range counts.rows {
-		if rows[id] != n {
-			return fmt.Errorf("statemigrate: verification failed: namespace %d: %d rows written, %d in the output", id, n, rows[id])
-		}
-	}
-	for id, c := range cs.byID {
-		if counts.rows[id] == 0 {
-			continue
-		}
-		lo := binary.BigEndian.AppendUint32([]byte{rowPrefix}, id)
-		it, err := db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: binary.BigEndian.AppendUint32([]byte{rowPrefix}, id+1)})
-		if err != nil {
-			return err
-		}
-		if it.First() {
-			err = c.verify(it.Value())
 			c.sampled++
-		}
-		if cerr := it.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("statemigrate: verification failed: %w", err)
-		}
+			return c.verify(v)
+		},
+		Progress: func(p state.RewriteProgress) {
+			ap := ApplyProgress{Keys: p.Keys, Rows: p.Rows, Elapsed: time.Since(start), Done: p.Done}
+			if opts.Progress != nil {
+				opts.Progress(ap)
+			}
+			opts.Logger.Info("statemigrate: progress", "keys", ap.Keys, "rows", ap.Rows, "elapsed", ap.Elapsed.Round(time.Millisecond),
+				"rows_per_s", int64(float64(ap.Rows)/max(ap.Elapsed.Seconds(), 1e-9)))
+		},
 	}
-	return nil
+	res, err := state.Rewrite(ctx, src, dst, ropts)
+	if err != nil {
+		return res, fmt.Errorf("statemigrate: rewrite %s: %w", src, err)
+	}
+	return res, nil
 }
 
 func fingerprint(m *state.Manifest) string {
