@@ -30,6 +30,45 @@ var suites = []suite{
 		},
 	},
 	{
+		Title:     "#3 coldstore: bulk load of 1M rows x 8 columns",
+		Pkg:       "./coldstore",
+		Bench:     "^BenchmarkLoad1M$",
+		Benchtime: "3x",
+		Notes:     "1M rows x 8 columns (~100 B value) from one Parquet file into the Pebble backend: /ingest through Load (external sort, sstables, Ingest, atomic publish); /batch the same rows, encoded the same way, written with Pebble batches of 1000 rows. Targets: >= 1M rows/s through ingest, >= 5x faster than batches.",
+		Pairs: []pair{
+			{Name: "BenchmarkLoad1M/ingest", Baseline: "BenchmarkLoad1M/batch", Want: ">= 5x", Min: 5},
+		},
+		Targets: []target{
+			{Name: "BenchmarkLoad1M/ingest", Metric: "rows/s", Want: ">= 1,000,000", Min: 1e6},
+		},
+	},
+	{
+		Title:     "#3 coldstore: Pebble reads on a warm cache",
+		Pkg:       "./coldstore",
+		Bench:     "^Benchmark(PebbleGet|PebbleMultiGet256)$",
+		Benchtime: "1s",
+		Notes:     "Targets: Get <= 1.5 us/op; MultiGet of 256 keys <= 0.7 us/key.",
+		Targets: []target{
+			{Name: "BenchmarkPebbleGet", Metric: "ns/op", Want: "<= 1500", Max: 1500},
+			{Name: "BenchmarkPebbleMultiGet256", Metric: "ns/key", Want: "<= 700", Max: 700},
+		},
+	},
+	{
+		Title:     "#3 coldstore: Redis backend MultiGet of 256 keys vs redis-benchmark MGET",
+		Pkg:       "./coldstore",
+		Bench:     "^BenchmarkRedisMultiGet256$",
+		Benchtime: "2s",
+		Notes:     "One redis-server started by the benchmark; the backend's MultiGet of 256 keys (one MGET plus key encoding and row decoding) against redis-benchmark sending MGET of the same 256 keys, both over one connection without pipelining.",
+		Pairs: []pair{
+			{Name: "BenchmarkRedisMultiGet256/hotcold", Baseline: "BenchmarkRedisMultiGet256/redis-benchmark", Want: "reported"},
+		},
+	},
+	{
+		Title: "#4 sidecar: lookups through the sidecar versus Redis, and latency TCP vs unix socket",
+		Cmd:   []string{"go", "run", "./sidecar/internal/benchvsredis", "-rows", "100000", "-duration", "4s", "-rounds", "5", "-store", "pebble", "-batch-goroutines", "8"},
+		Notes: "Starts its own redis-server holding the same keys; interleaved rounds; medians. Targets: auto-batched Gets from 64 goroutines >= redis-benchmark -t get -c 50; BatchLookup of 256 keys >= 0.5x redis-benchmark MGET of 256 keys; unary Lookup p50/p99 at 50% of peak, TCP vs unix socket.",
+	},
+	{
 		Title:     "#5 join: orders/refunds over 30 days, hot/cold vs 30-day state (200k orders/day)",
 		Pkg:       "./join/runner",
 		Bench:     "^BenchmarkOrdersRefunds30Days$",
