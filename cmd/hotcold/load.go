@@ -1,0 +1,456 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow/decimal128"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/row"
+)
+
+func init() { addCommand(newLoadCmd) }
+
+// loadFlags are the flags load and its subcommands share.
+type loadFlags struct {
+	store string
+	table string
+	keep  int
+}
+
+func (f *loadFlags) open(ctx context.Context, cmd *cobra.Command) (coldstore.Backend, error) {
+	if f.store == "" {
+		return nil, errors.New("no store: pass --store pebble:DIR or --store redis://HOST:PORT (or set HOTCOLD_STORE)")
+	}
+	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return coldstore.Open(ctx, f.store, &coldstore.Options{KeepVersions: f.keep, Logger: logger})
+}
+
+func newLoadCmd() *cobra.Command {
+	var (
+		f           loadFlags
+		version     string
+		key         string
+		coversUntil string
+		allowChange bool
+		memory      int64
+		tmpDir      string
+		progress    string
+	)
+	cmd := &cobra.Command{
+		Use:   "load --store STORE --table T --version V --key COL[,COL] FILE.parquet...",
+		Short: "Bulk-load Parquet files as a new version of a cold store table",
+		Long: `load reads Parquet files (e.g. one Hive partition exported from the
+warehouse), sorts the rows by key, writes them as a new version of a table and
+publishes it atomically: readers see the old version or the new one, never a
+mix. Rows with the same key: the last one wins (counted as duplicates).
+
+The store is pebble:DIR (embedded, sstable ingestion) or
+redis://HOST:PORT[,HOST:PORT...] (Redis, Redis Cluster, Valkey, Kvrocks;
+pipelined writes). The last --keep versions are kept for "load rollback".
+
+--covers-until is the event-time watermark of the data: every row with event
+time before it is in this version, so hot state may drop what is older.
+
+A progress line (rows, rows/s, bytes) goes to stderr on a terminal; the last
+line on stdout is a JSON summary (rows, duplicates, bytes, seconds, version).
+A bad file (missing key column, changed schema, corrupt data, null key) stops
+the load with an error naming the file, row group and column; the live
+version stays as it was.`,
+		Example: `  hotcold load --store pebble:./cold --table orders --version dt=2026-11-22 \
+    --key order_id --covers-until 2026-11-22T00:00:00Z orders/dt=2026-11-22/*.parquet
+  hotcold load --store redis://10.0.0.1:6379,10.0.0.2:6379 --table orders --version dt=2026-11-22 \
+    --key order_id part-0.parquet part-1.parquet
+  hotcold load list --store pebble:./cold
+  hotcold load rollback --store pebble:./cold --table orders
+  hotcold load sample --rows 100000 orders.parquet   # a file to try it on`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errors.New("no Parquet files: pass FILE.parquet... after the flags (or use load list / load rollback)")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, files []string) error {
+			var missing []string
+			if f.table == "" {
+				missing = append(missing, "--table T")
+			}
+			if version == "" {
+				missing = append(missing, "--version V (e.g. the partition, dt=2026-11-22)")
+			}
+			if key == "" {
+				missing = append(missing, "--key COL[,COL]")
+			}
+			if len(missing) > 0 {
+				return fmt.Errorf("missing %s", strings.Join(missing, ", "))
+			}
+			var cu time.Time
+			if coversUntil != "" {
+				t, err := time.Parse(time.RFC3339, coversUntil)
+				if err != nil {
+					return fmt.Errorf("--covers-until %q: want RFC 3339, e.g. 2026-11-22T00:00:00Z", coversUntil)
+				}
+				cu = t
+			}
+			show, err := progressMode(progress, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			src, err := coldstore.OpenParquet(ctx, files...)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			b, err := f.open(ctx, cmd)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			pp := &progressPrinter{w: cmd.ErrOrStderr(), mode: show, table: f.table, version: version}
+			spec := coldstore.LoadSpec{
+				Table: f.table, Version: version, Key: splitList(key), CoversUntil: cu,
+				AllowSchemaChange: allowChange, Source: src, MemoryBudget: memory, TempDir: tmpDir,
+			}
+			if show != progressNever {
+				spec.Progress = pp.update
+				spec.ProgressInterval = pp.interval()
+			}
+			res, err := b.Load(ctx, spec)
+			if err != nil {
+				return err
+			}
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+		},
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.store, "store", os.Getenv("HOTCOLD_STORE"), "cold store: pebble:DIR or redis://HOST:PORT[,HOST:PORT...] (default $HOTCOLD_STORE)")
+	pf.StringVar(&f.table, "table", "", "table name")
+	fl := cmd.Flags()
+	fl.StringVar(&version, "version", "", "name of the new version, e.g. dt=2026-11-22")
+	fl.StringVar(&key, "key", "", "key columns, comma-separated, in key order")
+	fl.StringVar(&coversUntil, "covers-until", "", "event-time watermark of the data (RFC 3339); empty: unknown")
+	fl.BoolVar(&allowChange, "allow-schema-change", false, "accept input that appends nullable columns to the live schema")
+	fl.IntVar(&f.keep, "keep", 0, "versions to keep per table, counting the new one (default 3)")
+	fl.Int64Var(&memory, "memory", 0, "bytes of sorted rows held in memory before spilling to disk (default 256 MiB)")
+	fl.StringVar(&tmpDir, "tmp-dir", "", "directory for sort spills (default: the store's)")
+	fl.StringVar(&progress, "progress", "auto", "progress on stderr: auto (on a terminal), always, never")
+	cmd.AddCommand(newLoadListCmd(&f), newLoadRollbackCmd(&f), newLoadSampleCmd())
+	return cmd
+}
+
+// sampleSchema is the schema of "load sample": an orders table.
+var sampleSchema = row.MustSchema([]row.Column{
+	{Name: "order_id", Type: row.Int64, Nullable: true},
+	{Name: "user_id", Type: row.Int64, Nullable: true},
+	{Name: "amount", Type: row.Decimal(18, 2), Nullable: true},
+	{Name: "status", Type: row.String, Nullable: true},
+	{Name: "created_at", Type: row.Timestamp(row.Millisecond, ""), Nullable: true},
+}, nil, 1)
+
+func newLoadSampleCmd() *cobra.Command {
+	var (
+		rows  int64
+		first int64
+		day   string
+		seed  uint64
+	)
+	cmd := &cobra.Command{
+		Use:   "sample FILE.parquet",
+		Short: "Write a sample orders partition as Parquet, to try load on",
+		Long: `sample writes a Parquet file shaped like one day of an orders table exported
+from a warehouse: order_id, user_id, amount decimal(18,2), status, created_at.
+order_id runs from --first for --rows rows, in shuffled order.`,
+		Example: `  hotcold load sample --rows 100000 --day 2026-11-22 orders-2026-11-22.parquet
+  hotcold load --store pebble:./cold --table orders --version dt=2026-11-22 --key order_id orders-2026-11-22.parquet`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if rows < 0 || rows > 1<<31 {
+				return fmt.Errorf("--rows %d: want 0 to 2147483648", rows)
+			}
+			d, err := time.Parse(time.DateOnly, day)
+			if err != nil {
+				return fmt.Errorf("--day %q: want YYYY-MM-DD", day)
+			}
+			rng := rand.New(rand.NewPCG(seed, 1))
+			statuses := []string{"created", "paid", "shipped", "delivered", "refunded"}
+			f, err := os.Create(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			w, err := coldstore.NewParquetWriter(f, sampleSchema, nil)
+			if err != nil {
+				return err
+			}
+			// a random permutation of [0, rows) without holding it:
+			// i*step mod rows with step coprime to rows
+			step := int64(1)
+			if rows > 1 {
+				for step = rows/2 + rng.Int64N(rows/2+1); gcd(step, rows) != 1; step++ {
+				}
+			}
+			for i := int64(0); i < rows; i++ {
+				if i%65536 == 0 {
+					if err := cmd.Context().Err(); err != nil {
+						return err
+					}
+				}
+				id := first + (i*step)%rows
+				r := row.New(
+					row.Int64Value(id),
+					row.Int64Value(rng.Int64N(1_000_000)),
+					row.DecimalValue(decimal128.FromI64(100+rng.Int64N(100_000))),
+					row.StringValue(statuses[rng.IntN(len(statuses))]),
+					row.TimestampValue(d.UnixMilli()+rng.Int64N(86_400_000)),
+				)
+				if err := w.Write(r); err != nil {
+					return err
+				}
+			}
+			if err := w.Close(); err != nil {
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %d rows to %s\n", rows, args[0])
+			return err
+		},
+	}
+	cmd.Flags().Int64Var(&rows, "rows", 100_000, "number of rows")
+	cmd.Flags().Int64Var(&first, "first", 0, "first order_id")
+	cmd.Flags().StringVar(&day, "day", "2026-11-22", "day of created_at (UTC)")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed")
+	return cmd
+}
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func newLoadListCmd(f *loadFlags) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list [--table T]",
+		Short: "List the tables of a cold store and their retained versions",
+		Example: `  hotcold load list --store pebble:./cold
+  hotcold load list --store redis://127.0.0.1:6379 --table orders --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			b, err := f.open(ctx, cmd)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			var tables []string
+			if f.table != "" {
+				tables = []string{f.table}
+			} else {
+				ts, err := b.Tables(ctx)
+				if err != nil {
+					return err
+				}
+				for _, t := range ts {
+					tables = append(tables, t.Name)
+				}
+			}
+			var all []coldstore.VersionInfo
+			for _, t := range tables {
+				vs, err := b.Versions(ctx, t)
+				if err != nil {
+					if errors.Is(err, coldstore.ErrNoTable) {
+						return fmt.Errorf("table %q has no version in %s: load one first (hotcold load --table %s ...)", t, f.store, t)
+					}
+					return err
+				}
+				all = append(all, vs...)
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				for _, v := range all {
+					if err := enc.Encode(v); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			if len(all) == 0 {
+				_, err := fmt.Fprintln(out, "no tables: load one with hotcold load")
+				return err
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TABLE\tVERSION\tLIVE\tROWS\tDUPLICATES\tBYTES\tCOVERS UNTIL\tLOADED AT")
+			for _, v := range all {
+				live, cu := "", "-"
+				if v.Live {
+					live = "*"
+				}
+				if !v.CoversUntil.IsZero() {
+					cu = v.CoversUntil.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", v.Table, v.Version, live, v.Rows, v.Duplicates, v.Bytes, cu, v.LoadedAt.Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per version instead of a table")
+	return cmd
+}
+
+func newLoadRollbackCmd(f *loadFlags) *cobra.Command {
+	var to string
+	cmd := &cobra.Command{
+		Use:   "rollback --table T [--to VERSION]",
+		Short: "Make a retained older version of a table live again",
+		Long: `rollback switches the live version of a table back to the version loaded
+before the current one, or to --to VERSION. Newer versions stay retained, so a
+later rollback --to can return to them. It prints the new live version as JSON.`,
+		Example: `  hotcold load rollback --store pebble:./cold --table orders
+  hotcold load rollback --store pebble:./cold --table orders --to dt=2026-11-22`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.table == "" {
+				return errors.New("missing --table T (hotcold load list shows the tables)")
+			}
+			ctx := cmd.Context()
+			b, err := f.open(ctx, cmd)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			ti, err := b.Rollback(ctx, f.table, to)
+			if err != nil {
+				return err
+			}
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(ti)
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "version to make live (default: the one loaded before the live one)")
+	return cmd
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type progressShow int
+
+const (
+	progressNever progressShow = iota
+	progressTerminal
+	progressLines
+)
+
+func progressMode(flag string, w io.Writer) (progressShow, error) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	switch flag {
+	case "auto":
+		if tty {
+			return progressTerminal, nil
+		}
+		return progressNever, nil
+	case "always":
+		if tty {
+			return progressTerminal, nil
+		}
+		return progressLines, nil
+	case "never":
+		return progressNever, nil
+	}
+	return 0, fmt.Errorf("--progress %q: want auto, always or never", flag)
+}
+
+// progressPrinter renders LoadProgress: one line rewritten in place on a
+// terminal, or one line per report otherwise.
+type progressPrinter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	mode    progressShow
+	table   string
+	version string
+	width   int
+}
+
+func (p *progressPrinter) interval() time.Duration {
+	if p.mode == progressTerminal {
+		return 250 * time.Millisecond
+	}
+	return 5 * time.Second
+}
+
+func (p *progressPrinter) update(lp coldstore.LoadProgress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	line := fmt.Sprintf("load %s %s: %s, %s rows (%s rows/s), %s written", p.table, p.version, lp.Phase,
+		count(lp.Rows), count(int64(lp.RowsPerSecond())), bytesText(lp.Bytes))
+	if lp.InputTotal > 0 {
+		line += fmt.Sprintf(", input %s of %s", bytesText(lp.InputBytes), bytesText(lp.InputTotal))
+	}
+	line += fmt.Sprintf(", %.1fs", lp.Elapsed.Seconds())
+	final := lp.Phase == "done" || lp.Phase == "failed"
+	if p.mode == progressLines {
+		fmt.Fprintln(p.w, line)
+		return
+	}
+	pad := ""
+	if n := p.width - len(line); n > 0 {
+		pad = strings.Repeat(" ", n)
+	}
+	p.width = len(line)
+	fmt.Fprint(p.w, "\r"+line+pad)
+	if final {
+		fmt.Fprintln(p.w)
+	}
+}
+
+func count(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func bytesText(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/redistest"
+	"github.com/hotcold/hotcold/row"
+)
+
+// runLoad runs hotcold with args and returns stdout and stderr apart.
+func runLoad(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	err = root.ExecuteContext(context.Background())
+	return out.String(), errb.String(), err
+}
+
+var loadTestSchema = row.MustSchema([]row.Column{
+	{Name: "order_id", Type: row.Int64, Nullable: true},
+	{Name: "customer", Type: row.String, Nullable: true},
+}, nil, 1)
+
+func writeOrders(t *testing.T, dir, name string, from, to int64, tag string) string {
+	t.Helper()
+	var rows []row.Row
+	for id := from; id < to; id++ {
+		rows = append(rows, row.New(row.Int64Value(id), row.StringValue(tag)))
+	}
+	p := filepath.Join(dir, name)
+	if err := coldstore.WriteParquet(context.Background(), p, loadTestSchema, rows, nil); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type loadSummary struct {
+	Table, Version   string
+	Rows, Duplicates int64
+	Bytes            int64
+	Seconds          float64
+}
+
+func mustLoadCLI(t *testing.T, args ...string) loadSummary {
+	t.Helper()
+	out, errOut, err := runLoad(t, append([]string{"load"}, args...)...)
+	if err != nil {
+		t.Fatalf("hotcold load %v: %v\nstderr: %s", args, err, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var s loadSummary
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &s); err != nil {
+		t.Fatalf("summary %q: %v", out, err)
+	}
+	return s
+}
+
+func TestLoadListRollbackOnPebble(t *testing.T) {
+	dir := t.TempDir()
+	store := "pebble:" + filepath.Join(dir, "cold")
+	a := writeOrders(t, dir, "a.parquet", 0, 100, "one")
+	b := writeOrders(t, dir, "b.parquet", 50, 150, "one-b")
+	s := mustLoadCLI(t, "--store", store, "--table", "orders", "--version", "dt=2026-11-21", "--key", "order_id",
+		"--covers-until", "2026-11-21T00:00:00Z", a, b)
+	if s.Table != "orders" || s.Version != "dt=2026-11-21" || s.Rows != 150 || s.Duplicates != 50 || s.Bytes <= 0 || s.Seconds <= 0 {
+		t.Fatalf("summary %+v", s)
+	}
+	c := writeOrders(t, dir, "c.parquet", 0, 10, "two")
+	mustLoadCLI(t, "--store", store, "--table", "orders", "--version", "dt=2026-11-22", "--key", "order_id", c)
+
+	out, _, err := runLoad(t, "load", "list", "--store", store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"TABLE", "orders  dt=2026-11-22  *     10", "orders  dt=2026-11-21        150   50", "2026-11-21T00:00:00Z"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("load list output lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, _, err = runLoad(t, "load", "rollback", "--store", store, "--table", "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ti struct{ Name, Version string }
+	if err := json.Unmarshal([]byte(out), &ti); err != nil || ti.Version != "dt=2026-11-21" {
+		t.Fatalf("rollback printed %q (%v)", out, err)
+	}
+	out, _, err = runLoad(t, "load", "list", "--store", store, "--table", "orders", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"version":"dt=2026-11-21","live":true`) {
+		t.Fatalf("after rollback, list --json:\n%s", out)
+	}
+}
+
+func TestLoadErrorsSayWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	store := "pebble:" + filepath.Join(dir, "cold")
+	a := writeOrders(t, dir, "a.parquet", 0, 10, "x")
+	mustLoadCLI(t, "--store", store, "--table", "orders", "--version", "v1", "--key", "order_id", a)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"load", "--store", store, a}, "missing --table T, --version V"},
+		{[]string{"load", "--store", store, "--table", "orders", "--version", "v2", "--key", "order_id"}, "no Parquet files"},
+		{[]string{"load", "--table", "orders", "--version", "v2", "--key", "order_id", a}, "no store: pass --store"},
+		{[]string{"load", "--store", store, "--table", "orders", "--version", "v2", "--key", "id", a}, `key column "id" is not in ` + a + " (its columns: order_id, customer)"},
+		{[]string{"load", "--store", store, "--table", "orders", "--version", "v1", "--key", "order_id", a}, "already retained"},
+		{[]string{"load", "--store", store, "--table", "orders", "--version", "v2", "--key", "order_id", "--covers-until", "yesterday", a}, "want RFC 3339"},
+		{[]string{"load", "--store", store, "--table", "orders", "--version", "v2", "--key", "order_id", filepath.Join(dir, "missing.parquet")}, "no such file"},
+		{[]string{"load", "--store", "s3://bucket", "--table", "orders", "--version", "v2", "--key", "order_id", a}, "want pebble:DIR or redis://"},
+		{[]string{"load", "rollback", "--store", store}, "missing --table"},
+		{[]string{"load", "rollback", "--store", store, "--table", "orders"}, "no version older"},
+		{[]string{"load", "list", "--store", store, "--table", "nope"}, "load one first"},
+	} {
+		_, _, err := runLoad(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("hotcold %s: %v, want an error containing %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+	// the live version is untouched
+	out, _, err := runLoad(t, "load", "list", "--store", store, "--json")
+	if err != nil || strings.Count(out, "\n") != 1 || !strings.Contains(out, `"version":"v1","live":true`) {
+		t.Fatalf("after failed loads: %q %v", out, err)
+	}
+}
+
+func TestLoadPrintsProgressLines(t *testing.T) {
+	dir := t.TempDir()
+	a := writeOrders(t, dir, "a.parquet", 0, 1000, "x")
+	_, errOut, err := runLoad(t, "load", "--store", "pebble:"+filepath.Join(dir, "cold"), "--table", "orders", "--version", "v1", "--key", "order_id", "--progress", "always", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, "load orders v1: done, 1,000 rows (") || !strings.Contains(errOut, "written, input ") {
+		t.Fatalf("progress output:\n%s", errOut)
+	}
+}
+
+func TestLoadIntoRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	dir := t.TempDir()
+	store := "redis://" + srv.Addr() + "?prefix=clitest:"
+	a := writeOrders(t, dir, "a.parquet", 0, 300, "r")
+	s := mustLoadCLI(t, "--store", store, "--table", "orders", "--version", "v1", "--key", "order_id", a)
+	if s.Rows != 300 {
+		t.Fatalf("summary %+v", s)
+	}
+	out, _, err := runLoad(t, "load", "list", "--store", store)
+	if err != nil || !strings.Contains(out, "orders  v1       *     300") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	if n := srv.Client(t).Exists(context.Background(), "clitest:m:orders").Val(); n != 1 {
+		t.Fatal("no table metadata under the prefix")
+	}
+}
+
+func TestLoadSampleWritesALoadableFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "orders.parquet")
+	out, _, err := runLoad(t, "load", "sample", "--rows", "5000", "--first", "100", p)
+	if err != nil || !strings.Contains(out, "wrote 5000 rows") {
+		t.Fatalf("sample: %v %q", err, out)
+	}
+	s := mustLoadCLI(t, "--store", "pebble:"+filepath.Join(dir, "cold"), "--table", "orders", "--version", "v1", "--key", "order_id", p)
+	if s.Rows != 5000 || s.Duplicates != 0 {
+		t.Fatalf("sample ids are not distinct: %+v", s)
+	}
+	if _, _, err := runLoad(t, "load", "sample", "--day", "today", p); err == nil || !strings.Contains(err.Error(), "YYYY-MM-DD") {
+		t.Fatalf("bad --day: %v", err)
+	}
+}

@@ -1,0 +1,81 @@
+package coldstore
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/hotcold/hotcold/row"
+)
+
+// SetTestHooks installs crash-test hooks: afterSST runs after the n-th
+// sstable (Pebble) or pipeline batch (Redis) of a load is written,
+// beforePublish after the data is in place and before publishing. It
+// returns a function that removes them.
+func SetTestHooks(afterSST func(n int), beforePublish func()) (reset func()) {
+	testHooks.afterSST, testHooks.beforePublish = afterSST, beforePublish
+	return func() { testHooks.afterSST, testHooks.beforePublish = nil, nil }
+}
+
+// CountKeys counts the keys of p's database that start with prefix.
+func CountKeys(p *Pebble, prefix string) (int, error) {
+	n := 0
+	err := p.scan([]byte(prefix), func(k, v []byte) error { n++; return nil })
+	return n, err
+}
+
+// BatchLoad is the baseline of BenchmarkLoad1M: it reads src, encodes
+// every row exactly as Load does, and writes the pairs in input order with
+// Pebble batches of batchRows rows under a fresh version prefix, then
+// flushes the memtable so that the data is durable in sstables, as an
+// ingest is. It publishes nothing. It returns the number of rows.
+func BatchLoad(ctx context.Context, p *Pebble, table string, key []string, src Source, batchRows int) (int64, error) {
+	s, err := src.Schema().WithKey(key)
+	if err != nil {
+		return 0, err
+	}
+	p.loadMu.Lock()
+	id, err := p.stage(table, "batch")
+	p.loadMu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	prefix := dataPrefix(table, id)
+	b := p.db.NewBatch()
+	var r row.Row
+	var kb, vb []byte
+	var n int64
+	for {
+		err := src.Next(ctx, &r)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+		kb, err = s.AppendKey(append(kb[:0], prefix...), r)
+		if err != nil {
+			return n, err
+		}
+		vb, err = s.AppendValue(vb[:0], r)
+		if err != nil {
+			return n, err
+		}
+		if err := b.Set(kb, vb, nil); err != nil {
+			return n, err
+		}
+		n++
+		if n%int64(batchRows) == 0 {
+			if err := b.Commit(pebble.NoSync); err != nil {
+				return n, err
+			}
+			b = p.db.NewBatch()
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return n, err
+	}
+	return n, p.db.Flush()
+}

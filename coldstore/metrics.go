@@ -1,0 +1,96 @@
+package coldstore
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the Prometheus metrics of one store. They are registered on
+// the injected Registerer; a store opened twice on the same Registerer
+// shares the collectors.
+type metrics struct {
+	backend    string
+	loads      *prometheus.CounterVec   // backend, result
+	rows       *prometheus.CounterVec   // backend
+	dups       *prometheus.CounterVec   // backend
+	loadSecs   *prometheus.HistogramVec // backend
+	lookups    *prometheus.CounterVec   // backend, table
+	misses     *prometheus.CounterVec   // backend, table
+	rowsLoaded prometheus.Counter
+	dupsLoaded prometheus.Counter
+	loadTime   prometheus.Observer
+}
+
+func newMetrics(reg prometheus.Registerer, backend string) *metrics {
+	m := &metrics{
+		backend: backend,
+		loads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hotcold", Subsystem: "coldstore", Name: "loads_total",
+			Help: "Loads of a table version, by result (ok, error).",
+		}, []string{"backend", "result"}),
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hotcold", Subsystem: "coldstore", Name: "load_rows_total",
+			Help: "Distinct rows written by published loads.",
+		}, []string{"backend"}),
+		dups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hotcold", Subsystem: "coldstore", Name: "load_duplicates_total",
+			Help: "Input rows replaced by a later row with the same key during loads.",
+		}, []string{"backend"}),
+		loadSecs: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "hotcold", Subsystem: "coldstore", Name: "load_seconds",
+			Help:    "Wall time of published loads.",
+			Buckets: prometheus.ExponentialBuckets(0.1, 2, 16),
+		}, []string{"backend"}),
+		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hotcold", Subsystem: "coldstore", Name: "lookups_total",
+			Help: "Keys looked up (Get counts one, MultiGet one per key).",
+		}, []string{"backend", "table"}),
+		misses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hotcold", Subsystem: "coldstore", Name: "lookup_misses_total",
+			Help: "Keys looked up and not found.",
+		}, []string{"backend", "table"}),
+	}
+	if reg != nil {
+		m.loads = register(reg, m.loads)
+		m.rows = register(reg, m.rows)
+		m.dups = register(reg, m.dups)
+		m.loadSecs = register(reg, m.loadSecs)
+		m.lookups = register(reg, m.lookups)
+		m.misses = register(reg, m.misses)
+	}
+	m.rowsLoaded = m.rows.WithLabelValues(backend)
+	m.dupsLoaded = m.dups.WithLabelValues(backend)
+	m.loadTime = m.loadSecs.WithLabelValues(backend)
+	return m
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		// A conflicting collector of another shape: keep ours unregistered
+		// rather than fail opening the store.
+	}
+	return c
+}
+
+func (m *metrics) loaded(res LoadResult, err error) {
+	if err != nil {
+		m.loads.WithLabelValues(m.backend, "error").Inc()
+		return
+	}
+	m.loads.WithLabelValues(m.backend, "ok").Inc()
+	m.rowsLoaded.Add(float64(res.Rows))
+	m.dupsLoaded.Add(float64(res.Duplicates))
+	m.loadTime.Observe(res.Seconds)
+}
+
+// tableCounters returns the per-table lookup counters.
+func (m *metrics) tableCounters(table string) (lookups, misses prometheus.Counter) {
+	return m.lookups.WithLabelValues(m.backend, table), m.misses.WithLabelValues(m.backend, table)
+}

@@ -1,0 +1,234 @@
+package coldstore
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Backend is a Store that can also be loaded and administered: the
+// surface of the persistent backends (Pebble, Redis) that the CLI and the
+// sidecar open by URL with Open.
+type Backend interface {
+	Store
+	// Load writes a new version of a table from spec.Source and publishes
+	// it atomically. On error the live version is untouched.
+	Load(ctx context.Context, spec LoadSpec) (LoadResult, error)
+	// Versions lists the retained versions of a table, most recently
+	// loaded first; an unknown table wraps ErrNoTable.
+	Versions(ctx context.Context, table string) ([]VersionInfo, error)
+	// Rollback makes a retained version live: to, or when empty the one
+	// loaded before the live one.
+	Rollback(ctx context.Context, table, to string) (TableInfo, error)
+}
+
+// Options are the settings Open passes to either backend. The zero value
+// is the defaults.
+type Options struct {
+	// KeepVersions is how many versions per table are retained. Default 3.
+	KeepVersions int
+	// CacheSize is the Pebble block cache size in bytes (Pebble only).
+	// Default 256 MiB.
+	CacheSize int64
+	// Logger receives the store's logs. Default: discard.
+	Logger *slog.Logger
+	// Registerer registers the store's metrics. Default nil: not
+	// registered.
+	Registerer prometheus.Registerer
+}
+
+// Location is a parsed store URL.
+type Location struct {
+	// Kind is "pebble" or "redis".
+	Kind string
+	// Dir is the Pebble directory.
+	Dir string
+	// Addrs are the Redis addresses (host:port); more than one means a
+	// Redis Cluster.
+	Addrs []string
+	// Username, Password and DB authenticate and select the database
+	// (DB on a standalone Redis only).
+	Username, Password string
+	DB                 int
+	// TLS is set by the rediss:// scheme.
+	TLS bool
+	// Prefix is the key prefix (?prefix=); empty means the default.
+	Prefix string
+	// Cluster forces the cluster client for a single address
+	// (?cluster=true); without it one address is auto-detected.
+	Cluster bool
+}
+
+// ParseLocation parses a store URL:
+//
+//	pebble:DIR                       embedded Pebble store in DIR (also pebble://DIR)
+//	redis://HOST:PORT                Redis, Valkey or Kvrocks; a cluster node is detected
+//	redis://HOST:PORT,HOST:PORT,...  Redis Cluster seed nodes
+//	rediss://...                     the same over TLS
+//
+// A Redis URL may carry user:password@, a /DB number and the query
+// parameters prefix=KEYPREFIX and cluster=true. Every problem is an error
+// that shows a valid example.
+func ParseLocation(s string) (Location, error) {
+	bad := func(format string, args ...any) (Location, error) {
+		return Location{}, fmt.Errorf("coldstore: store %q: %s (want pebble:DIR or redis://HOST:PORT[,HOST:PORT...])", s, fmt.Sprintf(format, args...))
+	}
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return bad("no scheme")
+	}
+	switch strings.ToLower(scheme) {
+	case "pebble":
+		dir := strings.TrimPrefix(rest, "//")
+		if dir == "" {
+			return bad("no directory")
+		}
+		return Location{Kind: "pebble", Dir: dir}, nil
+	case "redis", "rediss", "valkey", "valkeys":
+	default:
+		return bad("unknown scheme %q", scheme)
+	}
+	sch := strings.ToLower(scheme)
+	loc := Location{Kind: "redis", TLS: sch == "rediss" || sch == "valkeys"}
+	if !strings.HasPrefix(rest, "//") {
+		return bad("missing // after %s:", scheme)
+	}
+	rest = rest[2:]
+	var query string
+	rest, query, _ = strings.Cut(rest, "?")
+	hostPart, path, _ := strings.Cut(rest, "/")
+	if at := strings.LastIndexByte(hostPart, '@'); at >= 0 {
+		ui := hostPart[:at]
+		hostPart = hostPart[at+1:]
+		user, pass, hasPass := strings.Cut(ui, ":")
+		var err error
+		if loc.Username, err = url.PathUnescape(user); err != nil {
+			return bad("user name: %v", err)
+		}
+		if hasPass {
+			if loc.Password, err = url.PathUnescape(pass); err != nil {
+				return bad("password: %v", err)
+			}
+		}
+	}
+	if hostPart == "" {
+		return bad("no host")
+	}
+	for _, h := range strings.Split(hostPart, ",") {
+		host, port, err := net.SplitHostPort(h)
+		if err != nil {
+			return bad("address %q: %v", h, err)
+		}
+		if host == "" {
+			return bad("address %q has no host", h)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+			return bad("address %q: port must be 1-65535", h)
+		}
+		loc.Addrs = append(loc.Addrs, net.JoinHostPort(host, port))
+	}
+	if path != "" {
+		n, err := strconv.Atoi(path)
+		if err != nil || n < 0 {
+			return bad("database %q is not a number", path)
+		}
+		loc.DB = n
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return bad("query: %v", err)
+	}
+	for k, vs := range q {
+		v := vs[len(vs)-1]
+		switch k {
+		case "prefix":
+			loc.Prefix = v
+		case "cluster":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return bad("cluster=%q is not a boolean", v)
+			}
+			loc.Cluster = b
+		default:
+			return bad("unknown parameter %q (known: prefix, cluster)", k)
+		}
+	}
+	if loc.DB != 0 && (len(loc.Addrs) > 1 || loc.Cluster) {
+		return bad("a Redis Cluster has no database numbers")
+	}
+	return loc, nil
+}
+
+// String renders the location as a URL, without the password.
+func (l Location) String() string {
+	if l.Kind == "pebble" {
+		return "pebble:" + l.Dir
+	}
+	var b strings.Builder
+	b.WriteString("redis")
+	if l.TLS {
+		b.WriteString("s")
+	}
+	b.WriteString("://")
+	if l.Username != "" || l.Password != "" {
+		b.WriteString(url.PathEscape(l.Username))
+		if l.Password != "" {
+			b.WriteString(":***")
+		}
+		b.WriteString("@")
+	}
+	b.WriteString(strings.Join(l.Addrs, ","))
+	if l.DB != 0 {
+		fmt.Fprintf(&b, "/%d", l.DB)
+	}
+	q := url.Values{}
+	if l.Prefix != "" {
+		q.Set("prefix", l.Prefix)
+	}
+	if l.Cluster {
+		q.Set("cluster", "true")
+	}
+	if len(q) > 0 {
+		b.WriteString("?")
+		b.WriteString(q.Encode())
+	}
+	return b.String()
+}
+
+// Open opens the backend a store URL names (see ParseLocation). The
+// caller must Close it.
+func Open(ctx context.Context, rawURL string, opts *Options) (Backend, error) {
+	loc, err := ParseLocation(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	switch loc.Kind {
+	case "pebble":
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return OpenPebble(loc.Dir, &PebbleOptions{CacheSize: o.CacheSize, KeepVersions: o.KeepVersions, Logger: o.Logger, Registerer: o.Registerer})
+	case "redis":
+		ro := &RedisOptions{
+			Addrs: loc.Addrs, Cluster: loc.Cluster, Username: loc.Username, Password: loc.Password, DB: loc.DB,
+			Prefix: loc.Prefix, KeepVersions: o.KeepVersions, Logger: o.Logger, Registerer: o.Registerer,
+		}
+		if loc.TLS {
+			ro.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		return OpenRedis(ctx, ro)
+	}
+	return nil, errors.New("coldstore: unreachable")
+}

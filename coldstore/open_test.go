@@ -1,0 +1,89 @@
+package coldstore_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hotcold/hotcold/coldstore"
+)
+
+func TestParseLocation(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // fmt of the Location, or "error: substring"
+	}{
+		{"pebble:./cold", "{pebble ./cold [] 0 false false}"},
+		{"pebble:///var/lib/cold", "{pebble /var/lib/cold [] 0 false false}"},
+		{"redis://127.0.0.1:6379", "{redis  [127.0.0.1:6379] 0 false false}"},
+		{"redis://a:1,b:2,[::1]:3?prefix=hc:", "{redis  [a:1 b:2 [::1]:3] 0 false false}"},
+		{"rediss://user:p%40ss@h:6380/2", "{redis  [h:6380] 2 true false}"},
+		{"redis://h:1?cluster=true", "{redis  [h:1] 0 false true}"},
+		{"valkey://h:1", "{redis  [h:1] 0 false false}"},
+		{"pebble:", "error: no directory"},
+		{"./cold", "error: no scheme"},
+		{"s3://bucket/cold", "error: unknown scheme \"s3\""},
+		{"cold", "error: no scheme"},
+		{"redis:h:1", "error: missing //"},
+		{"redis://", "error: no host"},
+		{"redis://h", "error: missing port"},
+		{"redis://h:0", "error: port must be"},
+		{"redis://h:1/x", "error: database \"x\""},
+		{"redis://h:1?db=3", "error: unknown parameter \"db\""},
+		{"redis://a:1,b:2/3", "error: no database numbers"},
+		{"redis://h:1?cluster=maybe", "error: not a boolean"},
+	} {
+		loc, err := coldstore.ParseLocation(tc.in)
+		var got string
+		if err != nil {
+			got = "error: " + err.Error()
+		} else {
+			got = fmt.Sprint(struct {
+				Kind, Dir string
+				Addrs     []string
+				DB        int
+				TLS, Cl   bool
+			}{loc.Kind, loc.Dir, loc.Addrs, loc.DB, loc.TLS, loc.Cluster})
+		}
+		if strings.HasPrefix(tc.want, "error: ") {
+			if err == nil || !strings.Contains(got, strings.TrimPrefix(tc.want, "error: ")) || !strings.Contains(got, "pebble:DIR") {
+				t.Errorf("%q: %s, want %s with an example", tc.in, got, tc.want)
+			}
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("%q: %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	loc, _ := coldstore.ParseLocation("rediss://user:secret@h:1,g:2?prefix=hc:")
+	if s := loc.String(); strings.Contains(s, "secret") || !strings.HasPrefix(s, "rediss://user:***@h:1,g:2") {
+		t.Errorf("String() = %q", s)
+	}
+	if loc.Username != "user" || loc.Password != "secret" || loc.Prefix != "hc:" {
+		t.Errorf("credentials/prefix: %+v", loc)
+	}
+}
+
+// FuzzParseLocation: any string parses or errs; a parsed location renders
+// to a URL that parses to the same location.
+func FuzzParseLocation(f *testing.F) {
+	for _, s := range []string{"pebble:./cold", "redis://a:1,b:2?prefix=x&cluster=1", "rediss://u:p@h:1/3", "redis://[::1]:6379", "redis://%zz@h:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		loc, err := coldstore.ParseLocation(s)
+		if err != nil {
+			return
+		}
+		if loc.Password != "" {
+			return // String hides it
+		}
+		again, err := coldstore.ParseLocation(loc.String())
+		if err != nil {
+			t.Fatalf("%q parsed, its String %q does not: %v", s, loc.String(), err)
+		}
+		if fmt.Sprint(again) != fmt.Sprint(loc) {
+			t.Fatalf("%q -> %+v -> %q -> %+v", s, loc, loc.String(), again)
+		}
+	})
+}
