@@ -1,7 +1,7 @@
 package agg
 
 import (
-	"errors"
+	"github.com/hotcold/hotcold/internal/promreg"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,10 +38,10 @@ var (
 type statCounters struct{ in, late, ignored atomic.Int64 }
 
 func newMetrics(reg prometheus.Registerer, id string) *metrics {
-	in := register(reg, prometheus.NewCounterVec(inVec, []string{"operator"}))
-	out := register(reg, prometheus.NewCounterVec(outVec, []string{"operator", "kind"}))
-	late := register(reg, prometheus.NewCounterVec(lateVec, []string{"operator"}))
-	ign := register(reg, prometheus.NewCounterVec(ignoredVec, []string{"operator"}))
+	in := promreg.Register(reg, prometheus.NewCounterVec(inVec, []string{"operator"}))
+	out := promreg.Register(reg, prometheus.NewCounterVec(outVec, []string{"operator", "kind"}))
+	late := promreg.Register(reg, prometheus.NewCounterVec(lateVec, []string{"operator"}))
+	ign := promreg.Register(reg, prometheus.NewCounterVec(ignoredVec, []string{"operator"}))
 	sc := &statCounters{}
 	m := &metrics{
 		in:      counter{in.WithLabelValues(id), &sc.in},
@@ -54,20 +54,6 @@ func newMetrics(reg prometheus.Registerer, id string) *metrics {
 
 // register registers c, reusing an identical collector already registered
 // (several operators share one Registerer).
-func register(reg prometheus.Registerer, c *prometheus.CounterVec) *prometheus.CounterVec {
-	if reg == nil {
-		return c
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing
-			}
-		}
-	}
-	return c
-}
 
 func (m *metrics) stats() Stats {
 	return Stats{In: m.in.n.Load(), Out: m.outN.Load(), Late: m.late.n.Load(), IgnoredRetractions: m.ignored.n.Load()}

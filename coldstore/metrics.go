@@ -1,7 +1,7 @@
 package coldstore
 
 import (
-	"errors"
+	"github.com/hotcold/hotcold/internal/promreg"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -52,31 +52,17 @@ func newMetrics(reg prometheus.Registerer, backend string) *metrics {
 		}, []string{"backend", "table"}),
 	}
 	if reg != nil {
-		m.loads = register(reg, m.loads)
-		m.rows = register(reg, m.rows)
-		m.dups = register(reg, m.dups)
-		m.loadSecs = register(reg, m.loadSecs)
-		m.lookups = register(reg, m.lookups)
-		m.misses = register(reg, m.misses)
+		m.loads = promreg.Register(reg, m.loads)
+		m.rows = promreg.Register(reg, m.rows)
+		m.dups = promreg.Register(reg, m.dups)
+		m.loadSecs = promreg.Register(reg, m.loadSecs)
+		m.lookups = promreg.Register(reg, m.lookups)
+		m.misses = promreg.Register(reg, m.misses)
 	}
 	m.rowsLoaded = m.rows.WithLabelValues(backend)
 	m.dupsLoaded = m.dups.WithLabelValues(backend)
 	m.loadTime = m.loadSecs.WithLabelValues(backend)
 	return m
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		// A conflicting collector of another shape: keep ours unregistered
-		// rather than fail opening the store.
-	}
-	return c
 }
 
 func (m *metrics) loaded(res LoadResult, err error) {

@@ -1,7 +1,7 @@
 package join
 
 import (
-	"errors"
+	"github.com/hotcold/hotcold/internal/promreg"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,7 +18,7 @@ func newOpMetrics(reg prometheus.Registerer, op, left, right string) *opMetrics 
 	vec := func(name, help string) *prometheus.CounterVec {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"operator", "input"})
 		if reg != nil {
-			v = register(reg, v)
+			v = promreg.Register(reg, v)
 		}
 		return v
 	}
@@ -39,24 +39,12 @@ func newOpMetrics(reg prometheus.Registerer, op, left, right string) *opMetrics 
 	}
 	out := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotcold_join_output_rows_total", Help: "Changelog rows emitted."}, []string{"operator"})
 	if reg != nil {
-		out = register(reg, out)
-		m.coldSeconds = register(reg, m.coldSeconds)
-		m.coversUntil = register(reg, m.coversUntil)
+		out = promreg.Register(reg, out)
+		m.coldSeconds = promreg.Register(reg, m.coldSeconds)
+		m.coversUntil = promreg.Register(reg, m.coversUntil)
 	}
 	m.outputs = out.WithLabelValues(op)
 	return m
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-		}
-	}
-	return c
 }
 
 type statsCounters struct {

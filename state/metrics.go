@@ -1,7 +1,7 @@
 package state
 
 import (
-	"errors"
+	"github.com/hotcold/hotcold/internal/promreg"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -28,28 +28,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Latency of state batch commits.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}),
 	}
 	if reg != nil {
-		m.buckets = register(reg, m.buckets)
-		m.bytes = register(reg, m.bytes)
-		m.lagging = register(reg, m.lagging)
-		m.expired = register(reg, m.expired)
-		m.commitSeconds = register(reg, m.commitSeconds)
+		m.buckets = promreg.Register(reg, m.buckets)
+		m.bytes = promreg.Register(reg, m.bytes)
+		m.lagging = promreg.Register(reg, m.lagging)
+		m.expired = promreg.Register(reg, m.expired)
+		m.commitSeconds = promreg.Register(reg, m.commitSeconds)
 	}
 	return m
 }
 
 // register registers c, or returns the collector already registered under
 // the same description, so that many DBs share one set of metrics.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-		}
-	}
-	return c
-}
 
 func (ns *Namespace) initMetrics() { ns.refreshBytes(); ns.reportMetrics() }
 

@@ -1,7 +1,7 @@
 package runner
 
 import (
-	"errors"
+	"github.com/hotcold/hotcold/internal/promreg"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -23,22 +23,10 @@ func newRunnerMetrics(reg prometheus.Registerer) *runnerMetrics {
 			Help: "Time to join, commit and deliver one poll batch.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)}),
 	}
 	if reg != nil {
-		m.records = register(reg, m.records)
-		m.outputs = register(reg, m.outputs)
-		m.dirty = register(reg, m.dirty)
-		m.batchSeconds = register(reg, m.batchSeconds)
+		m.records = promreg.Register(reg, m.records)
+		m.outputs = promreg.Register(reg, m.outputs)
+		m.dirty = promreg.Register(reg, m.dirty)
+		m.batchSeconds = promreg.Register(reg, m.batchSeconds)
 	}
 	return m
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-		}
-	}
-	return c
 }
