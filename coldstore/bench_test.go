@@ -175,14 +175,20 @@ func cpuSeconds() float64 {
 }
 
 // openBenchStore returns a Pebble store holding the 1M-row bench table,
-// with every block read once so that the block cache is warm, and the ids
-// in random order.
-func openBenchStore(b *testing.B) (*coldstore.Pebble, []int64) {
+// warm, and the ids in random order. pinned: the version is pinned in
+// memory (the default for a table that fits PinMemory); otherwise pinning
+// is off and every block has been read once, so that the block cache is
+// warm.
+func openBenchStore(b *testing.B, pinned bool) (*coldstore.Pebble, []int64) {
 	b.Helper()
 	const n = 1_000_000
 	path := benchParquet(b, n)
 	ctx := context.Background()
-	p, err := coldstore.OpenPebble(b.TempDir(), nil)
+	opts := &coldstore.PebbleOptions{PinMemory: -1}
+	if pinned {
+		opts.PinMemory = 0
+	}
+	p, err := coldstore.OpenPebble(b.TempDir(), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -208,6 +214,9 @@ func openBenchStore(b *testing.B) (*coldstore.Pebble, []int64) {
 			b.Fatalf("key %d missing", i)
 		}
 	}
+	if got, err := p.Pin(ctx, "bench"); err != nil || got != pinned {
+		b.Fatalf("Pin = %v, %v; want %v", got, err, pinned)
+	}
 	ids := make([]int64, n)
 	for i := range ids {
 		ids[i] = int64(i)
@@ -217,10 +226,25 @@ func openBenchStore(b *testing.B) (*coldstore.Pebble, []int64) {
 	return p, ids
 }
 
-// BenchmarkPebbleGet looks up random keys of a 1M-row table on a warm
-// block cache.
+// BenchmarkPebbleGet looks up random keys of a 1M-row table: /pinned from
+// the version pinned in memory (the default for a table that fits
+// PinMemory), /blockcache through Pebble with a warm block cache (pinning
+// off, as for a table larger than PinMemory).
 func BenchmarkPebbleGet(b *testing.B) {
-	p, ids := openBenchStore(b)
+	for _, pinned := range []bool{true, false} {
+		b.Run(benchReadPath(pinned), func(b *testing.B) { benchPebbleGet(b, pinned) })
+	}
+}
+
+func benchReadPath(pinned bool) string {
+	if pinned {
+		return "pinned"
+	}
+	return "blockcache"
+}
+
+func benchPebbleGet(b *testing.B, pinned bool) {
+	p, ids := openBenchStore(b, pinned)
 	ctx := context.Background()
 	key := make([]row.Value, 1)
 	b.ReportAllocs()
@@ -235,9 +259,15 @@ func BenchmarkPebbleGet(b *testing.B) {
 }
 
 // BenchmarkPebbleMultiGet256 looks up 256 random keys per call; ns/key is
-// the time per key.
+// the time per key. Sub-benchmarks as for BenchmarkPebbleGet.
 func BenchmarkPebbleMultiGet256(b *testing.B) {
-	p, ids := openBenchStore(b)
+	for _, pinned := range []bool{true, false} {
+		b.Run(benchReadPath(pinned), func(b *testing.B) { benchPebbleMultiGet256(b, pinned) })
+	}
+}
+
+func benchPebbleMultiGet256(b *testing.B, pinned bool) {
+	p, ids := openBenchStore(b, pinned)
 	ctx := context.Background()
 	keys := make([][]row.Value, 256)
 	slab := make([]row.Value, 256)

@@ -10,6 +10,7 @@ import (
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/coldstore/coldstoretest"
 	"github.com/hotcold/hotcold/internal/redistest"
+	"github.com/hotcold/hotcold/row"
 )
 
 func TestMemoryConformance(t *testing.T) {
@@ -20,14 +21,44 @@ func TestMemoryConformance(t *testing.T) {
 	})
 }
 
+// TestPebbleConformance runs the suite on the block-cache read path
+// (pinning off).
 func TestPebbleConformance(t *testing.T) {
+	coldstoretest.Run(t, func(t *testing.T) coldstoretest.Harness {
+		p, err := coldstore.OpenPebble(t.TempDir(), &coldstore.PebbleOptions{CacheSize: 8 << 20, PinMemory: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = p.Close() })
+		return coldstoretest.BackendHarness(p)
+	})
+}
+
+// TestPebblePinnedConformance runs the suite on the pinned read path:
+// every publish waits until the new version is pinned in memory.
+func TestPebblePinnedConformance(t *testing.T) {
 	coldstoretest.Run(t, func(t *testing.T) coldstoretest.Harness {
 		p, err := coldstore.OpenPebble(t.TempDir(), &coldstore.PebbleOptions{CacheSize: 8 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = p.Close() })
-		return coldstoretest.BackendHarness(p)
+		h := coldstoretest.BackendHarness(p)
+		load := h.Publish
+		h.Publish = func(ctx context.Context, table, version string, s *row.Schema, coversUntil time.Time, rows []row.Row) error {
+			if err := load(ctx, table, version, s, coversUntil, rows); err != nil {
+				return err
+			}
+			pinned, err := p.Pin(ctx, table)
+			if err != nil {
+				return err
+			}
+			if !pinned {
+				return fmt.Errorf("table %s version %s was not pinned", table, version)
+			}
+			return nil
+		}
+		return h
 	})
 }
 

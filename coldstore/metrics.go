@@ -10,16 +10,20 @@ import (
 // the injected Registerer; a store opened twice on the same Registerer
 // shares the collectors.
 type metrics struct {
-	backend    string
-	loads      *prometheus.CounterVec   // backend, result
-	rows       *prometheus.CounterVec   // backend
-	dups       *prometheus.CounterVec   // backend
-	loadSecs   *prometheus.HistogramVec // backend
-	lookups    *prometheus.CounterVec   // backend, table
-	misses     *prometheus.CounterVec   // backend, table
-	rowsLoaded prometheus.Counter
-	dupsLoaded prometheus.Counter
-	loadTime   prometheus.Observer
+	backend     string
+	loads       *prometheus.CounterVec   // backend, result
+	rows        *prometheus.CounterVec   // backend
+	dups        *prometheus.CounterVec   // backend
+	loadSecs    *prometheus.HistogramVec // backend
+	lookups     *prometheus.CounterVec   // backend, table
+	misses      *prometheus.CounterVec   // backend, table
+	pinned      *prometheus.GaugeVec     // backend
+	pinRefuse   *prometheus.CounterVec   // backend
+	rowsLoaded  prometheus.Counter
+	pinnedBytes prometheus.Gauge
+	pinRefused  prometheus.Counter
+	dupsLoaded  prometheus.Counter
+	loadTime    prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer, backend string) *metrics {
@@ -50,6 +54,14 @@ func newMetrics(reg prometheus.Registerer, backend string) *metrics {
 			Namespace: "hotcold", Subsystem: "coldstore", Name: "lookup_misses_total",
 			Help: "Keys looked up and not found.",
 		}, []string{"backend", "table"}),
+		pinned: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "hotcold", Subsystem: "coldstore", Name: "pinned_bytes",
+			Help: "Memory held by versions pinned in memory for lookups (Pebble backend).",
+		}, []string{"backend"}),
+		pinRefuse: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hotcold", Subsystem: "coldstore", Name: "pin_refused_total",
+			Help: "Versions not pinned because they did not fit in the pin memory budget.",
+		}, []string{"backend"}),
 	}
 	if reg != nil {
 		m.loads = promreg.Register(reg, m.loads)
@@ -58,10 +70,14 @@ func newMetrics(reg prometheus.Registerer, backend string) *metrics {
 		m.loadSecs = promreg.Register(reg, m.loadSecs)
 		m.lookups = promreg.Register(reg, m.lookups)
 		m.misses = promreg.Register(reg, m.misses)
+		m.pinned = promreg.Register(reg, m.pinned)
+		m.pinRefuse = promreg.Register(reg, m.pinRefuse)
 	}
 	m.rowsLoaded = m.rows.WithLabelValues(backend)
 	m.dupsLoaded = m.dups.WithLabelValues(backend)
 	m.loadTime = m.loadSecs.WithLabelValues(backend)
+	m.pinnedBytes = m.pinned.WithLabelValues(backend)
+	m.pinRefused = m.pinRefuse.WithLabelValues(backend)
 	return m
 }
 

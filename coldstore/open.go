@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotcold/hotcold/internal/bytesize"
 )
 
 // Backend is a Store that can also be loaded and administered: the
@@ -36,8 +38,11 @@ type Options struct {
 	// KeepVersions is how many versions per table are retained. Default 3.
 	KeepVersions int
 	// CacheSize is the Pebble block cache size in bytes (Pebble only).
-	// Default 256 MiB.
+	// Default 256 MiB; a cache= parameter in the URL wins.
 	CacheSize int64
+	// PinMemory is PebbleOptions.PinMemory (Pebble only): default 256 MiB,
+	// -1 off; a pin= parameter in the URL wins.
+	PinMemory int64
 	// Logger receives the store's logs. Default: discard.
 	Logger *slog.Logger
 	// Registerer registers the store's metrics. Default nil: not
@@ -51,6 +56,9 @@ type Location struct {
 	Kind string
 	// Dir is the Pebble directory.
 	Dir string
+	// CacheSize and PinMemory are the Pebble block cache size and pin
+	// budget (?cache=512MiB&pin=1GiB, pin=off for -1); 0 means unset.
+	CacheSize, PinMemory int64
 	// Addrs are the Redis addresses (host:port); more than one means a
 	// Redis Cluster.
 	Addrs []string
@@ -70,6 +78,7 @@ type Location struct {
 // ParseLocation parses a store URL:
 //
 //	pebble:DIR                       embedded Pebble store in DIR (also pebble://DIR)
+//	pebble:DIR?cache=1GiB&pin=512MiB  ... with a block cache and pin budget (pin=off: no pinning)
 //	redis://HOST:PORT                Redis, Valkey or Kvrocks; a cluster node is detected
 //	redis://HOST:PORT,HOST:PORT,...  Redis Cluster seed nodes
 //	rediss://...                     the same over TLS
@@ -87,11 +96,37 @@ func ParseLocation(s string) (Location, error) {
 	}
 	switch strings.ToLower(scheme) {
 	case "pebble":
-		dir := strings.TrimPrefix(rest, "//")
+		dir, query, _ := strings.Cut(strings.TrimPrefix(rest, "//"), "?")
 		if dir == "" {
 			return bad("no directory")
 		}
-		return Location{Kind: "pebble", Dir: dir}, nil
+		loc := Location{Kind: "pebble", Dir: dir}
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return bad("query: %v", err)
+		}
+		for k, vs := range q {
+			v := vs[len(vs)-1]
+			switch k {
+			case "cache", "pin":
+				var n int64
+				if k == "pin" && (v == "off" || v == "0") {
+					n = -1
+				} else if n, err = bytesize.Parse(v); err != nil {
+					return bad("%s=: %v", k, err)
+				} else if n == 0 {
+					return bad("%s=0: give a size, e.g. %s=512MiB", k, k)
+				}
+				if k == "cache" {
+					loc.CacheSize = n
+				} else {
+					loc.PinMemory = n
+				}
+			default:
+				return bad("unknown parameter %q (known for pebble: cache, pin)", k)
+			}
+		}
+		return loc, nil
 	case "redis", "rediss", "valkey", "valkeys":
 	default:
 		return bad("unknown scheme %q", scheme)
@@ -170,6 +205,19 @@ func ParseLocation(s string) (Location, error) {
 // String renders the location as a URL, without the password.
 func (l Location) String() string {
 	if l.Kind == "pebble" {
+		q := url.Values{}
+		if l.CacheSize > 0 {
+			q.Set("cache", bytesize.Format(l.CacheSize))
+		}
+		switch {
+		case l.PinMemory < 0:
+			q.Set("pin", "off")
+		case l.PinMemory > 0:
+			q.Set("pin", bytesize.Format(l.PinMemory))
+		}
+		if len(q) > 0 {
+			return "pebble:" + l.Dir + "?" + q.Encode()
+		}
 		return "pebble:" + l.Dir
 	}
 	var b strings.Builder
@@ -219,7 +267,14 @@ func Open(ctx context.Context, rawURL string, opts *Options) (Backend, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		return OpenPebble(loc.Dir, &PebbleOptions{CacheSize: o.CacheSize, KeepVersions: o.KeepVersions, Logger: o.Logger, Registerer: o.Registerer})
+		po := &PebbleOptions{CacheSize: o.CacheSize, PinMemory: o.PinMemory, KeepVersions: o.KeepVersions, Logger: o.Logger, Registerer: o.Registerer}
+		if loc.CacheSize != 0 {
+			po.CacheSize = loc.CacheSize
+		}
+		if loc.PinMemory != 0 {
+			po.PinMemory = loc.PinMemory
+		}
+		return OpenPebble(loc.Dir, po)
 	case "redis":
 		ro := &RedisOptions{
 			Addrs: loc.Addrs, Cluster: loc.Cluster, Username: loc.Username, Password: loc.Password, DB: loc.DB,

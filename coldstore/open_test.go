@@ -20,7 +20,11 @@ func TestParseLocation(t *testing.T) {
 		{"rediss://user:p%40ss@h:6380/2", "{redis  [h:6380] 2 true false}"},
 		{"redis://h:1?cluster=true", "{redis  [h:1] 0 false true}"},
 		{"valkey://h:1", "{redis  [h:1] 0 false false}"},
+		{"pebble:./cold?cache=1GiB&pin=off", "{pebble ./cold [] 0 false false}"},
 		{"pebble:", "error: no directory"},
+		{"pebble:./cold?pin=lots", "error: pin=: size \"lots\""},
+		{"pebble:./cold?cache=0", "error: cache=0: give a size"},
+		{"pebble:./cold?block=1", "error: unknown parameter \"block\""},
 		{"./cold", "error: no scheme"},
 		{"s3://bucket/cold", "error: unknown scheme \"s3\""},
 		{"cold", "error: no scheme"},
@@ -55,6 +59,13 @@ func TestParseLocation(t *testing.T) {
 			t.Errorf("%q: %s, want %s", tc.in, got, tc.want)
 		}
 	}
+	pl, err := coldstore.ParseLocation("pebble:./cold?cache=1GiB&pin=512MiB")
+	if err != nil || pl.CacheSize != 1<<30 || pl.PinMemory != 512<<20 || pl.String() != "pebble:./cold?cache=1GiB&pin=512MiB" {
+		t.Errorf("pebble sizes: %+v %q %v", pl, pl.String(), err)
+	}
+	if pl, _ := coldstore.ParseLocation("pebble:./cold?pin=off"); pl.PinMemory != -1 || pl.String() != "pebble:./cold?pin=off" {
+		t.Errorf("pin=off: %+v %q", pl, pl.String())
+	}
 	loc, _ := coldstore.ParseLocation("rediss://user:secret@h:1,g:2?prefix=hc:")
 	if s := loc.String(); strings.Contains(s, "secret") || !strings.HasPrefix(s, "rediss://user:***@h:1,g:2") {
 		t.Errorf("String() = %q", s)
@@ -67,7 +78,7 @@ func TestParseLocation(t *testing.T) {
 // FuzzParseLocation: any string parses or errs; a parsed location renders
 // to a URL that parses to the same location.
 func FuzzParseLocation(f *testing.F) {
-	for _, s := range []string{"pebble:./cold", "redis://a:1,b:2?prefix=x&cluster=1", "rediss://u:p@h:1/3", "redis://[::1]:6379", "redis://%zz@h:1"} {
+	for _, s := range []string{"pebble:./cold", "pebble:d?cache=3MiB&pin=off", "redis://a:1,b:2?prefix=x&cluster=1", "rediss://u:p@h:1/3", "redis://[::1]:6379", "redis://%zz@h:1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -86,6 +86,19 @@ func ValueVersion(data []byte) (uint32, error) {
 // into r. Truncated or malformed input is an error naming the column; it
 // never panics.
 func (s *Schema) DecodeValue(data []byte, r *Row) error {
+	return s.decodeValue(data, r, true)
+}
+
+// DecodeValueShared is DecodeValue without the copy: string and binary
+// values alias data, so decoding allocates nothing once r.Values has room.
+// The caller must keep data alive and unchanged for as long as the row's
+// values are used; it suits data that is immutable, such as a loaded
+// snapshot held in memory, or a buffer the caller owns.
+func (s *Schema) DecodeValueShared(data []byte, r *Row) error {
+	return s.decodeValue(data, r, false)
+}
+
+func (s *Schema) decodeValue(data []byte, r *Row, copyBytes bool) error {
 	ver, k := binary.Uvarint(data)
 	if k <= 0 {
 		return fmt.Errorf("row: encoded value: truncated header")
@@ -115,11 +128,13 @@ func (s *Schema) DecodeValue(data []byte, r *Row) error {
 	r.Values = r.Values[:len(s.cols)]
 	// One copy of the column bytes into the row's own buffer; string and
 	// binary values then slice it.
-	if cap(r.buf) < len(data) {
-		r.buf = make([]byte, 0, 2*len(data))
+	if copyBytes {
+		if cap(r.buf) < len(data) {
+			r.buf = make([]byte, 0, 2*len(data))
+		}
+		r.buf = append(r.buf[:0], data...)
+		data = r.buf
 	}
-	r.buf = append(r.buf[:0], data...)
-	data = r.buf
 	for i := 0; i < n; i++ {
 		c := &s.cols[i]
 		if bm[i/8]&(1<<(i%8)) != 0 {

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/hotcold/hotcold/row"
@@ -180,9 +181,17 @@ func FuzzDecodeValue(f *testing.F) {
 	f.Add([]byte{1, 10})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var got row.Row
-		if err := s.DecodeValue(data, &got); err != nil {
+		var got, shared row.Row
+		err := s.DecodeValue(data, &got)
+		serr := s.DecodeValueShared(data, &shared)
+		if (err == nil) != (serr == nil) {
+			t.Fatalf("DecodeValue: %v, DecodeValueShared: %v", err, serr)
+		}
+		if err != nil {
 			return
+		}
+		if !shared.Equal(got) {
+			t.Fatalf("DecodeValueShared %v, DecodeValue %v", shared, got)
 		}
 		// whatever decodes must re-encode and decode to the same row,
 		// unless it holds a null in a non-nullable column
@@ -195,6 +204,46 @@ func FuzzDecodeValue(f *testing.F) {
 			t.Fatalf("re-encode round trip: %v", err)
 		}
 	})
+}
+
+func TestDecodeValueSharedAliasesInput(t *testing.T) {
+	s, r := tenColumnSchema()
+	data, err := s.AppendValue(nil, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copied, shared row.Row
+	if err := s.DecodeValue(data, &copied); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DecodeValueShared(data, &shared); err != nil {
+		t.Fatal(err)
+	}
+	if !shared.Equal(r) || !copied.Equal(r) {
+		t.Fatalf("decoded %v / %v, want %v", shared, copied, r)
+	}
+	// A string of the shared row points into data, the copied one does not.
+	strCol := -1
+	for i := 0; i < s.Len(); i++ {
+		if s.Column(i).Type.ID == row.TypeString && !r.Values[i].IsNull() && len(r.Values[i].Bytes()) > 0 {
+			strCol = i
+			break
+		}
+	}
+	if strCol < 0 {
+		t.Fatal("fixture has no non-empty string column")
+	}
+	sb, cb := shared.Values[strCol].Bytes(), copied.Values[strCol].Bytes()
+	inData := func(b []byte) bool {
+		p, lo := uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&data[0]))
+		return p >= lo && p < lo+uintptr(len(data))
+	}
+	if !inData(sb) || inData(cb) {
+		t.Fatalf("shared string in input: %v, copied string in input: %v; want true, false", inData(sb), inData(cb))
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = s.DecodeValueShared(data, &shared) }); n != 0 {
+		t.Fatalf("DecodeValueShared into a reused row allocates %.0f times, want 0", n)
+	}
 }
 
 func BenchmarkKeyEncode3(b *testing.B) {
