@@ -458,6 +458,19 @@ func (p *pipeline) run(ctx context.Context) (err error) {
 
 	// Read, encode and sort.
 	var mem []*chunk
+	defer func() {
+		// The writers copied every pair: the chunks are free again.
+		recycle(mem)
+		for {
+			select {
+			case c := <-p.chunkFree:
+				recycle([]*chunk{c})
+				continue
+			default:
+			}
+			break
+		}
+	}()
 	var runs []runFile
 	g, gctx := errgroup.WithContext(ctx)
 	sorted := make(chan *chunk, 1)
@@ -623,7 +636,23 @@ func (p *pipeline) encode(ctx context.Context, out chan<- *chunk) error {
 
 func (p *pipeline) newChunk() *chunk {
 	size := p.chunkBytes
+	if c, ok := chunkPool.Get().(*chunk); ok && cap(c.arena) >= size+size/8 && cap(c.ents) >= size/64 {
+		return c
+	}
 	return &chunk{arena: make([]byte, 0, size+size/8), ents: make([]entry, 0, size/64)}
+}
+
+// chunkPool recycles sort chunks from one load to the next: a fresh chunk
+// costs zeroing and page faults that showed up as a tenth of a load's CPU
+// time. The pool empties itself over two garbage collections.
+var chunkPool sync.Pool
+
+// recycle returns chunks to chunkPool once nothing reads them any more.
+func recycle(cs []*chunk) {
+	for _, c := range cs {
+		c.arena, c.ents = c.arena[:0], c.ents[:0]
+		chunkPool.Put(c)
+	}
 }
 
 // rowError turns an encoding error into an InputError naming the column.

@@ -51,6 +51,7 @@ type ParquetSource struct {
 
 	// consumer state
 	cur       parquetBatch
+	rr        *row.RecordReader // reads cur.rec
 	curRow    int
 	err       error
 	readBytes atomic.Int64 // bytes of fully consumed files plus the current file's share
@@ -455,8 +456,18 @@ func (ps *ParquetSource) Next(ctx context.Context, r *row.Row) error {
 		}
 		ps.cur, ps.curRow = b, 0
 		ps.accountBytes(b.file, b.fileRow)
+		var err error
+		if ps.rr == nil {
+			ps.rr, err = ps.schema.NewRecordReader(b.rec)
+		} else {
+			err = ps.rr.Reset(b.rec)
+		}
+		if err != nil {
+			ps.err = &InputError{Position: ps.Position(), Err: err}
+			return ps.err
+		}
 	}
-	if err := ps.schema.RowFromRecord(ps.cur.rec, ps.curRow, r); err != nil {
+	if err := ps.rr.Row(ps.curRow, r); err != nil {
 		ps.curRow++
 		return &InputError{Position: ps.Position(), Err: err}
 	}
