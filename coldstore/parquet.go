@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -285,8 +286,12 @@ func (ps *ParquetSource) produceRowGroup(ctx context.Context, fr *pqarrow.FileRe
 		readers[i] = r
 	}
 	var first int64
+	workers := min(runtime.GOMAXPROCS(0), len(readers))
 	for {
+		// Decode the columns of the next batch in parallel: decoding
+		// Parquet is most of a load's reading time.
 		cols := make([]arrow.Array, len(readers))
+		errs := make([]error, len(readers))
 		release := func() {
 			for _, c := range cols {
 				if c != nil {
@@ -294,29 +299,28 @@ func (ps *ParquetSource) produceRowGroup(ctx context.Context, fr *pqarrow.FileRe
 				}
 			}
 		}
+		var next atomic.Int32
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(readers) {
+						return
+					}
+					cols[i], errs[i] = ps.nextColumn(readers[i], i)
+				}
+			}()
+		}
+		wg.Wait()
 		rows := -1
-		for i, r := range readers {
-			ch, err := r.NextBatch(ps.batchRows)
-			if err != nil {
+		for i, a := range cols {
+			if errs[i] != nil {
 				release()
-				return first, fmt.Errorf("column %q: %w", ps.arrow.Field(i).Name, err)
+				return first, errs[i]
 			}
-			var a arrow.Array
-			switch len(ch.Chunks()) {
-			case 0:
-				a = array.MakeArrayOfNull(memory.DefaultAllocator, ch.DataType(), 0)
-			case 1:
-				a = ch.Chunk(0)
-				a.Retain()
-			default:
-				a, err = array.Concatenate(ch.Chunks(), memory.DefaultAllocator)
-			}
-			ch.Release()
-			if err != nil {
-				release()
-				return first, fmt.Errorf("column %q: %w", ps.arrow.Field(i).Name, err)
-			}
-			cols[i] = a
 			if rows < 0 {
 				rows = a.Len()
 			} else if a.Len() != rows {
@@ -342,6 +346,38 @@ func (ps *ParquetSource) produceRowGroup(ctx context.Context, fr *pqarrow.FileRe
 			return first, ctx.Err()
 		}
 	}
+}
+
+// nextColumn decodes the next batch of column i. Arrow panics on some
+// corrupt pages; the panic becomes an error naming the column.
+func (ps *ParquetSource) nextColumn(r *pqarrow.ColumnReader, i int) (a arrow.Array, err error) {
+	name := ps.arrow.Field(i).Name
+	defer func() {
+		if p := recover(); p != nil {
+			if a != nil {
+				a.Release()
+			}
+			a, err = nil, fmt.Errorf("column %q: %v", name, p)
+		}
+	}()
+	ch, err := r.NextBatch(ps.batchRows)
+	if err != nil {
+		return nil, fmt.Errorf("column %q: %w", name, err)
+	}
+	defer ch.Release()
+	switch len(ch.Chunks()) {
+	case 0:
+		return array.MakeArrayOfNull(memory.DefaultAllocator, ch.DataType(), 0), nil
+	case 1:
+		a = ch.Chunk(0)
+		a.Retain()
+		return a, nil
+	}
+	a, err = array.Concatenate(ch.Chunks(), memory.DefaultAllocator)
+	if err != nil {
+		return nil, fmt.Errorf("column %q: %w", name, err)
+	}
+	return a, nil
 }
 
 // checkRowGroup validates the footer metadata of a row group before any
