@@ -583,6 +583,16 @@ func (p *pipeline) encode(ctx context.Context, out chan<- *chunk) error {
 			return ctx.Err()
 		}
 	}
+	if rs, ok := src.(recordSource); ok {
+		if err := p.encodeRecords(ctx, rs, &c, &n, send); err != nil {
+			return err
+		}
+		p.prog.rows.Store(n)
+		if len(c.ents) > 0 {
+			return send()
+		}
+		return nil
+	}
 	for {
 		err := src.Next(ctx, &r)
 		if err == io.EOF {
@@ -632,6 +642,72 @@ func (p *pipeline) encode(ctx context.Context, out chan<- *chunk) error {
 		return send()
 	}
 	return nil
+}
+
+// encodeRecords is encode for sources of Arrow records: keys and values
+// are encoded straight from the columns, without building rows. *c is the
+// chunk being filled, *n the rows read so far; send sends *c.
+func (p *pipeline) encodeRecords(ctx context.Context, rs recordSource, c **chunk, n *int64, send func() error) error {
+	var rr *row.RecordReader
+	for {
+		rec, err := rs.nextRecord(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var ie *InputError
+			if errors.As(err, &ie) {
+				return err
+			}
+			return &InputError{Position: rs.Position(), Err: err}
+		}
+		if rr == nil {
+			rr, err = p.schema.NewRecordReader(rec)
+		} else {
+			err = rr.Reset(rec)
+		}
+		if err != nil {
+			return &InputError{Position: rs.Position(), Err: err}
+		}
+		rows := int(rec.NumRows())
+		for i := 0; i < rows; i++ {
+			ch := *c
+			off := len(ch.arena)
+			ch.arena, err = rr.AppendKey(ch.arena, i)
+			if err == nil {
+				klen := len(ch.arena) - off
+				ch.arena, err = rr.AppendValue(ch.arena, i)
+				if err == nil {
+					ch.ents = append(ch.ents, entry{pfx: keyPrefix(ch.arena[off : off+klen]), off: uint32(off), klen: uint32(klen), vlen: uint32(len(ch.arena) - off - klen)})
+				}
+			}
+			if err != nil {
+				rs.seekRow(i)
+				var r row.Row
+				if rerr := rr.Row(i, &r); rerr != nil {
+					return &InputError{Position: rs.Position(), Err: rerr}
+				}
+				return p.rowError(r, err)
+			}
+			*n++
+			if *n&1023 == 0 {
+				p.prog.rows.Store(*n)
+			}
+			if len(ch.arena) >= p.chunkBytes {
+				if err := send(); err != nil {
+					return err
+				}
+				select {
+				case *c = <-p.chunkFree:
+				default:
+					*c = p.newChunk()
+				}
+			}
+		}
+	}
 }
 
 func (p *pipeline) newChunk() *chunk {

@@ -463,35 +463,56 @@ func (ps *ParquetSource) InputBytes() (read, total int64) {
 	return ps.readBytes.Load(), total
 }
 
+// nextBatch releases the current batch and receives the next one.
+func (ps *ParquetSource) nextBatch(ctx context.Context) error {
+	if ps.err != nil {
+		return ps.err
+	}
+	if ps.cur.rec != nil {
+		ps.cur.rec.Release()
+		ps.cur.rec = nil
+	}
+	var b parquetBatch
+	var ok bool
+	select {
+	case b, ok = <-ps.batches:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if !ok {
+		ps.err = io.EOF
+		ps.accountBytes(len(ps.files), 0)
+		return io.EOF
+	}
+	if b.err != nil {
+		ps.err = b.err
+		return b.err
+	}
+	ps.cur, ps.curRow = b, 0
+	ps.accountBytes(b.file, b.fileRow)
+	return nil
+}
+
+// nextRecord implements recordSource.
+func (ps *ParquetSource) nextRecord(ctx context.Context) (arrow.Record, error) {
+	if err := ps.nextBatch(ctx); err != nil {
+		return nil, err
+	}
+	ps.curRow = int(ps.cur.rec.NumRows())
+	return ps.cur.rec, nil
+}
+
+// seekRow implements recordSource.
+func (ps *ParquetSource) seekRow(i int) { ps.curRow = i + 1 }
+
 // Next implements Source. String and binary values point into the current
 // record batch and are valid until the next call.
 func (ps *ParquetSource) Next(ctx context.Context, r *row.Row) error {
 	for ps.cur.rec == nil || ps.curRow >= int(ps.cur.rec.NumRows()) {
-		if ps.err != nil {
-			return ps.err
+		if err := ps.nextBatch(ctx); err != nil {
+			return err
 		}
-		if ps.cur.rec != nil {
-			ps.cur.rec.Release()
-			ps.cur.rec = nil
-		}
-		var b parquetBatch
-		var ok bool
-		select {
-		case b, ok = <-ps.batches:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if !ok {
-			ps.err = io.EOF
-			ps.accountBytes(len(ps.files), 0)
-			return io.EOF
-		}
-		if b.err != nil {
-			ps.err = b.err
-			return b.err
-		}
-		ps.cur, ps.curRow = b, 0
-		ps.accountBytes(b.file, b.fileRow)
+		b := ps.cur
 		var err error
 		if ps.rr == nil {
 			ps.rr, err = ps.schema.NewRecordReader(b.rec)

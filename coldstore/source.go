@@ -1,6 +1,8 @@
 package coldstore
 
 import (
+	"github.com/apache/arrow/go/v17/arrow"
+
 	"context"
 	"fmt"
 	"io"
@@ -28,6 +30,18 @@ type Source interface {
 	Position() string
 	// Close releases the source.
 	Close() error
+}
+
+// recordSource is a Source that can hand out whole Arrow records, which a
+// load encodes column-wise without building rows (ParquetSource). A load
+// uses either Next or nextRecord on a source, never both.
+type recordSource interface {
+	Source
+	// nextRecord returns the next record, valid until the following
+	// call; io.EOF at the end.
+	nextRecord(ctx context.Context) (arrow.Record, error)
+	// seekRow makes Position describe row i of the current record.
+	seekRow(i int)
 }
 
 type sizedSource interface {

@@ -1,7 +1,9 @@
 package row
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -107,45 +109,155 @@ func (rr *RecordReader) Row(i int, r *Row) error {
 	r.Values = r.Values[:len(s.cols)]
 	r.Kind = Insert
 	for c := range rr.cols {
+		v, err := rr.value(c, i)
+		if err != nil {
+			return err
+		}
+		r.Values[c] = v
+	}
+	return nil
+}
+
+// isNull reports whether row i of cr is null; i is in range.
+func (cr *colReader) isNull(i int) bool {
+	if cr.nulls == nil {
+		return false
+	}
+	b := cr.offset + i
+	return cr.nulls[b>>3]&(1<<(b&7)) == 0
+}
+
+// value returns row i of column c.
+func (rr *RecordReader) value(c, i int) (Value, error) {
+	cr := &rr.cols[c]
+	if i < 0 || i >= cr.n {
+		return Value{}, fmt.Errorf("row: column %q, row %d: index out of range [0, %d)", rr.s.cols[c].Name, i, cr.n)
+	}
+	if cr.kind == colGeneric {
+		v, err := valueFromArray(cr.arr, i)
+		if err != nil {
+			return Value{}, fmt.Errorf("row: column %q, row %d: %w", rr.s.cols[c].Name, i, err)
+		}
+		return v, nil
+	}
+	if cr.isNull(i) {
+		return Value{}, nil
+	}
+	switch cr.kind {
+	case colInt64:
+		return Value{id: TypeInt64, valid: true, num: uint64(cr.i64[i])}, nil
+	case colInt32:
+		return Value{id: TypeInt32, valid: true, num: uint64(int64(cr.i32[i]))}, nil
+	case colDate32:
+		return Value{id: TypeDate32, valid: true, num: uint64(int64(cr.d32[i]))}, nil
+	case colTimestamp:
+		return Value{id: TypeTimestamp, valid: true, num: uint64(cr.ts[i])}, nil
+	case colFloat64:
+		return Float64Value(cr.f64[i]), nil
+	case colFloat32:
+		return Float32Value(cr.f32[i]), nil
+	case colString:
+		b, err := cr.str(i)
+		if err != nil {
+			return Value{}, fmt.Errorf("row: column %q, row %d: %w", rr.s.cols[c].Name, i, err)
+		}
+		return Value{id: TypeString, valid: true, b: b}, nil
+	}
+	return Value{}, fmt.Errorf("row: column %q: unknown column kind %d", rr.s.cols[c].Name, cr.kind)
+}
+
+func (cr *colReader) str(i int) ([]byte, error) {
+	o0 := cr.offs[0]
+	lo, hi := cr.offs[i]-o0, cr.offs[i+1]-o0
+	if lo < 0 || hi < lo || int(hi) > len(cr.data) {
+		return nil, fmt.Errorf("string offsets [%d, %d) outside the data (%d bytes)", lo, hi, len(cr.data))
+	}
+	return cr.data[lo:hi:hi], nil
+}
+
+// AppendKey appends the key encoding of row i to dst, as Schema.AppendKey
+// of the row would: a null key column is an error wrapping ErrKeyNull.
+func (rr *RecordReader) AppendKey(dst []byte, i int) ([]byte, error) {
+	s := rr.s
+	for _, k := range s.key {
+		v, err := rr.value(k, i)
+		if err != nil {
+			return dst, err
+		}
+		if !v.valid {
+			return dst, fmt.Errorf("%w: %q", ErrKeyNull, s.cols[k].Name)
+		}
+		dst, err = appendKeyValue(dst, s.cols[k].Type.ID, v)
+		if err != nil {
+			return dst, fmt.Errorf("row: key column %q: %w", s.cols[k].Name, err)
+		}
+	}
+	return dst, nil
+}
+
+// AppendValue appends the value encoding of row i to dst, byte for byte
+// what Schema.AppendValue of the row writes, without building the row: a
+// bulk load encodes straight from the decoded columns. A null in a
+// non-nullable column is an error naming the column.
+func (rr *RecordReader) AppendValue(dst []byte, i int) ([]byte, error) {
+	s := rr.s
+	n := len(s.cols)
+	dst = binary.AppendUvarint(dst, uint64(s.version))
+	dst = binary.AppendUvarint(dst, uint64(n))
+	bm := len(dst)
+	for j := 0; j < (n+7)/8; j++ {
+		dst = append(dst, 0)
+	}
+	for c := range rr.cols {
 		cr := &rr.cols[c]
+		col := &s.cols[c]
 		if i < 0 || i >= cr.n {
-			return fmt.Errorf("row: column %q, row %d: index out of range [0, %d)", s.cols[c].Name, i, cr.n)
+			return dst, fmt.Errorf("row: column %q, row %d: index out of range [0, %d)", col.Name, i, cr.n)
 		}
-		if cr.kind == colGeneric {
-			v, err := valueFromArray(cr.arr, i)
+		if cr.kind == colGeneric || cr.kind == colFloat32 {
+			v, err := rr.value(c, i)
 			if err != nil {
-				return fmt.Errorf("row: column %q, row %d: %w", s.cols[c].Name, i, err)
+				return dst, err
 			}
-			r.Values[c] = v
-			continue
-		}
-		if cr.nulls != nil {
-			if b := cr.offset + i; cr.nulls[b>>3]&(1<<(b&7)) == 0 {
-				r.Values[c] = Value{}
+			if !v.valid {
+				if !col.Nullable {
+					return dst, fmt.Errorf("row: column %q is not nullable but the value is null", col.Name)
+				}
+				dst[bm+c/8] |= 1 << (c % 8)
 				continue
 			}
+			if v.id != col.Type.ID {
+				return dst, fmt.Errorf("row: column %q is %s but the value %s is %s", col.Name, col.Type, v, v.id)
+			}
+			dst = appendColumnValue(dst, v)
+			continue
+		}
+		if cr.isNull(i) {
+			if !col.Nullable {
+				return dst, fmt.Errorf("row: column %q is not nullable but the value is null", col.Name)
+			}
+			dst[bm+c/8] |= 1 << (c % 8)
+			continue
 		}
 		switch cr.kind {
 		case colInt64:
-			r.Values[c] = Value{id: TypeInt64, valid: true, num: uint64(cr.i64[i])}
+			dst = binary.AppendVarint(dst, cr.i64[i])
 		case colInt32:
-			r.Values[c] = Value{id: TypeInt32, valid: true, num: uint64(int64(cr.i32[i]))}
+			dst = binary.AppendVarint(dst, int64(cr.i32[i]))
 		case colDate32:
-			r.Values[c] = Value{id: TypeDate32, valid: true, num: uint64(int64(cr.d32[i]))}
+			dst = binary.AppendVarint(dst, int64(cr.d32[i]))
 		case colTimestamp:
-			r.Values[c] = Value{id: TypeTimestamp, valid: true, num: uint64(cr.ts[i])}
+			dst = binary.AppendVarint(dst, int64(cr.ts[i]))
 		case colFloat64:
-			r.Values[c] = Float64Value(cr.f64[i])
-		case colFloat32:
-			r.Values[c] = Float32Value(cr.f32[i])
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(cr.f64[i]))
 		case colString:
-			o0 := cr.offs[0]
-			lo, hi := cr.offs[i]-o0, cr.offs[i+1]-o0
-			if lo < 0 || hi < lo || int(hi) > len(cr.data) {
-				return fmt.Errorf("row: column %q, row %d: string offsets [%d, %d) outside the data (%d bytes)", s.cols[c].Name, i, lo, hi, len(cr.data))
+			b, err := cr.str(i)
+			if err != nil {
+				return dst, fmt.Errorf("row: column %q, row %d: %w", col.Name, i, err)
 			}
-			r.Values[c] = Value{id: TypeString, valid: true, b: cr.data[lo:hi:hi]}
+			dst = binary.AppendUvarint(dst, uint64(len(b)))
+			dst = append(dst, b...)
 		}
 	}
-	return nil
+	return dst, nil
 }

@@ -1,6 +1,8 @@
 package row_test
 
 import (
+	"bytes"
+	"errors"
 	"math/rand/v2"
 	"testing"
 
@@ -73,11 +75,55 @@ func TestRecordReaderMatchesRowFromRecord(t *testing.T) {
 			if !a.Equal(b) || !a.Equal(rows[int(sl[0])+i]) {
 				t.Fatalf("slice %v row %d: reader %v, RowFromRecord %v, want %v", sl, i, a, b, rows[int(sl[0])+i])
 			}
+			// encoding straight from the columns writes the same bytes
+			wantV, err := s.AppendValue(nil, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotV, err := rr.AppendValue([]byte("pre"), i)
+			if err != nil || !bytes.Equal(gotV, append([]byte("pre"), wantV...)) {
+				t.Fatalf("slice %v row %d: AppendValue %x, %v; want %x", sl, i, gotV, err, wantV)
+			}
+			wantK, err := s.AppendKey(nil, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotK, err := rr.AppendKey(nil, i)
+			if err != nil || !bytes.Equal(gotK, wantK) {
+				t.Fatalf("slice %v row %d: AppendKey %x, %v; want %x", sl, i, gotK, err, wantK)
+			}
 		}
 		if err := rr.Row(int(sub.NumRows()), &a); err == nil {
 			t.Fatalf("slice %v: row past the end read without error", sl)
 		}
 		sub.Release()
+	}
+	// A schema that declares a column with nulls not nullable, or keys a
+	// nullable column, fails like Schema.AppendValue / AppendKey.
+	cols := s.Columns()
+	cols[4].Nullable = false // str
+	strict := row.MustSchema(cols, []string{"i32"}, 1)
+	srr, err := strict.NewRecordReader(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawValueErr, sawKeyErr bool
+	for i := range rows {
+		_, errR := srr.AppendValue(nil, i)
+		_, errS := strict.AppendValue(nil, rows[i])
+		if (errR == nil) != (errS == nil) || (errR != nil && errR.Error() != errS.Error()) {
+			t.Fatalf("row %d: reader %v, schema %v", i, errR, errS)
+		}
+		sawValueErr = sawValueErr || errR != nil
+		_, errR = srr.AppendKey(nil, i)
+		_, errS = strict.AppendKey(nil, rows[i])
+		if (errR == nil) != (errS == nil) || (errR != nil && !errors.Is(errR, row.ErrKeyNull)) {
+			t.Fatalf("row %d key: reader %v, schema %v", i, errR, errS)
+		}
+		sawKeyErr = sawKeyErr || errR != nil
+	}
+	if !sawValueErr || !sawKeyErr {
+		t.Fatalf("no null-in-non-nullable error (%v) or null key error (%v) seen", sawValueErr, sawKeyErr)
 	}
 	other := row.MustSchema([]row.Column{{Name: "x", Type: row.Int64}}, nil, 1)
 	if _, err := other.NewRecordReader(rec); err == nil {

@@ -49,25 +49,31 @@ func (s *Schema) AppendValue(dst []byte, r Row) ([]byte, error) {
 		if v.id != c.Type.ID {
 			return dst, fmt.Errorf("row: column %q is %s but the value %s is %s", c.Name, c.Type, v, v.id)
 		}
-		switch v.id {
-		case TypeNull:
-		case TypeBool:
-			dst = append(dst, byte(v.num&1))
-		case TypeInt32, TypeInt64, TypeDate32, TypeTimestamp:
-			dst = binary.AppendVarint(dst, int64(v.num))
-		case TypeFloat32:
-			dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(float32(v.Float64())))
-		case TypeFloat64:
-			dst = binary.LittleEndian.AppendUint64(dst, v.num)
-		case TypeString, TypeBinary:
-			dst = binary.AppendUvarint(dst, uint64(len(v.b)))
-			dst = append(dst, v.b...)
-		case TypeDecimal128:
-			dst = binary.LittleEndian.AppendUint64(dst, v.num)
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(v.hi))
-		}
+		dst = appendColumnValue(dst, v)
 	}
 	return dst, nil
+}
+
+// appendColumnValue appends the encoding of one non-null value.
+func appendColumnValue(dst []byte, v Value) []byte {
+	switch v.id {
+	case TypeNull:
+	case TypeBool:
+		dst = append(dst, byte(v.num&1))
+	case TypeInt32, TypeInt64, TypeDate32, TypeTimestamp:
+		dst = binary.AppendVarint(dst, int64(v.num))
+	case TypeFloat32:
+		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(float32(v.Float64())))
+	case TypeFloat64:
+		dst = binary.LittleEndian.AppendUint64(dst, v.num)
+	case TypeString, TypeBinary:
+		dst = binary.AppendUvarint(dst, uint64(len(v.b)))
+		dst = append(dst, v.b...)
+	case TypeDecimal128:
+		dst = binary.LittleEndian.AppendUint64(dst, v.num)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v.hi))
+	}
+	return dst
 }
 
 // ValueVersion returns the schema version that wrote data.
