@@ -99,15 +99,27 @@ func TestMain(m *testing.M) {
 }
 
 // BenchmarkLoad1M loads 1M rows x 8 columns from one Parquet file into a
-// Pebble store: /ingest through Load (sort, sstables, Ingest, publish),
-// /batch the same rows, encoded the same way, with Pebble batches of 1000
-// rows and a final flush.
+// Pebble store: /ingest through Load (sort, sstables, Ingest, publish)
+// with the default compression, /ingest-uncompressed with Compression
+// "none", /batch-Nk the same rows, read and encoded the same way, with
+// Pebble batches of N thousand rows and a final flush.
 func BenchmarkLoad1M(b *testing.B) {
 	const n = 1_000_000
 	path := benchParquet(b, n)
+	b.Run("ingest", func(b *testing.B) { benchIngest(b, path, "") })
+	b.Run("ingest-uncompressed", func(b *testing.B) { benchIngest(b, path, "none") })
+	for _, rows := range benchBatchRows {
+		b.Run(fmt.Sprintf("batch-%dk", rows/1000), func(b *testing.B) { benchBatchLoad(b, path, rows) })
+	}
+}
+
+// benchIngest loads the rows of path through Load with the given sstable
+// compression.
+func benchIngest(b *testing.B, path, compression string) {
+	const n = 1_000_000
 	ctx := context.Background()
-	b.Run("ingest", func(b *testing.B) {
-		p, err := coldstore.OpenPebble(b.TempDir(), nil)
+	{
+		p, err := coldstore.OpenPebble(b.TempDir(), &coldstore.PebbleOptions{Compression: compression})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -130,32 +142,37 @@ func BenchmarkLoad1M(b *testing.B) {
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		b.ReportMetric(cpu.stop()/float64(b.N), "cpu-s/op")
-	})
-	b.Run("batch", func(b *testing.B) {
-		p, err := coldstore.OpenPebble(b.TempDir(), nil)
+	}
+}
+
+// benchBatchLoad writes the rows of path with Pebble batches of batchRows
+// rows and a final flush.
+func benchBatchLoad(b *testing.B, path string, batchRows int) {
+	const n = 1_000_000
+	ctx := context.Background()
+	p, err := coldstore.OpenPebble(b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	b.ResetTimer()
+	cpu := startCPU()
+	for i := 0; i < b.N; i++ {
+		src, err := coldstore.OpenParquet(ctx, path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer p.Close()
-		b.ResetTimer()
-		cpu := startCPU()
-		for i := 0; i < b.N; i++ {
-			src, err := coldstore.OpenParquet(ctx, path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			got, err := coldstore.BatchLoad(ctx, p, "bench", []string{"id"}, src, benchBatchRows)
-			src.Close()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if got != n {
-				b.Fatalf("wrote %d rows", got)
-			}
+		got, err := coldstore.BatchLoad(ctx, p, "bench", []string{"id"}, src, batchRows)
+		src.Close()
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-		b.ReportMetric(cpu.stop()/float64(b.N), "cpu-s/op")
-	})
+		if got != n {
+			b.Fatalf("wrote %d rows", got)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(cpu.stop()/float64(b.N), "cpu-s/op")
 }
 
 // cpuTimer measures the CPU time (user + system) of the process, which on
@@ -289,5 +306,8 @@ func benchPebbleMultiGet256(b *testing.B, pinned bool) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/256, "ns/key")
 }
 
-// benchBatchRows is the batch size of the /batch baseline.
-var benchBatchRows = 100000
+// benchBatchRows are the batch sizes of the /batch-Nk baselines: 1,000
+// rows (about 100 KB, a common commit size) up to 100,000 rows (10 MB
+// batches, the fastest way to write these rows with batches that we
+// measured).
+var benchBatchRows = []int{1000, 10000, 100000}

@@ -47,6 +47,56 @@ func BatchLoad(ctx context.Context, p *Pebble, table string, key []string, src S
 	var r row.Row
 	var kb, vb []byte
 	var n int64
+	set := func() error {
+		if err := b.Set(kb, vb, nil); err != nil {
+			return err
+		}
+		n++
+		if n%int64(batchRows) == 0 {
+			if err := b.Commit(pebble.NoSync); err != nil {
+				return err
+			}
+			b = p.db.NewBatch()
+		}
+		return nil
+	}
+	// Encode the way Load does: straight from the Arrow columns when the
+	// source has them.
+	if rs, ok := src.(recordSource); ok {
+		var rr *row.RecordReader
+		for {
+			rec, err := rs.nextRecord(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return n, err
+			}
+			if rr == nil {
+				rr, err = s.NewRecordReader(rec)
+			} else {
+				err = rr.Reset(rec)
+			}
+			if err != nil {
+				return n, err
+			}
+			for i := 0; i < int(rec.NumRows()); i++ {
+				if kb, err = rr.AppendKey(append(kb[:0], prefix...), i); err != nil {
+					return n, err
+				}
+				if vb, err = rr.AppendValue(vb[:0], i); err != nil {
+					return n, err
+				}
+				if err := set(); err != nil {
+					return n, err
+				}
+			}
+		}
+		if err := b.Commit(pebble.Sync); err != nil {
+			return n, err
+		}
+		return n, p.db.Flush()
+	}
 	for {
 		err := src.Next(ctx, &r)
 		if errors.Is(err, io.EOF) {
@@ -63,15 +113,8 @@ func BatchLoad(ctx context.Context, p *Pebble, table string, key []string, src S
 		if err != nil {
 			return n, err
 		}
-		if err := b.Set(kb, vb, nil); err != nil {
+		if err := set(); err != nil {
 			return n, err
-		}
-		n++
-		if n%int64(batchRows) == 0 {
-			if err := b.Commit(pebble.NoSync); err != nil {
-				return n, err
-			}
-			b = p.db.NewBatch()
 		}
 	}
 	if err := b.Commit(pebble.Sync); err != nil {

@@ -59,6 +59,8 @@ type Location struct {
 	// CacheSize and PinMemory are the Pebble block cache size and pin
 	// budget (?cache=512MiB&pin=1GiB, pin=off for -1); 0 means unset.
 	CacheSize, PinMemory int64
+	// Compression is the sstable compression of loads (?compression=zstd).
+	Compression string
 	// Addrs are the Redis addresses (host:port); more than one means a
 	// Redis Cluster.
 	Addrs []string
@@ -79,6 +81,7 @@ type Location struct {
 //
 //	pebble:DIR                       embedded Pebble store in DIR (also pebble://DIR)
 //	pebble:DIR?cache=1GiB&pin=512MiB  ... with a block cache and pin budget (pin=off: no pinning)
+//	pebble:DIR?compression=zstd       ... compressing loaded sstables with zstd (fastest, snappy, zstd, none)
 //	redis://HOST:PORT                Redis, Valkey or Kvrocks; a cluster node is detected
 //	redis://HOST:PORT,HOST:PORT,...  Redis Cluster seed nodes
 //	rediss://...                     the same over TLS
@@ -108,6 +111,11 @@ func ParseLocation(s string) (Location, error) {
 		for k, vs := range q {
 			v := vs[len(vs)-1]
 			switch k {
+			case "compression":
+				if _, err := compressionProfile(v); err != nil || v == "" {
+					return bad("compression=%q: want fastest, snappy, zstd or none", v)
+				}
+				loc.Compression = strings.ToLower(v)
 			case "cache", "pin":
 				var n int64
 				if k == "pin" && (v == "off" || v == "0") {
@@ -123,7 +131,7 @@ func ParseLocation(s string) (Location, error) {
 					loc.PinMemory = n
 				}
 			default:
-				return bad("unknown parameter %q (known for pebble: cache, pin)", k)
+				return bad("unknown parameter %q (known for pebble: cache, pin, compression)", k)
 			}
 		}
 		return loc, nil
@@ -215,6 +223,9 @@ func (l Location) String() string {
 		case l.PinMemory > 0:
 			q.Set("pin", bytesize.Format(l.PinMemory))
 		}
+		if l.Compression != "" {
+			q.Set("compression", l.Compression)
+		}
 		if len(q) > 0 {
 			return "pebble:" + l.Dir + "?" + q.Encode()
 		}
@@ -274,6 +285,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (Backend, error) {
 		if loc.PinMemory != 0 {
 			po.PinMemory = loc.PinMemory
 		}
+		po.Compression = loc.Compression
 		return OpenPebble(loc.Dir, po)
 	case "redis":
 		ro := &RedisOptions{

@@ -25,6 +25,7 @@ func TestParseLocation(t *testing.T) {
 		{"pebble:./cold?pin=lots", "error: pin=: size \"lots\""},
 		{"pebble:./cold?cache=0", "error: cache=0: give a size"},
 		{"pebble:./cold?block=1", "error: unknown parameter \"block\""},
+		{"pebble:./cold?compression=lz5", "error: compression=\"lz5\""},
 		{"./cold", "error: no scheme"},
 		{"s3://bucket/cold", "error: unknown scheme \"s3\""},
 		{"cold", "error: no scheme"},
@@ -59,8 +60,8 @@ func TestParseLocation(t *testing.T) {
 			t.Errorf("%q: %s, want %s", tc.in, got, tc.want)
 		}
 	}
-	pl, err := coldstore.ParseLocation("pebble:./cold?cache=1GiB&pin=512MiB")
-	if err != nil || pl.CacheSize != 1<<30 || pl.PinMemory != 512<<20 || pl.String() != "pebble:./cold?cache=1GiB&pin=512MiB" {
+	pl, err := coldstore.ParseLocation("pebble:./cold?cache=1GiB&pin=512MiB&compression=ZSTD")
+	if err != nil || pl.CacheSize != 1<<30 || pl.PinMemory != 512<<20 || pl.Compression != "zstd" || pl.String() != "pebble:./cold?cache=1GiB&compression=zstd&pin=512MiB" {
 		t.Errorf("pebble sizes: %+v %q %v", pl, pl.String(), err)
 	}
 	if pl, _ := coldstore.ParseLocation("pebble:./cold?pin=off"); pl.PinMemory != -1 || pl.String() != "pebble:./cold?pin=off" {

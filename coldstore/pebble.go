@@ -49,6 +49,12 @@ type PebbleOptions struct {
 	// pinned table is pinned as soon as it is published. Default 256 MiB;
 	// -1 disables pinning (every lookup goes through the block cache).
 	PinMemory int64
+	// Compression is how loads compress sstable blocks: "fastest" (MinLZ,
+	// the default), "snappy", "zstd" (smaller files, slower loads) or
+	// "none" (fastest loads, largest files). Lookups are unaffected once a
+	// version is pinned or its blocks are in the block cache, which holds
+	// them uncompressed.
+	Compression string
 	// Logger receives the store's and Pebble's logs (Pebble's
 	// informational messages at Debug level). Default: discard.
 	Logger *slog.Logger
@@ -74,6 +80,9 @@ func (o *PebbleOptions) withDefaults() (PebbleOptions, error) {
 	}
 	if c.PinMemory < -1 {
 		errs = append(errs, fmt.Errorf("PinMemory is %d, want -1 (off), 0 (default) or a size in bytes", c.PinMemory))
+	}
+	if _, err := compressionProfile(c.Compression); err != nil {
+		errs = append(errs, err)
 	}
 	if c.SSTableSize < 0 || c.SSTableSize > 1<<31 {
 		errs = append(errs, fmt.Errorf("SSTableSize is %d, want 0 (default) to 2 GiB", c.SSTableSize))
@@ -177,6 +186,21 @@ const (
 	pebbleBackend = "pebble"
 )
 
+// compressionProfile maps PebbleOptions.Compression to Pebble's profile.
+func compressionProfile(name string) (*sstable.CompressionProfile, error) {
+	switch strings.ToLower(name) {
+	case "", "fastest", "minlz":
+		return sstable.FastestCompression, nil
+	case "snappy":
+		return sstable.SnappyCompression, nil
+	case "zstd":
+		return sstable.ZstdCompression, nil
+	case "none":
+		return sstable.NoCompression, nil
+	}
+	return nil, fmt.Errorf("Compression is %q, want fastest, snappy, zstd or none", name)
+}
+
 func metaKey(table string) []byte { return []byte("m/" + table) }
 
 func stagingKey(table string, id uint64) []byte {
@@ -225,6 +249,7 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Pebble{dir: dir, opts: o, db: db, log: o.Logger, m: newMetrics(o.Registerer, pebbleBackend), ctx: ctx, cancel: cancel}
 	p.writerOpts = po.MakeWriterOptions(0, db.TableFormat())
+	p.writerOpts.Compression, _ = compressionProfile(o.Compression)
 	p.mu.tables = map[string]*pebbleTable{}
 	if err := p.init(); err != nil {
 		cancel()

@@ -628,3 +628,22 @@ func TestPebbleLoadChecksAnExpectedSchema(t *testing.T) {
 		t.Fatalf("schema %v", ti.Schema)
 	}
 }
+
+// TestPebbleCompressionOptions loads and reads back with every sstable
+// compression, and rejects an unknown one.
+func TestPebbleCompressionOptions(t *testing.T) {
+	rows := pinRows(2000, "c")
+	for _, c := range []string{"", "fastest", "snappy", "zstd", "none"} {
+		p := openPebble(t, t.TempDir(), &coldstore.PebbleOptions{Compression: c, PinMemory: -1})
+		loadRows(t, p, "t", "v1", rows)
+		for _, i := range []int{0, 999, 1999} {
+			got, err := p.Get(context.Background(), "t", pinKey(i))
+			if err != nil || !got.Found || !got.Row.Equal(rows[i]) {
+				t.Fatalf("compression %q key %d: %v %v %v", c, i, got.Found, got.Row, err)
+			}
+		}
+	}
+	if _, err := coldstore.OpenPebble(t.TempDir(), &coldstore.PebbleOptions{Compression: "lz5"}); err == nil || !strings.Contains(err.Error(), "zstd") {
+		t.Fatalf("Compression lz5: %v, want an error listing the choices", err)
+	}
+}
