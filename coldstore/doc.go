@@ -26,11 +26,20 @@
 //		fmt.Println(res.Row.Format(nil), "from version", res.Version)
 //	}
 //
+// The Pebble backend pins the live version of each table it reads in
+// memory while it fits PebbleOptions.PinMemory (default 256 MiB): a byte
+// arena of the version's keys and values with an open-addressing hash
+// index, built from Pebble on first read or right after a publish replaces
+// a pinned version, and released when the version stops being live. A
+// pinned lookup costs two memory reads; larger tables are read through
+// Pebble's block cache. Pin warms a table before serving.
+//
 // # Loading
 //
 // A load reads a Source (OpenParquet streams Parquet files in record
-// batches of bounded size), encodes every row with package row
-// (memcomparable key, versioned value), sorts the pairs externally
+// batches of bounded size, decoding columns in parallel), encodes every
+// row with package row (memcomparable key, versioned value; Parquet rows
+// straight from the Arrow columns), sorts the pairs externally
 // (spilling sorted runs to disk beyond LoadSpec.MemoryBudget), keeps the
 // last row of each key (counting the others as duplicates), writes the
 // sorted pairs (Pebble: sstables, then one ingestion; Redis: pipelined
@@ -69,6 +78,7 @@
 // # Metrics
 //
 // With a Registerer in the options, a store exports hotcold_coldstore_*
-// metrics: loads by result, rows and duplicates loaded, load seconds, and
-// lookups and misses per table.
+// metrics: loads by result, rows and duplicates loaded, load seconds,
+// lookups and misses per table, and (Pebble) the memory of pinned versions
+// and the pins the budget refused.
 package coldstore
