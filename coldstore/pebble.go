@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -186,6 +187,14 @@ const (
 	pebbleBackend = "pebble"
 )
 
+// isLockError reports whether pebble.Open failed on the directory's lock:
+// EAGAIN/EACCES from another process's fcntl lock, or Pebble's own error
+// when this process holds it.
+func isLockError(err error) bool {
+	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EACCES) ||
+		strings.Contains(err.Error(), "lock held by current process")
+}
+
 // compressionProfile maps PebbleOptions.Compression to Pebble's profile.
 func compressionProfile(name string) (*sstable.CompressionProfile, error) {
 	switch strings.ToLower(name) {
@@ -244,7 +253,10 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 	po.EnsureDefaults()
 	db, err := pebble.Open(dir, po)
 	if err != nil {
-		return nil, fmt.Errorf("coldstore: open Pebble store %s: %w (is another process, e.g. hotcold serve, using it?)", dir, err)
+		if isLockError(err) {
+			return nil, fmt.Errorf("coldstore: open Pebble store %s: %w: another process (e.g. hotcold serve) has it open (%w)", dir, ErrLocked, err)
+		}
+		return nil, fmt.Errorf("coldstore: open Pebble store %s: %w", dir, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Pebble{dir: dir, opts: o, db: db, log: o.Logger, m: newMetrics(o.Registerer, pebbleBackend), ctx: ctx, cancel: cancel}

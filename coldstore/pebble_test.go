@@ -459,7 +459,7 @@ func TestOpenPebbleRejectsBadOptionsLockedAndForeignDirectories(t *testing.T) {
 		t.Fatalf("invalid options: %v", err)
 	}
 	openPebble(t, dir, nil)
-	if _, err := coldstore.OpenPebble(dir, nil); err == nil || !strings.Contains(err.Error(), "another process") {
+	if _, err := coldstore.OpenPebble(dir, nil); !errors.Is(err, coldstore.ErrLocked) || !strings.Contains(err.Error(), "another process") {
 		t.Fatalf("second open of a locked store: %v", err)
 	}
 	// a Pebble database that is not a cold store (e.g. job state)

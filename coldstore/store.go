@@ -68,6 +68,10 @@ var (
 	ErrNoTable = errors.New("coldstore: no such table")
 	// ErrClosed is returned by calls on a closed store.
 	ErrClosed = errors.New("coldstore: store is closed")
+	// ErrLocked is wrapped by the error of OpenPebble (and Open) when
+	// another process, or another open store in this one, holds the
+	// directory: a Pebble store is opened by one process at a time.
+	ErrLocked = errors.New("coldstore: the store directory is locked")
 )
 
 // KeyError is returned when a key does not fit the table's key columns.
