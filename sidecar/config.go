@@ -45,6 +45,10 @@ type Config struct {
 	// Jobs are the callers and what they may read. Empty: no
 	// authentication.
 	Jobs []JobConfig `yaml:"jobs"`
+	// Admin turns on the admin service (Options.AdminToken), through which
+	// `hotcold load --sidecar` loads, lists and rolls back versions of the
+	// store while the sidecar serves it. Absent: no admin service.
+	Admin *AdminConfig `yaml:"admin"`
 
 	file string
 	root *yaml.Node
@@ -74,6 +78,16 @@ type JobConfig struct {
 	// RateLimit is in requests per second; 0 is unlimited.
 	RateLimit float64 `yaml:"rate_limit"`
 	Burst     int     `yaml:"burst"`
+}
+
+// AdminConfig is the admin section of the config file. Give the admin
+// token in exactly one of token, token_env (the name of an environment
+// variable holding it) or token_file (a file holding it; surrounding
+// whitespace is ignored). It must differ from every job's token.
+type AdminConfig struct {
+	Token     string `yaml:"token"`
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
 }
 
 // LoadConfig reads and parses a config file (see ParseConfig).
@@ -174,6 +188,17 @@ func (c *Config) Validate() error {
 			add(p("burst"), "must not be negative")
 		}
 	}
+	if a := c.Admin; a != nil {
+		n := 0
+		for _, s := range []string{a.Token, a.TokenEnv, a.TokenFile} {
+			if s != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			add([]any{"admin"}, "give the admin token in exactly one of token, token_env or token_file (or --admin-token-file)")
+		}
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid sidecar config:\n%w", errors.Join(errs...))
 	}
@@ -210,29 +235,49 @@ func (c *Config) ServerOptions() (Options, error) {
 	}
 	var errs []error
 	for i, j := range c.Jobs {
-		tok := j.Token
-		switch {
-		case j.TokenEnv != "":
-			tok = os.Getenv(j.TokenEnv)
-			if tok == "" {
-				errs = append(errs, fmt.Errorf("%s: job %q: environment variable %s is empty or not set", c.where([]any{"jobs", i, "token_env"}), j.Name, j.TokenEnv))
-			}
-		case j.TokenFile != "":
-			b, err := os.ReadFile(j.TokenFile)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: job %q: %w", c.where([]any{"jobs", i, "token_file"}), j.Name, err))
-			}
-			tok = strings.TrimSpace(string(b))
-			if err == nil && tok == "" {
-				errs = append(errs, fmt.Errorf("%s: job %q: token file %s is empty", c.where([]any{"jobs", i, "token_file"}), j.Name, j.TokenFile))
-			}
+		tok, err := c.readToken([]any{"jobs", i}, fmt.Sprintf("job %q", j.Name), j.Token, j.TokenEnv, j.TokenFile)
+		if err != nil {
+			errs = append(errs, err)
 		}
 		o.Jobs = append(o.Jobs, Job{Name: j.Name, Token: tok, Tables: j.Tables, RateLimit: j.RateLimit, Burst: j.Burst})
+	}
+	if a := c.Admin; a != nil {
+		tok, err := c.readToken([]any{"admin"}, "admin", a.Token, a.TokenEnv, a.TokenFile)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		o.AdminToken = tok
 	}
 	if len(errs) > 0 {
 		return Options{}, fmt.Errorf("sidecar config: %w", errors.Join(errs...))
 	}
 	return o, nil
+}
+
+// readToken returns a token given inline, by environment variable or by
+// file; path is the config path of the section holding it and who names
+// its owner in errors.
+func (c *Config) readToken(path []any, who, inline, env, file string) (string, error) {
+	at := func(f string) string { return c.where(append(append([]any(nil), path...), f)) }
+	switch {
+	case env != "":
+		tok := os.Getenv(env)
+		if tok == "" {
+			return "", fmt.Errorf("%s: %s: environment variable %s is empty or not set", at("token_env"), who, env)
+		}
+		return tok, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("%s: %s: %w", at("token_file"), who, err)
+		}
+		tok := strings.TrimSpace(string(b))
+		if tok == "" {
+			return "", fmt.Errorf("%s: %s: token file %s is empty", at("token_file"), who, file)
+		}
+		return tok, nil
+	}
+	return inline, nil
 }
 
 // where renders "file:line: path" for a field path of string keys and int

@@ -27,12 +27,20 @@ func TestExampleConfigParsesAndConverts(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Jobs[1].TokenFile = tokenFile
+	if c.Admin == nil || c.Admin.TokenFile != "/etc/hotcold/admin.token" {
+		t.Fatalf("admin section %+v", c.Admin)
+	}
+	adminFile := filepath.Join(t.TempDir(), "admin.token")
+	if err := os.WriteFile(adminFile, []byte("tok-admin\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.Admin.TokenFile = adminFile
 	t.Setenv("HOTCOLD_TOKEN_ORDERS_ENRICH", "tok-orders")
 	o, err := c.ServerOptions()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Jobs[0].Token != "tok-orders" || o.Jobs[1].Token != "tok-risk" || o.Jobs[0].RateLimit != 20000 || o.CacheBytes != 256<<20 || o.MaxBatch != 1024 {
+	if o.Jobs[0].Token != "tok-orders" || o.Jobs[1].Token != "tok-risk" || o.Jobs[0].RateLimit != 20000 || o.CacheBytes != 256<<20 || o.MaxBatch != 1024 || o.AdminToken != "tok-admin" {
 		t.Fatalf("options %+v", o)
 	}
 }
@@ -61,6 +69,9 @@ func TestConfigErrorsNameFileLineAndField(t *testing.T) {
 		},
 		{name: "bad socket mode", yaml: "listen: :1\nstore: x\nunix_mode: rw-rw----\n", want: []string{`bad.yaml:3: unix_mode: "rw-rw----" is not an octal file mode`}},
 		{name: "negative limits", yaml: "listen: :1\nstore: x\nmax_batch: -3\ncall_timeout: -1s\n", want: []string{"bad.yaml:3: max_batch", "bad.yaml:4: call_timeout"}},
+		{name: "admin without a token", yaml: "listen: :1\nstore: x\nadmin: {}\n", want: []string{"bad.yaml:3: admin: give the admin token in exactly one of token, token_env or token_file"}},
+		{name: "admin with two tokens", yaml: "listen: :1\nstore: x\nadmin:\n  token: a\n  token_file: /f\n", want: []string{"bad.yaml:3: admin: give the admin token in exactly one"}},
+		{name: "admin unknown field", parse: true, yaml: "admin:\n  tokn: a\n", want: []string{"bad.yaml", "line 2", "tokn"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := sidecar.ParseConfig([]byte(tc.yaml), "bad.yaml")
@@ -99,6 +110,37 @@ func TestMissingTokenSourcesAreReported(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error lacks %q:\n%v", w, err)
 		}
+	}
+}
+
+func TestAdminTokenSourcesAreReadAndChecked(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty.token")
+	if err := os.WriteFile(empty, []byte(" \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"admin:\n  token_env: HOTCOLD_TEST_UNSET_ADMIN_TOKEN\n", "s.yaml:2: admin.token_env: admin: environment variable HOTCOLD_TEST_UNSET_ADMIN_TOKEN is empty or not set"},
+		{"admin:\n  token_file: /nonexistent/admin.token\n", "s.yaml:2: admin.token_file: admin: open /nonexistent/admin.token"},
+		{"admin:\n  token_file: " + empty + "\n", "s.yaml:2: admin.token_file: admin: token file " + empty + " is empty"},
+	} {
+		c, err := sidecar.ParseConfig([]byte(tc.yaml), "s.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ServerOptions(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want an error containing %q", tc.yaml, err, tc.want)
+		}
+	}
+	t.Setenv("HOTCOLD_TEST_ADMIN_TOKEN", "tok-admin")
+	c, err := sidecar.ParseConfig([]byte("admin: {token_env: HOTCOLD_TEST_ADMIN_TOKEN}\n"), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := c.ServerOptions(); err != nil || o.AdminToken != "tok-admin" {
+		t.Fatalf("AdminToken %q, %v", o.AdminToken, err)
+	}
+	if c, _ := sidecar.ParseConfig(nil, "s.yaml"); c.Admin != nil {
+		t.Fatalf("no admin section parsed as %+v", c.Admin)
 	}
 }
 
@@ -142,6 +184,11 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("cache: {size: 1GiB, disabled: true}\n"))
 	f.Add([]byte("jobs: [{name: [1]}]"))
 	f.Add([]byte("- 1\n- 2\n"))
+	f.Add([]byte("listen: :1\nstore: x\nadmin:\n  token_file: /etc/hotcold/admin.token\n"))
+	f.Add([]byte("admin: {token: a, token_env: B}\n"))
+	f.Add([]byte("admin: {}\n"))
+	f.Add([]byte("admin: [1]\n"))
+	f.Add([]byte("admin:\n  token: [x]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := sidecar.ParseConfig(data, "fuzz.yaml")
 		if err != nil {

@@ -9,7 +9,8 @@
 // hotcold.lookup.v1.LookupService (proto/hotcold/lookup/v1/lookup.proto;
 // Go stubs in [github.com/hotcold/hotcold/sidecar/lookuppb]).
 //
-// The two main types are [Server] and [Client].
+// The two main types are [Server] and [Client]; [AdminClient] loads the
+// store a running Server holds.
 //
 // # Serving
 //
@@ -28,6 +29,32 @@
 // (InvalidArgument naming the field) and a deadline. The gRPC health
 // service and server reflection are registered, so grpcurl works without
 // the proto file. [LoadConfig] reads the YAML config of `hotcold serve`.
+//
+// # Loading while serving
+//
+// An embedded Pebble store can be opened by one process only, so while a
+// sidecar serves it the daily load goes through the sidecar: with
+// Options.AdminToken set (and a store that implements coldstore.Backend)
+// the server also registers hotcold.admin.v1.AdminService
+// (proto/hotcold/admin/v1/admin.proto; Go stubs in
+// [github.com/hotcold/hotcold/sidecar/adminpb]): Load, ListVersions and
+// Rollback. Callers authenticate with "authorization: Bearer <admin
+// token>"; job tokens get PermissionDenied. Admin calls are not bounded
+// by CallTimeout; a Load still running when a shutdown's DrainTimeout ends
+// is cancelled and publishes nothing. After a load or rollback the server
+// refreshes the table's live version at once, so lookups never answer
+// from the previous version's cached rows afterwards. [AdminClient] is the
+// Go client (what `hotcold load --sidecar` uses):
+//
+//	ac, err := sidecar.NewAdminClient(ctx, "unix:///run/hotcold.sock", adminToken)
+//	defer ac.Close()
+//	res, err := ac.Load(ctx, sidecar.AdminLoad{
+//		Table: "orders", Version: "dt=2026-11-22", Key: []string{"order_id"},
+//		Files: []string{"/data/orders/dt=2026-11-22/part-0.parquet"}, // on the sidecar's host
+//	}, func(p coldstore.LoadProgress) { log.Println(p.Phase, p.Rows) })
+//
+// [WarmUp] pins every table of a Pebble store in memory in the background
+// at startup (`hotcold serve` runs it), so first lookups do not pay for it.
 //
 // # Caching and versions
 //
@@ -58,8 +85,11 @@
 //
 // # Errors
 //
-// Server errors are gRPC statuses (see the proto for the codes). Client
+// Server errors are gRPC statuses (see the protos for the codes). Client
 // errors keep the status (status.Code works) and also wrap
 // coldstore.ErrNoTable for NotFound, context.DeadlineExceeded and
-// context.Canceled, and are coldstore.ErrClosed after Close.
+// context.Canceled, and are coldstore.ErrClosed after Close. AdminClient
+// errors carry the sidecar's message alone (the text a local load would
+// print) and match coldstore.ErrVersionExists, ErrSchemaChanged and
+// ErrNoTable with errors.Is.
 package sidecar

@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -64,8 +65,24 @@ type Options struct {
 	StreamConcurrency int
 
 	// DrainTimeout is how long Run waits for in-flight calls to finish on
-	// shutdown before cutting them off. Zero means 10s.
+	// shutdown before cutting them off. An admin Load still running then is
+	// cancelled and publishes nothing. Zero means 10s.
 	DrainTimeout time.Duration
+
+	// AdminToken turns on the admin service (hotcold.admin.v1.AdminService:
+	// Load, ListVersions, Rollback), so that `hotcold load --sidecar` can
+	// load the store this server holds open. Callers send it as
+	// "authorization: Bearer <AdminToken>"; a job's token is refused with
+	// PermissionDenied. It must differ from every job's token. The service
+	// also needs a store that implements coldstore.Backend (Pebble, Redis);
+	// over any other store it stays off and NewServer logs why. Admin calls
+	// are not bounded by CallTimeout. Empty: no admin service (calls fail
+	// with Unimplemented).
+	AdminToken string
+
+	// AdminProgressInterval is the time between the progress events of an
+	// admin Load stream (LoadSpec.ProgressInterval). Zero means 1s.
+	AdminProgressInterval time.Duration
 }
 
 // Job is one caller identity: a Flink job or Go service with its token.
@@ -128,6 +145,9 @@ func (o *Options) validate() error {
 	if o.DrainTimeout < 0 {
 		errs = append(errs, fmt.Errorf("DrainTimeout %v: must be positive (or 0 for the default)", o.DrainTimeout))
 	}
+	if o.AdminProgressInterval < 0 {
+		errs = append(errs, fmt.Errorf("AdminProgressInterval %v: must be positive (or 0 for the default)", o.AdminProgressInterval))
+	}
 	names := map[string]int{}
 	tokens := map[string]int{}
 	for i, j := range o.Jobs {
@@ -144,6 +164,8 @@ func (o *Options) validate() error {
 		}
 		if j.Token == "" {
 			errs = append(errs, fmt.Errorf("%s: Token must be set", where))
+		} else if o.AdminToken != "" && subtle.ConstantTimeCompare([]byte(j.Token), []byte(o.AdminToken)) == 1 {
+			errs = append(errs, fmt.Errorf("%s: Token is also the AdminToken; give the admin its own token", where))
 		} else if p, dup := tokens[j.Token]; dup {
 			errs = append(errs, fmt.Errorf("%s: Token is also used by Jobs[%d]; give every job its own token", where, p))
 		} else {

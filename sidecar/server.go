@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/sidecar/adminpb"
 	"github.com/hotcold/hotcold/sidecar/lookuppb"
 )
 
@@ -36,7 +37,9 @@ const ServiceName = "hotcold.lookup.v1.LookupService"
 
 // Server is the lookup sidecar: a gRPC server answering the
 // hotcold.lookup.v1 API from a coldstore.Store, with the gRPC health
-// service and server reflection registered.
+// service and server reflection registered, and, when Options.AdminToken
+// is set and the store is a coldstore.Backend, the hotcold.admin.v1 API
+// that loads, lists and rolls back its versions.
 //
 // A Server does not own its store: close the store after Shutdown. All
 // methods are safe for concurrent use.
@@ -48,6 +51,7 @@ type Server struct {
 	eng    *engine
 	m      *metrics
 	auth   *authority
+	admin  *admin
 	grpc   *grpc.Server
 	health *health.Server
 
@@ -69,6 +73,7 @@ func NewServer(store coldstore.Store, opts Options) (*Server, error) {
 	o := opts.withDefaults()
 	s := &Server{opts: o, store: store, m: newMetrics(), auth: newAuthority(o.Jobs), draining: make(chan struct{})}
 	s.eng = newEngine(store, o, s.m)
+	s.admin = newAdmin(store, o, s.auth)
 
 	srvMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
 		grpcprom.WithHistogramBuckets([]float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}),
@@ -78,7 +83,7 @@ func NewServer(store coldstore.Store, opts Options) (*Server, error) {
 		Help: "Entries (rows and missing keys) in the read cache.",
 	}, func() float64 { return float64(s.eng.cache.len()) })
 	if o.Registerer != nil {
-		for _, c := range append(s.m.collectors(), srvMetrics, entries) {
+		for _, c := range append(s.m.collectors(), srvMetrics, entries, s.admin.calls) {
 			if err := o.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("sidecar: registering metrics: %w (use a fresh prometheus.Registry per server)", err)
 			}
@@ -102,6 +107,10 @@ func NewServer(store coldstore.Store, opts Options) (*Server, error) {
 		}),
 	}
 	lookupOnly := selector.MatchFunc(func(_ context.Context, cm interceptors.CallMeta) bool { return cm.Service == ServiceName })
+	// Admin calls have their own token, and no CallTimeout: a load takes
+	// minutes.
+	adminOnly := selector.MatchFunc(func(_ context.Context, cm interceptors.CallMeta) bool { return cm.Service == AdminServiceName })
+	notAdmin := selector.MatchFunc(func(_ context.Context, cm interceptors.CallMeta) bool { return cm.Service != AdminServiceName })
 	authFunc := func(ctx context.Context) (context.Context, error) {
 		ctx, err := s.auth.authenticate(ctx)
 		if err != nil {
@@ -121,8 +130,9 @@ func NewServer(store coldstore.Store, opts Options) (*Server, error) {
 			logging.UnaryServerInterceptor(logger, logOpts...),
 			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authFunc), lookupOnly),
 			selector.UnaryServerInterceptor(ratelimit.UnaryServerInterceptor(jobLimiter{}), lookupOnly),
+			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(s.admin.authenticate), adminOnly),
 			validator.UnaryServerInterceptor(),
-			s.deadlineUnary,
+			selector.UnaryServerInterceptor(s.deadlineUnary, notAdmin),
 			recovery.UnaryServerInterceptor(panicHandler), // so logs and metrics see Internal
 		),
 		grpc.ChainStreamInterceptor(
@@ -131,10 +141,15 @@ func NewServer(store coldstore.Store, opts Options) (*Server, error) {
 			logging.StreamServerInterceptor(logger, logOpts...),
 			selector.StreamServerInterceptor(auth.StreamServerInterceptor(authFunc), lookupOnly),
 			selector.StreamServerInterceptor(ratelimit.StreamServerInterceptor(jobLimiter{}), lookupOnly),
+			selector.StreamServerInterceptor(auth.StreamServerInterceptor(s.admin.authenticate), adminOnly),
 			recovery.StreamServerInterceptor(panicHandler),
 		),
 	)
 	s.grpc.RegisterService(serviceDesc(), s)
+	if s.admin.enabled() {
+		// Generated messages: the codec passes them to plain protobuf.
+		adminpb.RegisterAdminServiceServer(s.grpc, &adminServer{s: s, a: s.admin})
+	}
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	s.health.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_SERVING)
@@ -161,8 +176,9 @@ func (s *Server) Serve(lis net.Listener) error {
 // Shutdown stops the server gracefully: the health service reports
 // NOT_SERVING, listeners close, new calls are refused, open StreamLookup
 // streams finish the requests they have and end with Unavailable, and
-// in-flight calls run to completion. If ctx ends first, the remaining calls
-// are cut off and Shutdown returns ctx.Err().
+// in-flight calls (admin loads included) run to completion. If ctx ends
+// first, the remaining calls are cut off (a load is cancelled and publishes
+// nothing; Shutdown waits for it to stop) and Shutdown returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shuttingDown.Store(true)
 	s.health.Shutdown()
@@ -174,10 +190,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		s.admin.refuse(false)
+		s.admin.wait()
 		return nil
 	case <-ctx.Done():
+		s.admin.refuse(true)
 		s.grpc.Stop()
 		<-done
+		s.admin.wait()
 		return ctx.Err()
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -20,23 +21,72 @@ import (
 
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/row"
+	"github.com/hotcold/hotcold/sidecar"
 )
 
 func init() { addCommand(newLoadCmd) }
 
 // loadFlags are the flags load and its subcommands share.
 type loadFlags struct {
-	store string
-	table string
-	keep  int
+	store          string
+	table          string
+	keep           int
+	sidecar        string
+	adminTokenFile string
+}
+
+// viaSidecar reports whether the command goes through a running sidecar
+// (--sidecar) rather than opening the store (--store).
+func (f *loadFlags) viaSidecar(cmd *cobra.Command) (bool, error) {
+	if f.sidecar == "" {
+		return false, nil
+	}
+	if fl := cmd.Flag("store"); fl != nil && fl.Changed {
+		return false, errors.New("give --store (open the store here) or --sidecar (go through a running hotcold serve), not both")
+	}
+	return true, nil
 }
 
 func (f *loadFlags) open(ctx context.Context, cmd *cobra.Command) (coldstore.Backend, error) {
 	if f.store == "" {
-		return nil, errors.New("no store: pass --store pebble:DIR or --store redis://HOST:PORT (or set HOTCOLD_STORE)")
+		return nil, errors.New("no store: pass --store pebble:DIR or --store redis://HOST:PORT (or set HOTCOLD_STORE), or --sidecar ADDR --admin-token-file FILE to go through a running hotcold serve")
 	}
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return coldstore.Open(ctx, f.store, &coldstore.Options{KeepVersions: f.keep, Logger: logger})
+	b, err := coldstore.Open(ctx, f.store, &coldstore.Options{KeepVersions: f.keep, Logger: logger})
+	if err != nil && isLocked(err) {
+		return nil, fmt.Errorf("the store %s is held by another process (e.g. hotcold serve); load through it with --sidecar ADDR --admin-token-file FILE (the address and admin token of that hotcold serve)\n(%w)", f.store, err)
+	}
+	return b, err
+}
+
+// isLocked reports whether opening a Pebble store failed because another
+// process (or this one) holds it.
+func isLocked(err error) bool { return errors.Is(err, coldstore.ErrLocked) }
+
+// adminClient connects to the sidecar of --sidecar with the admin token
+// of --admin-token-file or $HOTCOLD_ADMIN_TOKEN.
+func (f *loadFlags) adminClient(ctx context.Context) (*sidecar.AdminClient, error) {
+	token := ""
+	if f.adminTokenFile != "" {
+		b, err := os.ReadFile(f.adminTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--admin-token-file: %w", err)
+		}
+		if token = strings.TrimSpace(string(b)); token == "" {
+			return nil, fmt.Errorf("--admin-token-file %s is empty: it must hold the sidecar's admin token", f.adminTokenFile)
+		}
+	} else if token = os.Getenv("HOTCOLD_ADMIN_TOKEN"); token == "" {
+		return nil, errors.New("no admin token: pass --admin-token-file FILE (the token file given to hotcold serve --admin-token-file) or set HOTCOLD_ADMIN_TOKEN")
+	}
+	return sidecar.NewAdminClient(ctx, f.sidecar, token)
+}
+
+// where names the store in messages.
+func (f *loadFlags) where(viaSidecar bool) string {
+	if viaSidecar {
+		return "the store of sidecar " + f.sidecar
+	}
+	return f.store
 }
 
 func newLoadCmd() *cobra.Command {
@@ -51,7 +101,7 @@ func newLoadCmd() *cobra.Command {
 		progress    string
 	)
 	cmd := &cobra.Command{
-		Use:   "load --store STORE --table T --version V --key COL[,COL] FILE.parquet...",
+		Use:   "load (--store STORE | --sidecar ADDR) --table T --version V --key COL[,COL] FILE.parquet...",
 		Short: "Bulk-load Parquet files as a new version of a cold store table",
 		Long: `load reads Parquet files (e.g. one Hive partition exported from the
 warehouse), sorts the rows by key, writes them as a new version of a table and
@@ -65,6 +115,15 @@ pipelined writes). The last --keep versions are kept for "load rollback".
 --covers-until is the event-time watermark of the data: every row with event
 time before it is in this version, so hot state may drop what is older.
 
+A pebble: store can be opened by one process only. While hotcold serve holds
+it, load through the sidecar instead of --store: --sidecar ADDR (host:port or
+unix:///path.sock of that hotcold serve) with the admin token it was started
+with (--admin-token-file FILE, or $HOTCOLD_ADMIN_TOKEN). The sidecar reads the
+files on its own host (relative paths are made absolute here first), keeps
+serving lookups during the load and answers from the new version once it is
+published. Interrupting the command cancels the load; nothing is published.
+load list and load rollback take --sidecar too.
+
 A progress line (rows, rows/s, bytes) goes to stderr on a terminal; the last
 line on stdout is a JSON summary (rows, duplicates, bytes, seconds, version).
 A bad file (missing key column, changed schema, corrupt data, null key) stops
@@ -74,7 +133,11 @@ version stays as it was.`,
     --key order_id --covers-until 2026-11-22T00:00:00Z orders/dt=2026-11-22/*.parquet
   hotcold load --store redis://10.0.0.1:6379,10.0.0.2:6379 --table orders --version dt=2026-11-22 \
     --key order_id part-0.parquet part-1.parquet
+  # while hotcold serve --store pebble:./cold --admin-token-file admin.token --unix /tmp/hotcold.sock runs:
+  hotcold load --sidecar unix:///tmp/hotcold.sock --admin-token-file admin.token --table orders \
+    --version dt=2026-11-23 --key order_id orders/dt=2026-11-23/*.parquet
   hotcold load list --store pebble:./cold
+  hotcold load list --sidecar 127.0.0.1:7070 --admin-token-file admin.token
   hotcold load rollback --store pebble:./cold --table orders
   hotcold load sample --rows 100000 orders.parquet   # a file to try it on`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -110,6 +173,39 @@ version stays as it was.`,
 				return err
 			}
 			ctx := cmd.Context()
+			pp := &progressPrinter{w: cmd.ErrOrStderr(), mode: show, table: f.table, version: version}
+			remote, err := f.viaSidecar(cmd)
+			if err != nil {
+				return err
+			}
+			if remote {
+				if cmd.Flags().Changed("keep") || cmd.Flags().Changed("tmp-dir") {
+					return errors.New("--keep and --tmp-dir are the sidecar's settings with --sidecar: drop them (retention comes from the sidecar's store)")
+				}
+				abs := make([]string, len(files))
+				for i, p := range files {
+					if abs[i], err = filepath.Abs(p); err != nil {
+						return fmt.Errorf("%s: %w", p, err)
+					}
+				}
+				c, err := f.adminClient(ctx)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				var onProgress func(coldstore.LoadProgress)
+				if show != progressNever {
+					onProgress = pp.update
+				}
+				res, err := c.Load(ctx, sidecar.AdminLoad{
+					Table: f.table, Version: version, Key: splitList(key), Files: abs, CoversUntil: cu,
+					AllowSchemaChange: allowChange, MemoryBudget: memory,
+				}, onProgress)
+				if err != nil {
+					return err
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+			}
 			src, err := coldstore.OpenParquet(ctx, files...)
 			if err != nil {
 				return err
@@ -120,7 +216,6 @@ version stays as it was.`,
 				return err
 			}
 			defer b.Close()
-			pp := &progressPrinter{w: cmd.ErrOrStderr(), mode: show, table: f.table, version: version}
 			spec := coldstore.LoadSpec{
 				Table: f.table, Version: version, Key: splitList(key), CoversUntil: cu,
 				AllowSchemaChange: allowChange, Source: src, MemoryBudget: memory, TempDir: tmpDir,
@@ -139,6 +234,8 @@ version stays as it was.`,
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.store, "store", os.Getenv("HOTCOLD_STORE"), "cold store: pebble:DIR or redis://HOST:PORT[,HOST:PORT...] (default $HOTCOLD_STORE)")
 	pf.StringVar(&f.table, "table", "", "table name")
+	pf.StringVar(&f.sidecar, "sidecar", "", "instead of --store: go through the running hotcold serve at host:port or unix:///path.sock (its admin service)")
+	pf.StringVar(&f.adminTokenFile, "admin-token-file", "", "with --sidecar: file holding the sidecar's admin token (default $HOTCOLD_ADMIN_TOKEN)")
 	fl := cmd.Flags()
 	fl.StringVar(&version, "version", "", "name of the new version, e.g. dt=2026-11-22")
 	fl.StringVar(&key, "key", "", "key columns, comma-separated, in key order")
@@ -250,38 +347,25 @@ func newLoadListCmd(f *loadFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list [--table T]",
 		Short: "List the tables of a cold store and their retained versions",
+		Long: `list prints every retained version of every table (or of --table), the live
+one marked with *. With --sidecar it asks a running hotcold serve, whose store
+cannot be opened by a second process.`,
 		Example: `  hotcold load list --store pebble:./cold
-  hotcold load list --store redis://127.0.0.1:6379 --table orders --json`,
+  hotcold load list --store redis://127.0.0.1:6379 --table orders --json
+  hotcold load list --sidecar unix:///tmp/hotcold.sock --admin-token-file admin.token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			b, err := f.open(ctx, cmd)
+			remote, err := f.viaSidecar(cmd)
 			if err != nil {
 				return err
 			}
-			defer b.Close()
-			var tables []string
-			if f.table != "" {
-				tables = []string{f.table}
-			} else {
-				ts, err := b.Tables(ctx)
-				if err != nil {
-					return err
+			all, err := listVersions(ctx, cmd, f, remote)
+			if err != nil {
+				if errors.Is(err, coldstore.ErrNoTable) {
+					return fmt.Errorf("table %q has no version in %s: load one first (hotcold load --table %s ...)", f.table, f.where(remote), f.table)
 				}
-				for _, t := range ts {
-					tables = append(tables, t.Name)
-				}
-			}
-			var all []coldstore.VersionInfo
-			for _, t := range tables {
-				vs, err := b.Versions(ctx, t)
-				if err != nil {
-					if errors.Is(err, coldstore.ErrNoTable) {
-						return fmt.Errorf("table %q has no version in %s: load one first (hotcold load --table %s ...)", t, f.store, t)
-					}
-					return err
-				}
-				all = append(all, vs...)
+				return err
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -316,6 +400,45 @@ func newLoadListCmd(f *loadFlags) *cobra.Command {
 	return cmd
 }
 
+// listVersions lists the versions of --table, or of every table, from the
+// store or through the sidecar.
+func listVersions(ctx context.Context, cmd *cobra.Command, f *loadFlags, remote bool) ([]coldstore.VersionInfo, error) {
+	if remote {
+		c, err := f.adminClient(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		return c.Versions(ctx, f.table)
+	}
+	b, err := f.open(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	var tables []string
+	if f.table != "" {
+		tables = []string{f.table}
+	} else {
+		ts, err := b.Tables(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			tables = append(tables, t.Name)
+		}
+	}
+	var all []coldstore.VersionInfo
+	for _, t := range tables {
+		vs, err := b.Versions(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, vs...)
+	}
+	return all, nil
+}
+
 func newLoadRollbackCmd(f *loadFlags) *cobra.Command {
 	var to string
 	cmd := &cobra.Command{
@@ -323,23 +446,42 @@ func newLoadRollbackCmd(f *loadFlags) *cobra.Command {
 		Short: "Make a retained older version of a table live again",
 		Long: `rollback switches the live version of a table back to the version loaded
 before the current one, or to --to VERSION. Newer versions stay retained, so a
-later rollback --to can return to them. It prints the new live version as JSON.`,
+later rollback --to can return to them. It prints the new live version as JSON.
+With --sidecar it goes through a running hotcold serve, whose lookups answer
+from the rolled-back version right away.`,
 		Example: `  hotcold load rollback --store pebble:./cold --table orders
-  hotcold load rollback --store pebble:./cold --table orders --to dt=2026-11-22`,
+  hotcold load rollback --store pebble:./cold --table orders --to dt=2026-11-22
+  hotcold load rollback --sidecar unix:///tmp/hotcold.sock --admin-token-file admin.token --table orders`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.table == "" {
 				return errors.New("missing --table T (hotcold load list shows the tables)")
 			}
 			ctx := cmd.Context()
-			b, err := f.open(ctx, cmd)
+			remote, err := f.viaSidecar(cmd)
 			if err != nil {
 				return err
 			}
-			defer b.Close()
-			ti, err := b.Rollback(ctx, f.table, to)
-			if err != nil {
-				return err
+			var ti coldstore.TableInfo
+			if remote {
+				c, err := f.adminClient(ctx)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				ti, err = c.Rollback(ctx, f.table, to)
+				if err != nil {
+					return err
+				}
+			} else {
+				b, err := f.open(ctx, cmd)
+				if err != nil {
+					return err
+				}
+				defer b.Close()
+				if ti, err = b.Rollback(ctx, f.table, to); err != nil {
+					return err
+				}
 			}
 			return json.NewEncoder(cmd.OutOrStdout()).Encode(ti)
 		},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -33,6 +34,7 @@ func newServeCmd() *cobra.Command {
 		verCheck   time.Duration
 		logLevel   string
 		logJSON    bool
+		adminToken string
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -44,10 +46,18 @@ table version, request coalescing, per-job tokens, table grants and rate
 limits from the config file, the gRPC health service, server reflection (so
 grpcurl works without the proto) and Prometheus metrics on /metrics.
 
+With an admin token (--admin-token-file, or admin: in the config) it also
+serves the hotcold.admin.v1 API, so that the daily load goes through it while
+it holds the store: hotcold load --sidecar ADDR --admin-token-file FILE (and
+load list / load rollback). Without one, admin calls fail with Unimplemented.
+Over a pebble: store it pins every table in memory in the background at
+startup (lookups are served meanwhile) and logs how many were pinned.
+
 Flags override the config file. Without --listen or --unix (and none in the
 config) it listens on 127.0.0.1:7070. On SIGINT/SIGTERM it stops accepting
 calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 		Example: `  hotcold serve --store pebble:./cold --unix /tmp/hotcold.sock
+  hotcold serve --store pebble:./cold --unix /tmp/hotcold.sock --admin-token-file admin.token
   hotcold serve --store pebble:/var/lib/hotcold/cold --listen :7070 --unix /run/hotcold.sock --config sidecar.yaml
   hotcold serve --config sidecar.yaml --metrics-listen 127.0.0.1:9464 --cache-size 1GiB`,
 		Args: cobra.NoArgs,
@@ -76,6 +86,7 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			set("cache-size", func() { cfg.Cache.Size = cacheSize })
 			set("no-cache", func() { cfg.Cache.Disabled = noCache })
 			set("version-check-interval", func() { cfg.Cache.VersionCheckInterval = verCheck })
+			set("admin-token-file", func() { cfg.Admin = &sidecar.AdminConfig{TokenFile: adminToken} })
 			if cfg.Listen == "" && cfg.Unix == "" {
 				cfg.Listen = "127.0.0.1:7070"
 			}
@@ -102,7 +113,11 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			}
 			defer st.Close()
 			if tables, err := st.Tables(ctx); err == nil && len(tables) == 0 {
-				logger.Warn("the cold store has no tables yet: lookups will fail with NotFound until one is loaded", "store", cfg.Store, "hint", "hotcold load --store "+cfg.Store+" --table T --version V --key K FILE.parquet")
+				hint := "hotcold load --store " + cfg.Store + " --table T --version V --key K FILE.parquet"
+				if opts.AdminToken != "" {
+					hint = "hotcold load --sidecar ADDR --admin-token-file FILE --table T --version V --key K FILE.parquet"
+				}
+				logger.Warn("the cold store has no tables yet: lookups will fail with NotFound until one is loaded", "store", cfg.Store, "hint", hint)
 			}
 			srv, err := sidecar.NewServer(st, opts)
 			if err != nil {
@@ -111,6 +126,17 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			mode, err := cfg.SocketMode()
 			if err != nil {
 				return err
+			}
+			if p, ok := st.(*coldstore.Pebble); ok {
+				// Warm start in the background, stopped and waited for before
+				// the store closes; lookups are served meanwhile.
+				wctx, stopWarm := context.WithCancel(ctx)
+				warmed := make(chan struct{})
+				go func() {
+					defer close(warmed)
+					sidecar.WarmUp(wctx, p, logger)
+				}()
+				defer func() { stopWarm(); <-warmed }()
 			}
 			out := cmd.OutOrStdout()
 			return srv.Run(ctx, sidecar.Listeners{
@@ -146,6 +172,7 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 	f.DurationVar(&verCheck, "version-check-interval", 0, "how long a table's live version is trusted before asking the store again (default 0: every call)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug (logs every call), info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
+	f.StringVar(&adminToken, "admin-token-file", "", "file holding the admin token: turns on the admin API for hotcold load --sidecar (overrides admin: in the config)")
 	return c
 }
 

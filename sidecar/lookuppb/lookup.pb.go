@@ -12,10 +12,11 @@
 // Every answer says which version produced it; one call never mixes two
 // versions of a table.
 //
-// Authentication: when the sidecar is configured with jobs, every call except
-// the health and reflection services must carry the metadata
-// "authorization: Bearer <token>" of a job; a job reads only the tables
-// granted to it.
+// Authentication: when the sidecar is configured with jobs, every call of
+// this service must carry the metadata "authorization: Bearer <token>" of a
+// job; a job reads only the tables granted to it. (The health and reflection
+// services need no token; the admin service, hotcold.admin.v1, takes the
+// sidecar's admin token only.)
 //
 // Error codes: InvalidArgument (the message names the offending field: an
 // empty table, a key of the wrong arity or type, a batch over the configured
