@@ -29,7 +29,7 @@ demo:
 	$(GO) run ./cmd/hotcold demo
 
 bench:
-	$(GO) run ./cmd/hotcold bench --out BENCHMARKS.md
+	$(GO) run ./internal/benchreport --out BENCHMARKS.md
 
 # Run every fuzz target for a short while (FUZZTIME=30s make fuzz).
 FUZZTIME ?= 10s
