@@ -57,7 +57,7 @@ type TableInfo struct {
 	// CoversUntil is the event-time watermark of the live version: every
 	// row with event time before it is in the cold store. Hot state may drop
 	// buckets that end at or before it. Zero means unknown (drop nothing).
-	CoversUntil time.Time `json:"covers_until"`
+	CoversUntil time.Time `json:"covers_until,omitzero"`
 	// LoadedAt is when the live version was published.
 	LoadedAt time.Time `json:"loaded_at"`
 }
