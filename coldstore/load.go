@@ -571,46 +571,27 @@ func (p *pipeline) writePart(ctx context.Context, part int, lo, hi []byte, mem [
 
 // encode reads every row and sends full chunks.
 func (p *pipeline) encode(ctx context.Context, out chan<- *chunk) error {
-	src, s := p.spec.Source, p.schema
-	var r row.Row
-	c := p.newChunk()
-	var n int64
-	send := func() error {
-		select {
-		case out <- c:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if rs, ok := src.(recordSource); ok {
-		if err := p.encodeRecords(ctx, rs, &c, &n, send); err != nil {
+	f := &chunkFiller{p: p, ctx: ctx, out: out, c: p.newChunk()}
+	if rs, ok := p.spec.Source.(recordSource); ok {
+		if err := p.encodeRecords(ctx, rs, f); err != nil {
 			return err
 		}
-		p.prog.rows.Store(n)
-		if len(c.ents) > 0 {
-			return send()
-		}
-		return nil
+		return f.finish()
 	}
+	src, s := p.spec.Source, p.schema
+	var r row.Row
 	for {
 		err := src.Next(ctx, &r)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var ie *InputError
-			if errors.As(err, &ie) {
-				return err
-			}
-			return &InputError{Position: src.Position(), Err: err}
+			return sourceError(ctx, src, err)
 		}
 		if len(r.Values) != s.Len() {
 			return &InputError{Position: src.Position(), Err: fmt.Errorf("row has %d values, the table has %d columns", len(r.Values), s.Len())}
 		}
+		c := f.c
 		off := len(c.arena)
 		c.arena, err = s.AppendKey(c.arena, r)
 		if err != nil {
@@ -621,33 +602,16 @@ func (p *pipeline) encode(ctx context.Context, out chan<- *chunk) error {
 		if err != nil {
 			return p.rowError(r, err)
 		}
-		c.ents = append(c.ents, entry{pfx: keyPrefix(c.arena[off : off+klen]), off: uint32(off), klen: uint32(klen), vlen: uint32(len(c.arena) - off - klen)})
-		n++
-		if n&1023 == 0 {
-			p.prog.rows.Store(n)
-		}
-		if len(c.arena) >= p.chunkBytes {
-			if err := send(); err != nil {
-				return err
-			}
-			select {
-			case c = <-p.chunkFree:
-			default:
-				c = p.newChunk()
-			}
+		if err := f.added(off, klen); err != nil {
+			return err
 		}
 	}
-	p.prog.rows.Store(n)
-	if len(c.ents) > 0 {
-		return send()
-	}
-	return nil
+	return f.finish()
 }
 
 // encodeRecords is encode for sources of Arrow records: keys and values
-// are encoded straight from the columns, without building rows. *c is the
-// chunk being filled, *n the rows read so far; send sends *c.
-func (p *pipeline) encodeRecords(ctx context.Context, rs recordSource, c **chunk, n *int64, send func() error) error {
+// are encoded straight from the columns, without building rows.
+func (p *pipeline) encodeRecords(ctx context.Context, rs recordSource, f *chunkFiller) error {
 	var rr *row.RecordReader
 	for {
 		rec, err := rs.nextRecord(ctx)
@@ -655,14 +619,7 @@ func (p *pipeline) encodeRecords(ctx context.Context, rs recordSource, c **chunk
 			return nil
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var ie *InputError
-			if errors.As(err, &ie) {
-				return err
-			}
-			return &InputError{Position: rs.Position(), Err: err}
+			return sourceError(ctx, rs, err)
 		}
 		if rr == nil {
 			rr, err = p.schema.NewRecordReader(rec)
@@ -674,15 +631,12 @@ func (p *pipeline) encodeRecords(ctx context.Context, rs recordSource, c **chunk
 		}
 		rows := int(rec.NumRows())
 		for i := 0; i < rows; i++ {
-			ch := *c
-			off := len(ch.arena)
-			ch.arena, err = rr.AppendKey(ch.arena, i)
+			c := f.c
+			off := len(c.arena)
+			c.arena, err = rr.AppendKey(c.arena, i)
+			klen := len(c.arena) - off
 			if err == nil {
-				klen := len(ch.arena) - off
-				ch.arena, err = rr.AppendValue(ch.arena, i)
-				if err == nil {
-					ch.ents = append(ch.ents, entry{pfx: keyPrefix(ch.arena[off : off+klen]), off: uint32(off), klen: uint32(klen), vlen: uint32(len(ch.arena) - off - klen)})
-				}
+				c.arena, err = rr.AppendValue(c.arena, i)
 			}
 			if err != nil {
 				rs.seekRow(i)
@@ -692,22 +646,76 @@ func (p *pipeline) encodeRecords(ctx context.Context, rs recordSource, c **chunk
 				}
 				return p.rowError(r, err)
 			}
-			*n++
-			if *n&1023 == 0 {
-				p.prog.rows.Store(*n)
-			}
-			if len(ch.arena) >= p.chunkBytes {
-				if err := send(); err != nil {
-					return err
-				}
-				select {
-				case *c = <-p.chunkFree:
-				default:
-					*c = p.newChunk()
-				}
+			if err := f.added(off, klen); err != nil {
+				return err
 			}
 		}
 	}
+}
+
+// sourceError turns an error of reading src into the load's error: the
+// context's, an InputError as it is, anything else an InputError at the
+// source's position.
+func sourceError(ctx context.Context, src Source, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return err
+	}
+	return &InputError{Position: src.Position(), Err: err}
+}
+
+// chunkFiller collects the encoded pairs of the input into chunks and
+// sends every full chunk to the sorter.
+type chunkFiller struct {
+	p   *pipeline
+	ctx context.Context
+	out chan<- *chunk
+	c   *chunk // being filled
+	n   int64  // rows so far
+}
+
+// added indexes the pair just appended to c.arena at off, whose key is
+// klen bytes long, and sends the chunk once it is full.
+func (f *chunkFiller) added(off, klen int) error {
+	c := f.c
+	c.ents = append(c.ents, entry{pfx: keyPrefix(c.arena[off : off+klen]), off: uint32(off), klen: uint32(klen), vlen: uint32(len(c.arena) - off - klen)})
+	f.n++
+	if f.n&1023 == 0 {
+		f.p.prog.rows.Store(f.n)
+	}
+	if len(c.arena) < f.p.chunkBytes {
+		return nil
+	}
+	if err := f.send(); err != nil {
+		return err
+	}
+	select {
+	case f.c = <-f.p.chunkFree:
+	default:
+		f.c = f.p.newChunk()
+	}
+	return nil
+}
+
+func (f *chunkFiller) send() error {
+	select {
+	case f.out <- f.c:
+		return nil
+	case <-f.ctx.Done():
+		return f.ctx.Err()
+	}
+}
+
+// finish reports the row count and sends the last, partial chunk.
+func (f *chunkFiller) finish() error {
+	f.p.prog.rows.Store(f.n)
+	if len(f.c.ents) > 0 {
+		return f.send()
+	}
+	return nil
 }
 
 func (p *pipeline) newChunk() *chunk {

@@ -172,18 +172,28 @@ type VersionInfo struct {
 // letters, digits, '_', '-', '.' and '='. The restriction keeps names safe in
 // key prefixes (Pebble, Redis hash tags and SCAN patterns) and file names.
 func validateName(what, s string) error {
+	if err := CheckName(s); err != nil {
+		return fmt.Errorf("%s name %w", what, err)
+	}
+	return nil
+}
+
+// CheckName checks a table or version name: 1 to 128 letters, digits,
+// '_', '-', '.' or '='. The error describes the problem without saying
+// what s names, e.g. `"a b": character ' ' is not allowed (...)`.
+func CheckName(s string) error {
 	if s == "" {
-		return fmt.Errorf("%s name is empty", what)
+		return errors.New("is empty")
 	}
 	if len(s) > 128 {
-		return fmt.Errorf("%s name %.20q... is longer than 128 characters", what, s)
+		return fmt.Errorf("%.20q... is longer than 128 characters", s)
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '=' {
 			continue
 		}
-		return fmt.Errorf("%s name %q: character %q is not allowed (use letters, digits, '_', '-', '.', '=')", what, s, c)
+		return fmt.Errorf("%q: character %q is not allowed (use letters, digits, '_', '-', '.', '=')", s, c)
 	}
 	return nil
 }

@@ -467,8 +467,16 @@ func (p *Pebble) MultiGet(ctx context.Context, table string, keys [][]row.Value)
 	if len(keys) == 0 {
 		return out, nil
 	}
+	// key returns encoded key i, with the version prefix.
+	key := func(i int) []byte {
+		s := 0
+		if i > 0 {
+			s = ends[i-1]
+		}
+		return buf[s:ends[i]]
+	}
 	if pv := t.pin.Load(); pv != nil {
-		if err := p.multiGetPinned(t, pv, buf, ends, out); err != nil {
+		if err := p.multiGetPinned(t, pv, key, out); err != nil {
 			return nil, err
 		}
 		return out, nil
@@ -479,14 +487,7 @@ func (p *Pebble) MultiGet(ctx context.Context, table string, keys [][]row.Value)
 	for i := range order {
 		order[i] = int32(i)
 	}
-	key := func(i int32) []byte {
-		s := 0
-		if i > 0 {
-			s = ends[i-1]
-		}
-		return buf[s:ends[i]]
-	}
-	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(key(a), key(b)) })
+	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(key(int(a)), key(int(b))) })
 	// One slab for every row's values: one allocation instead of one per row.
 	ncol := t.info.Schema.Len()
 	slab := make([]row.Value, len(keys)*ncol)
@@ -507,7 +508,7 @@ func (p *Pebble) MultiGet(ctx context.Context, table string, keys [][]row.Value)
 		for _, i := range order {
 			out[i].Version = t.live.Version
 			out[i].Row.Values = slab[int(i)*ncol : int(i)*ncol : (int(i)+1)*ncol]
-			if err := p.seek(pi.it, t, key(i), &out[i]); err != nil {
+			if err := p.seek(pi.it, t, key(int(i)), &out[i]); err != nil {
 				return err
 			}
 			if !out[i].Found {

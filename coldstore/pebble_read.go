@@ -6,8 +6,6 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
-
-	"github.com/hotcold/hotcold/row"
 )
 
 // Reads go through pooled Pebble iterators instead of DB.Get, which builds
@@ -91,10 +89,5 @@ func (p *Pebble) seek(it *pebble.Iterator, t *pebbleTable, k []byte, res *Result
 	if err != nil {
 		return fmt.Errorf("coldstore: table %q: %w", t.info.Name, err)
 	}
-	if err := t.info.Schema.DecodeValue(v, &res.Row); err != nil {
-		return fmt.Errorf("coldstore: table %q version %q: corrupt value: %w", t.info.Name, t.live.Version, err)
-	}
-	res.Row.Kind = row.Insert
-	res.Found = true
-	return nil
+	return p.decode(t, v, res, true)
 }

@@ -296,25 +296,19 @@ func (p *Pebble) decode(t *pebbleTable, v []byte, res *Result, copyBytes bool) e
 	return nil
 }
 
-// multiGetPinned answers a MultiGet from a pinned version. buf holds the
-// encoded keys (each with the version prefix), key i ending at ends[i].
-// The values of the hits are copied into one buffer the results share, so
-// the batch allocates a few slabs instead of two objects per row.
-func (p *Pebble) multiGetPinned(t *pebbleTable, pv *pinned, buf []byte, ends []int, out []Result) error {
-	n := len(ends)
+// multiGetPinned answers a MultiGet from a pinned version. key(i) is
+// encoded key i with the version prefix. The values of the hits are copied
+// into one buffer the results share, so the batch allocates a few slabs
+// instead of two objects per row.
+func (p *Pebble) multiGetPinned(t *pebbleTable, pv *pinned, key func(int) []byte, out []Result) error {
+	n := len(out)
 	plen := len(t.prefix)
-	key := func(i int) []byte {
-		s := 0
-		if i > 0 {
-			s = ends[i-1]
-		}
-		return buf[s+plen : ends[i]]
-	}
+	unprefixed := func(i int) []byte { return key(i)[plen:] }
 	hs := make([]uint64, n)
 	vals := make([][]byte, n)
 	total := 0
 	hits := 0
-	if err := pv.multiGet(n, key, hs, func(i int, v []byte) error {
+	if err := pv.multiGet(n, unprefixed, hs, func(i int, v []byte) error {
 		vals[i] = v
 		total += len(v)
 		hits++

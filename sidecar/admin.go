@@ -455,22 +455,14 @@ func checkKey(in *row.Schema, key, files []string) error {
 	return nil
 }
 
-// checkName checks a table or version name as the cold store does: 1 to
-// 128 letters, digits, '_', '-', '.' or '='. It returns what is wrong, or
-// "".
+// checkName checks a table or version name by the cold store's rule
+// (coldstore.CheckName). It returns what is wrong, or "".
 func checkName(s string) string {
 	if s == "" {
 		return "must not be empty"
 	}
-	if len(s) > 128 {
-		return fmt.Sprintf("%.20q... is longer than 128 characters", s)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '=' {
-			continue
-		}
-		return fmt.Sprintf("%q: character %q is not allowed (use letters, digits, '_', '-', '.', '=')", s, c)
+	if err := coldstore.CheckName(s); err != nil {
+		return err.Error()
 	}
 	return ""
 }
