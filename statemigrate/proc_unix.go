@@ -27,7 +27,14 @@ func signalGroup(pid int, kill bool) error {
 	return err
 }
 
+// alive reports whether pid, or any process of the group it leads, still
+// runs. A job started as `sh -c LINE` leads its group; the shell may exit
+// on SIGTERM (or exec) before the job it started has released its state,
+// so a stop waits for the whole group, not only for the shell.
 func alive(pid int) bool {
+	if err := syscall.Kill(-pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+		return true
+	}
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
