@@ -24,6 +24,10 @@ type partition struct {
 	decoded      []row.Row
 	batchRecords int
 	buf          []byte
+	// inBatch is true from the first mutation of a batch until its commit:
+	// such a partition holds uncommitted work (possibly records waiting on
+	// cold lookups) and must never be committed by close.
+	inBatch bool
 	// bootstrapFrom holds, per topic, the hot-window start of a partition
 	// that started without state (guarded by Runner.mu).
 	bootstrapFrom map[string]time.Time
@@ -186,6 +190,7 @@ func (p *partition) commitAndDeliver(ctx context.Context, r *Runner, cl *kgo.Cli
 	if err := p.db.Commit(); err != nil {
 		return fmt.Errorf("runner: partition %d: %w", p.id, err)
 	}
+	p.inBatch = false
 	r.records.Add(int64(p.batchRecords))
 	p.batchRecords = 0
 	if err := r.produce(ctx, cl, p.id, p.out); err != nil {
@@ -222,10 +227,15 @@ func (r *Runner) produce(ctx context.Context, cl *kgo.Client, pn int32, entries 
 	return nil
 }
 
-func (p *partition) close() error {
+// close closes the operator and the state. With clean set (a graceful
+// stop or a rebalance between batches) and no batch in hand, the only
+// pending mutation is the outbox clear of the last delivered batch, which
+// is committed. Otherwise nothing pending is committed: the next owner
+// re-reads from the last committed offsets and re-delivers the last
+// committed outbox (exact re-sends).
+func (p *partition) close(clean bool) error {
 	var errs []error
-	if p.db.Pending() > 0 {
-		// Only the outbox clear of the last delivered batch can be pending.
+	if clean && !p.inBatch && p.db.Pending() > 0 {
 		errs = append(errs, p.db.Commit())
 	}
 	errs = append(errs, p.op.Close(), p.db.Close())

@@ -211,6 +211,9 @@ type Runner struct {
 	dirty    atomic.Int64
 	finished [2]joinTotals // counters of closed partitions
 	fatal    error         // guarded by mu
+	// failed is set once Run is stopping on an error: from then on no
+	// partition commits pending work when it is closed.
+	failed atomic.Bool
 }
 
 type joinTotals struct {
@@ -381,6 +384,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.cl = cl
 	r.log.Info("join runner started", "left", r.cfg.LeftTopic, "right", r.cfg.RightTopic, "output", r.cfg.OutputTopic, "group", r.cfg.Group)
 	err = r.loop(ctx)
+	if err == nil {
+		err = r.fatalErr()
+	}
+	if err != nil {
+		r.failed.Store(true)
+	}
 	// Partitions are closed through the revoke callback when leaving.
 	cl.CloseAllowingRebalance()
 	r.closeAll()
@@ -508,6 +517,7 @@ func (r *Runner) handle(ctx context.Context, p *partition, rec *kgo.Record) erro
 	if rec.Topic == r.cfg.RightTopic {
 		side = join.Right
 	}
+	p.inBatch = true
 	r.mu.Lock()
 	if !p.advanceTo.IsZero() {
 		// A new job: its hot window ends now, so rows older than the window
@@ -631,6 +641,8 @@ func (r *Runner) adjustOffsets(ctx context.Context, offs map[string]map[int32]kg
 }
 
 func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	var opened []*partition
+	defer func() { r.commitGroup(opened...) }()
 	for _, ps := range assigned {
 		for _, pn := range ps {
 			if r.part(pn) != nil {
@@ -644,9 +656,40 @@ func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[st
 			r.mu.Lock()
 			r.parts[pn] = p
 			r.mu.Unlock()
+			opened = append(opened, p)
 		}
 	}
 }
+
+// commitGroup commits the committed state offsets of ps as the group's
+// offsets, waiting for the answer (at most groupCommitTimeout). The group's
+// offsets only show progress (lag); restarts resume from state. They are
+// committed when a partition is opened (so that the lag of a restarted job
+// whose state is at the end of its inputs reads zero) and when it is closed
+// cleanly, besides after every batch.
+func (r *Runner) commitGroup(ps ...*partition) {
+	offs := map[string]map[int32]kgo.EpochOffset{}
+	for _, p := range ps {
+		for tp, off := range p.db.Offsets() {
+			if offs[tp.Topic] == nil {
+				offs[tp.Topic] = map[int32]kgo.EpochOffset{}
+			}
+			offs[tp.Topic][tp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
+		}
+	}
+	if len(offs) == 0 || r.cl == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), groupCommitTimeout)
+	defer cancel()
+	r.cl.CommitOffsetsSync(ctx, offs, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			r.log.Debug("group offset commit failed (informational only)", "err", err)
+		}
+	})
+}
+
+const groupCommitTimeout = 5 * time.Second
 
 func (r *Runner) setFatal(err error) {
 	r.log.Error("join runner failed", "err", err)
@@ -700,8 +743,11 @@ func (r *Runner) closePartition(pn int32) {
 	if p == nil {
 		return
 	}
-	// Every batch was committed at its end: nothing is pending here.
-	if err := p.close(); err != nil {
+	clean := !r.failed.Load() && r.fatalErr() == nil
+	if clean {
+		r.commitGroup(p)
+	}
+	if err := p.close(clean); err != nil {
 		r.log.Warn("closing partition state", "partition", pn, "err", err)
 	}
 	r.log.Info("partition closed", "partition", pn)
