@@ -45,6 +45,14 @@
 // every lookup, so the linger of a batch is bounded by the caller's flush
 // cadence (the runner flushes at the end of every poll batch).
 //
+// The cold side fails closed. New (and CheckCold, which needs no state)
+// refuses a cold store that cannot be reached, a cold table that does not
+// exist and a cold schema that does not fit the input (*ColdSchemaError
+// names the column and both types). A failing MultiGet is retried with
+// backoff for ColdRetryFor, then fails the operator; a failed lookup, even
+// of a table that disappeared, is never taken as a miss. A refreshed cold
+// schema that no longer fits fails the operator too.
+//
 // # Time, expiry and late records
 //
 // A record's bucket is the day of its event-time column (UTC unless the

@@ -30,6 +30,7 @@ func newJoinCmd() *cobra.Command {
 		brokers  []string
 		stateDir string
 		logLevel string
+		waitCold time.Duration
 	)
 	c := &cobra.Command{
 		Use:   "join --config join.yaml",
@@ -42,11 +43,18 @@ upsert-kafka) to an output topic.
 
 State, consumed offsets and outputs are committed atomically per poll batch;
 a restart resumes from the offsets in state. SIGTERM or Ctrl-C finishes the
-batch in hand, commits it and leaves the consumer group.
+batch in hand, commits it and leaves the consumer group. On an error nothing
+pending is committed: the next start re-reads it.
+
+The cold side fails closed: an unreachable store or sidecar (unless
+--wait-cold), an unknown cold table or a cold schema that does not fit the
+input stops the job at start; a cold lookup that keeps failing at run time
+stops it without committing. A lookup error is never taken as a miss.
 
 The config file is documented in join/testdata/join.yaml.`,
 		Example: `  hotcold join --config join.yaml
-  hotcold join --config join.yaml --brokers kafka-1:9092,kafka-2:9092 --state-dir /var/lib/hotcold/orders_refunds`,
+  hotcold join --config join.yaml --brokers kafka-1:9092,kafka-2:9092 --state-dir /var/lib/hotcold/orders_refunds
+  hotcold join --config join.yaml --wait-cold 2m   # the sidecar may start after the job`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if config == "" {
@@ -81,6 +89,7 @@ The config file is documented in join/testdata/join.yaml.`,
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			cfg.Registerer = reg
 			cfg.Logger = log
+			cfg.WaitCold = waitCold
 			r, err := runner.New(cfg)
 			if err != nil {
 				return err
@@ -105,6 +114,7 @@ The config file is documented in join/testdata/join.yaml.`,
 	fl.StringSliceVar(&brokers, "brokers", nil, "Kafka seed brokers, overriding kafka.brokers of the config")
 	fl.StringVar(&stateDir, "state-dir", "", "state directory, overriding state.dir of the config")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.DurationVar(&waitCold, "wait-cold", 0, "wait up to this long for an unreachable cold side (e.g. the sidecar starting) instead of failing at once")
 	return c
 }
 

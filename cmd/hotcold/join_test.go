@@ -13,6 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hotcold/hotcold/coldstore"
 )
 
 const joinTestConfig = `
@@ -131,5 +133,41 @@ func joinMust(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestJoinCommandFailsClosedOnTheColdSide(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "orders", "refunds", "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dir := t.TempDir()
+	empty := "pebble:" + filepath.Join(dir, "empty")
+	st, err := coldstore.Open(context.Background(), empty, &coldstore.Options{Create: true})
+	joinMust(t, err)
+	st.Close()
+	base := fmt.Sprintf(joinTestConfig, strings.Join(c.ListenAddrs(), ", "), filepath.Join(dir, "state"))
+	base = strings.Replace(base, "  event_time: order_ts\n", "  event_time: order_ts\n  cold_table: orders\n", 1)
+	for _, tc := range []struct {
+		name, cold string
+		args       []string
+		want       []string
+	}{
+		{"store path typo", "store: pebble:" + filepath.Join(dir, "colld"), nil, []string{"no store", "colld"}},
+		{"unknown cold table", "store: " + empty, nil, []string{`cold table "orders"`, "does not exist"}},
+		{"nothing behind the sidecar", "sidecar: unix://" + filepath.Join(dir, "none.sock"), nil, []string{"cold side is not usable", "--wait-cold"}},
+		{"sidecar still down after --wait-cold", "sidecar: unix://" + filepath.Join(dir, "none.sock"), []string{"--wait-cold", "300ms"}, []string{"cold side is not usable"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfgPath := filepath.Join(t.TempDir(), "join.yaml")
+			joinMust(t, os.WriteFile(cfgPath, []byte(base+"cold:\n  "+tc.cold+"\n"), 0o644))
+			_, err := run(t, append([]string{"join", "--config", cfgPath, "--log-level", "error"}, tc.args...)...)
+			for _, w := range tc.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Fatalf("join = %v, want an error containing %q", err, w)
+				}
+			}
+		})
 	}
 }

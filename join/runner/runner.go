@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
@@ -122,6 +123,11 @@ type Config struct {
 	// StartFrom is where a partition without state starts. Zero means
 	// StartRetention.
 	StartFrom StartFrom
+	// WaitCold is how long Run waits for an unreachable cold side (the
+	// sidecar not up yet) before failing. Zero means Run fails at once. A
+	// missing cold table or a cold schema that does not fit is never
+	// waited for.
+	WaitCold time.Duration
 	// MaxPollRecords bounds one poll batch (one state commit). Zero means
 	// 10000.
 	MaxPollRecords int
@@ -366,6 +372,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 	}
 	opts = append(opts, r.cfg.ClientOpts...)
+	if err := r.checkCold(ctx); err != nil {
+		return err
+	}
 	// Check the topics (and learn the output's partition count) before
 	// joining the group: partition callbacks may produce right away.
 	adminCl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(r.cfg.Brokers...)}, r.cfg.ClientOpts...)...)
@@ -399,6 +408,37 @@ func (r *Runner) Run(ctx context.Context) error {
 	st := r.Stats()
 	r.log.Info("join runner stopped", "records", st.Records, "outputs", st.Outputs, "dirty", st.Dirty, "err", err)
 	return err
+}
+
+// checkCold fails closed on the cold side before joining the group: an
+// unreachable cold store or sidecar (waited for up to WaitCold), a missing
+// cold table or a cold schema that does not fit the input stops Run.
+func (r *Runner) checkCold(ctx context.Context) error {
+	deadline := time.Now().Add(r.cfg.WaitCold)
+	backoff := 100 * time.Millisecond
+	for {
+		err := join.CheckCold(ctx, r.cfg.Join)
+		if err == nil {
+			return nil
+		}
+		var se *join.ColdSchemaError
+		if errors.Is(err, coldstore.ErrNoTable) || errors.As(err, &se) || ctx.Err() != nil || !time.Now().Add(backoff).Before(deadline) {
+			hint := ""
+			if r.cfg.WaitCold == 0 && !errors.Is(err, coldstore.ErrNoTable) && !errors.As(err, &se) {
+				hint = " (start the cold side first, or pass --wait-cold DURATION to wait for it)"
+			}
+			return fmt.Errorf("runner: the cold side is not usable: %w%s", err, hint)
+		}
+		r.log.Info("waiting for the cold side", "err", err, "retry_in", backoff, "wait_until", deadline.Format(time.RFC3339))
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("runner: the cold side is not usable: %w", err)
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
 }
 
 func (r *Runner) checkTopics(ctx context.Context, cl *kgo.Client) error {
