@@ -277,3 +277,41 @@ func TestTheColdSideFailsClosedAtStart(t *testing.T) {
 		})
 	}
 }
+
+// A cold-backed key that is in the cold store and also arrives late on the
+// stream joins once, as in Flink, where the order was seen once.
+func TestALateRecordOfAColdRowDoesNotJoinTwice(t *testing.T) {
+	g := &gatedStore{Memory: coldstore.NewMemory(), gate: make(chan struct{})}
+	close(g.gate)
+	var out []string
+	op := newGatedOperator(t, g, &out) // orders 1..100 of 11-01 are cold; watermark 11-10
+	ctx := context.Background()
+	push := func(side join.Side, r row.Row) {
+		t.Helper()
+		if err := op.Push(ctx, side, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := op.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refund := func(id, order int64) row.Row {
+		return row.New(row.Int64Value(id), row.Int64Value(order), row.TimestampValue(ts("2026-11-10T11:00")), row.Int64Value(1))
+	}
+	order := func(id int64) row.Row {
+		return row.New(row.Int64Value(id), row.TimestampValue(ts("2026-11-01T10:00")), row.StringValue("cold"), row.Int64Value(id))
+	}
+	push(join.Right, refund(500, 5)) // joins the cold order 5
+	push(join.Left, order(5))        // order 5 again, late: already joined
+	if len(out) != 1 {
+		t.Fatalf("outputs %v: want the pair of refund 500 once", out)
+	}
+	push(join.Right, refund(501, 200)) // order 200 is nowhere yet: a miss
+	push(join.Left, order(200))        // late, not in the cold store: joins the stored refund
+	if len(out) != 2 || !strings.Contains(out[1], "501") {
+		t.Fatalf("outputs %v: want the late order 200 to join refund 501", out)
+	}
+	if st := op.Stats(); st.Left.ColdHits != 1 || st.Left.Late != 2 {
+		t.Fatalf("stats %+v", st.Left)
+	}
+}

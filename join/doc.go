@@ -33,7 +33,10 @@
 // hot window at the record's arrival: newer rows are hot state's
 // responsibility (they are in hot state, or the job has not seen them yet
 // and will join them when they arrive), which keeps every pair from being
-// emitted twice. Cold rows are mapped to the input's schema by column name.
+// emitted twice. A row that joined a cold row is flagged in state, so that
+// the same key arriving late on the cold-backed input (the cold row seen
+// again on the stream) does not pair with it a second time. Cold rows are
+// mapped to the input's schema by column name.
 // In a left outer join only the right input may be cold-backed (a left
 // row's +I[L, null] could not be retracted exactly once it lives in the
 // cold store); New refuses the other case.

@@ -343,7 +343,19 @@ type match struct {
 	key   []byte // state key (hot)
 	hot   bool
 	assoc uint64
+	// coldJoined: the stored row joined a cold row of the other side, which
+	// is keyed by the join key (one row per key).
+	coldJoined bool
 }
+
+// coldJoinedFlag marks, in a stored row's association count, a row that
+// joined a cold row. A late record of a cold-backed side with that key is
+// the cold row itself arriving again (the cold table has one row per key,
+// and rows older than the hot window are the cold store's): joining it
+// with that stored row again would emit the pair twice, which Flink does
+// not. The flag is a high bit so that state written before it reads as
+// unflagged.
+const coldJoinedFlag = 1 << 40
 
 // Push joins one record of side. The row must fit the side's schema; it is
 // not retained after the call (values are copied into state and outputs).
@@ -532,7 +544,7 @@ func (o *Operator) collectMatch(e state.Entry) error {
 		return fmt.Errorf("join: state of %s: %w", os.ns.Name(), err)
 	}
 	m.key = append(m.key[:0], e.Key...)
-	m.hot, m.assoc = true, assoc
+	m.hot, m.assoc, m.coldJoined = true, assoc&^coldJoinedFlag, assoc&coldJoinedFlag != 0
 	return nil
 }
 
@@ -561,9 +573,20 @@ func (o *Operator) fromCold(s *sideInfo, cr row.Row) row.Row {
 // join emits the outputs of rec against o.matches and stores rec.
 func (o *Operator) join(rec *record) error {
 	var assoc uint64
+	// A late record of a cold-backed side was already joined, as a cold
+	// row, with the stored rows flagged coldJoined.
+	rejoin := rec.late && o.sides[rec.side].cold
+	skip := func(m *match) bool { return rejoin && m.hot && m.coldJoined }
+	coldJoined := false
+	for i := range o.matches {
+		coldJoined = coldJoined || !o.matches[i].hot
+	}
 	switch {
 	case rec.side == Left:
 		for i := range o.matches {
+			if skip(&o.matches[i]) {
+				continue
+			}
 			if err := o.emit(row.Insert, &rec.r, &o.matches[i].r); err != nil {
 				return err
 			}
@@ -577,6 +600,9 @@ func (o *Operator) join(rec *record) error {
 	default:
 		for i := range o.matches {
 			m := &o.matches[i]
+			if skip(m) {
+				continue
+			}
 			if o.cfg.Type == LeftOuter && m.hot {
 				if m.assoc == 0 {
 					if err := o.emit(row.Delete, &m.r, nil); err != nil {
@@ -587,7 +613,11 @@ func (o *Operator) join(rec *record) error {
 					return err
 				}
 				ls := o.sides[Left]
-				o.valBuf = binary.AppendUvarint(o.valBuf[:0], m.assoc+1)
+				na := m.assoc + 1
+				if m.coldJoined {
+					na |= coldJoinedFlag
+				}
+				o.valBuf = binary.AppendUvarint(o.valBuf[:0], na)
 				var err error
 				if o.valBuf, err = ls.schema.AppendValue(o.valBuf, m.r); err != nil {
 					return err
@@ -606,6 +636,9 @@ func (o *Operator) join(rec *record) error {
 		return nil
 	}
 	s := o.sides[rec.side]
+	if coldJoined {
+		assoc |= coldJoinedFlag
+	}
 	o.valBuf = binary.AppendUvarint(o.valBuf[:0], assoc)
 	var err error
 	if o.valBuf, err = s.schema.AppendValue(o.valBuf, rec.r); err != nil {
