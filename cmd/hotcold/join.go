@@ -31,6 +31,7 @@ func newJoinCmd() *cobra.Command {
 		stateDir string
 		logLevel string
 		waitCold time.Duration
+		instance string
 	)
 	c := &cobra.Command{
 		Use:   "join --config join.yaml",
@@ -75,6 +76,9 @@ The config file is documented in join/testdata/join.yaml.`,
 			if stateDir != "" {
 				f.State.Dir = stateDir
 			}
+			if instance != "" {
+				f.Kafka.InstanceID = instance
+			}
 			ctx := cmd.Context()
 			cold, closeCold, err := openJoinCold(ctx, f)
 			if err != nil {
@@ -114,6 +118,7 @@ The config file is documented in join/testdata/join.yaml.`,
 	fl.StringSliceVar(&brokers, "brokers", nil, "Kafka seed brokers, overriding kafka.brokers of the config")
 	fl.StringVar(&stateDir, "state-dir", "", "state directory, overriding state.dir of the config")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.StringVar(&instance, "instance-id", "", "static group member id of this process (overrides kafka.instance_id): restarted with the same id it takes its partitions back at once")
 	fl.DurationVar(&waitCold, "wait-cold", 0, "wait up to this long for an unreachable cold side (e.g. the sidecar starting) instead of failing at once")
 	return c
 }

@@ -50,6 +50,17 @@
 // new job reads two days of Kafka, not a month. StartEarliest reads
 // everything.
 //
+// # Group membership
+//
+// Partitions are assigned with the range balancer, the only one that gives
+// partition p of both co-partitioned inputs to the same member (a
+// cooperative-sticky assignment may split them). With Config.InstanceID
+// (kafka.instance_id, --instance-id) the process is a static member
+// (KIP-345): restarted after a crash or kill -9 with the same ID, it takes
+// its partitions back at once, without a rebalance, instead of waiting for
+// the dead member's session timeout. A static member does not leave the
+// group when it stops.
+//
 // # Lifecycle
 //
 // Run returns when its context is canceled (SIGTERM in the CLI): the batch

@@ -127,6 +127,22 @@ func TestDirtyFailThenSkipLosesNoRow(t *testing.T) {
 	}
 }
 
+// TestARestartedJobAtTheEndOfItsInputsShowsNoLag: the group's offsets are
+// written from state when partitions are opened, so a job restarted (here
+// under a new group) with nothing left to read reports zero lag.
+func TestARestartedJobAtTheEndOfItsInputsShowsNoLag(t *testing.T) {
+	c := newCluster(t)
+	w := genWorkload(20)
+	produceWorkload(t, c.ListenAddrs(), w)
+	cfg := runnerConfig(c.ListenAddrs(), t.TempDir(), w.coldStore(t, 7))
+	finishAndCheck(t, c, cfg, w.expected(time.Time{}))
+	cfg.Group = "join-test-restarted"
+	st := finishAndCheck(t, c, cfg, w.expected(time.Time{}))
+	if st.Records != 0 {
+		t.Fatalf("the restart consumed %d records, want none", st.Records)
+	}
+}
+
 func produceRecords(t *testing.T, c *kfake.Cluster, recs ...*kgo.Record) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))

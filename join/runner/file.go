@@ -36,6 +36,7 @@ type File struct {
 	Kafka struct {
 		Brokers        []string `yaml:"brokers"`
 		Group          string   `yaml:"group"`
+		InstanceID     string   `yaml:"instance_id"`
 		StartFrom      string   `yaml:"start_from"`
 		MaxPollRecords int      `yaml:"max_poll_records"`
 	} `yaml:"kafka"`
@@ -272,7 +273,7 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 	c.LeftTopic, c.RightTopic = f.Left.Topic, f.Right.Topic
 	c.LeftFormat, c.RightFormat = formats[0], formats[1]
 	c.OutputTopic, c.OutputFormat = f.Output.Topic, outFormat
-	c.Brokers, c.Group = f.Kafka.Brokers, f.Kafka.Group
+	c.Brokers, c.Group, c.InstanceID = f.Kafka.Brokers, f.Kafka.Group, f.Kafka.InstanceID
 	c.MaxPollRecords = f.Kafka.MaxPollRecords
 	c.StartFrom = start
 	c.StateDir = f.State.Dir

@@ -45,7 +45,7 @@ func TestConfigFileErrorsNameFileLineAndColumn(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"join.yaml:50:7: right.columns[3] (\"refund\")", "decimel", "join.yaml:63:7: output.columns[4].from \"middle.refund\": the side must be left or right"} {
+	for _, want := range []string{"join.yaml:54:7: right.columns[3] (\"refund\")", "decimel", "join.yaml:67:7: output.columns[4].from \"middle.refund\": the side must be left or right"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}

@@ -473,6 +473,76 @@ func TestKilledRunnerResumesWithoutLossOrDuplicates(t *testing.T) {
 	}
 }
 
+const staticGroup = "join-static"
+
+// TestKilledStaticMemberTakesItsPartitionsBackAtOnce kills (SIGKILL) a
+// runner that is a static group member and restarts it with the same
+// instance ID in the same group: it holds its partitions again within 5 s
+// (a dynamic member would wait for the dead one's 45 s session timeout),
+// the merged output is exact and the group's offsets reach the end.
+func TestKilledStaticMemberTakesItsPartitionsBackAtOnce(t *testing.T) {
+	c := newCluster(t)
+	w := genWorkload(300)
+	produceWorkload(t, c.ListenAddrs(), w)
+	dir := t.TempDir()
+	child := exec.Command(os.Args[0])
+	child.Env = append(os.Environ(), "HOTCOLD_CHILD_BROKERS="+strings.Join(c.ListenAddrs(), ","), "HOTCOLD_CHILD_DIR="+dir, "HOTCOLD_CHILD_INSTANCE=runner-1")
+	child.Stdout, child.Stderr = os.Stderr, os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	for endSum(t, c.ListenAddrs(), "out") == 0 {
+		if time.Now().After(deadline) {
+			child.Process.Kill()
+			t.Fatal("the child runner produced nothing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+
+	cfg := runnerConfig(c.ListenAddrs(), dir, w.coldStore(t, 7))
+	cfg.Group, cfg.InstanceID = staticGroup, "runner-1"
+	r, err := runner.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	start := time.Now()
+	for r.Stats().Partitions < 3 {
+		if time.Since(start) > 5*time.Second {
+			cancel()
+			<-done
+			t.Fatalf("the restarted static member holds %d of 3 partitions after 5 s", r.Stats().Partitions)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("runner stopped: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Logf("the restarted static member held its partitions after %s", time.Since(start).Round(time.Millisecond))
+	end := inputEnd(t, c)
+	for groupCommitted(t, c, staticGroup, "orders", "refunds") < end {
+		if time.Since(start) > 45*time.Second {
+			t.Fatalf("group offsets at %d of %d", groupCommitted(t, c, staticGroup, "orders", "refunds"), end)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, _ := readOutput(t, c.ListenAddrs(), "out")
+	compare(t, got, w.expected(time.Time{}))
+}
+
 func endSum(t *testing.T, brokers []string, topic string) int64 {
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	defer cl.Close()
@@ -509,6 +579,9 @@ func TestMain(m *testing.M) {
 	w := genWorkload(300)
 	cfg := runnerConfig(strings.Split(brokers, ","), os.Getenv("HOTCOLD_CHILD_DIR"), w.coldStore(nil, 7))
 	cfg.MaxPollRecords = 50
+	if id := os.Getenv("HOTCOLD_CHILD_INSTANCE"); id != "" {
+		cfg.Group, cfg.InstanceID = staticGroup, id
+	}
 	cfg.NoSync = false // a killed process must find every commit
 	r, err := runner.New(cfg)
 	if err == nil {
