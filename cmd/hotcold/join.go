@@ -108,8 +108,8 @@ The config file is documented in join/testdata/join.yaml.`,
 			}
 			err = r.Run(ctx)
 			st := r.Stats()
-			fmt.Fprintf(cmd.OutOrStdout(), "joined %d records (%.0f/s), produced %d changes, %d dirty; lookups: %d hot hits, %d cold hits, %d misses\n",
-				st.Records, st.RecordsPerSecond, st.Outputs, st.Dirty, st.HotHits, st.ColdHits, st.Misses)
+			fmt.Fprintf(cmd.OutOrStdout(), "read %d records (%.0f/s): %d joined, %d skipped as dirty, %d dead-lettered, %d before the hot window; produced %d changes; lookups: %d hot hits, %d cold hits, %d misses\n",
+				st.Records, st.RecordsPerSecond, st.Joined, st.Skipped, st.DeadLettered, st.BeforeWindow, st.Outputs, st.HotHits, st.ColdHits, st.Misses)
 			return err
 		},
 	}

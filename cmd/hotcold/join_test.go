@@ -113,7 +113,7 @@ func TestJoinCommandJoinsTopicsUntilCanceled(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "produced 3 changes") {
+	if !strings.Contains(out.String(), "produced 3 changes") || !strings.Contains(out.String(), "6 joined, 0 skipped as dirty, 0 dead-lettered") {
 		t.Fatalf("summary = %q", out.String())
 	}
 }

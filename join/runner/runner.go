@@ -221,9 +221,8 @@ type Runner struct {
 	parts map[int32]*partition
 
 	started  time.Time
-	records  atomic.Int64
+	counts   runnerCounts // committed input records, by fate
 	outputs  atomic.Int64
-	dirty    atomic.Int64
 	finished [2]joinTotals // counters of closed partitions
 	fatal    error         // guarded by mu
 	// failed is set once Run is stopping on an error: from then on no
@@ -310,12 +309,21 @@ func (r *Runner) outputSchema() (*row.Schema, error) {
 
 // Stats is a snapshot of the runner's progress.
 type Stats struct {
-	// Records is the number of input records consumed and committed.
+	// Records is the number of input records consumed and committed:
+	// Joined + Skipped + DeadLettered + BeforeWindow.
 	Records int64
+	// Joined is the number of committed records that went through the join.
+	Joined int64
+	// Skipped and DeadLettered are the committed dirty records, skipped
+	// (Skip) or written to the dead-letter topic (DeadLetter); Dirty is
+	// their sum.
+	Skipped, DeadLettered, Dirty int64
+	// BeforeWindow is the number of records a new job read and passed over
+	// because they precede its hot window (StartRetention): their rows are
+	// the cold store's.
+	BeforeWindow int64
 	// Outputs is the number of changelog records produced.
 	Outputs int64
-	// Dirty is the number of input records skipped or dead-lettered.
-	Dirty int64
 	// HotHits, ColdHits and Misses add up the lookups of all partitions
 	// (both inputs), LateRecords the late records.
 	HotHits, ColdHits, Misses, LateRecords int64
@@ -331,7 +339,10 @@ type Stats struct {
 
 // Stats returns the counters so far. Safe for concurrent use.
 func (r *Runner) Stats() Stats {
-	st := Stats{Records: r.records.Load(), Outputs: r.outputs.Load(), Dirty: r.dirty.Load()}
+	c := &r.counts
+	st := Stats{Records: c.records.Load(), Joined: c.joined.Load(), Skipped: c.skipped.Load(), DeadLettered: c.deadLettered.Load(),
+		BeforeWindow: c.beforeWindow.Load(), Outputs: r.outputs.Load()}
+	st.Dirty = st.Skipped + st.DeadLettered
 	r.mu.Lock()
 	for i := range r.finished {
 		st.HotHits += r.finished[i].hotHits
@@ -420,7 +431,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		err = r.fatalErr()
 	}
 	st := r.Stats()
-	r.log.Info("join runner stopped", "records", st.Records, "outputs", st.Outputs, "dirty", st.Dirty, "err", err)
+	r.log.Info("join runner stopped", "records", st.Records, "joined", st.Joined, "skipped", st.Skipped, "dead_lettered", st.DeadLettered,
+		"before_window", st.BeforeWindow, "outputs", st.Outputs, "err", err)
 	return err
 }
 
@@ -587,6 +599,8 @@ func (r *Runner) handle(ctx context.Context, p *partition, rec *kgo.Record) erro
 	if bootstrapping && rec.Timestamp.Before(from) {
 		r.log.Debug("skipping a record before the hot window", "record", rec.Topic, "ts", rec.Timestamp, "from", from)
 		p.db.SetOffset(rec.Topic, rec.Partition, rec.Offset+1)
+		p.batch.records++
+		p.batch.beforeWindow++
 		return nil
 	}
 	rows, err := r.codec[side].Decode(p.decoded[:0], row.Message{Key: rec.Key, Value: rec.Value})
@@ -618,9 +632,10 @@ func (r *Runner) handle(ctx context.Context, p *partition, rec *kgo.Record) erro
 		}
 	} else {
 		r.m.records.Inc()
+		p.batch.joined++
 	}
 	p.db.SetOffset(rec.Topic, rec.Partition, rec.Offset+1)
-	p.batchRecords++
+	p.batch.records++
 	return nil
 }
 
@@ -644,12 +659,12 @@ func (r *Runner) dirtyRecord(p *partition, rec *kgo.Record, cause error) error {
 	where := fmt.Sprintf("%s/%d@%d", rec.Topic, rec.Partition, rec.Offset)
 	switch r.cfg.Dirty {
 	case Skip:
-		r.dirty.Add(1)
+		p.batch.skipped++
 		r.m.dirty.WithLabelValues(rec.Topic, "skip").Inc()
 		r.log.Warn("join: skipping dirty record", "record", where, "err", cause, "raw", sample(rec.Value))
 		return nil
 	case DeadLetter:
-		r.dirty.Add(1)
+		p.batch.deadLettered++
 		r.m.dirty.WithLabelValues(rec.Topic, "dead-letter").Inc()
 		r.log.Warn("join: dead-lettering dirty record", "record", where, "err", cause, "topic", r.cfg.DeadLetterTopic)
 		return p.appendOutbox(outboxEntry{dlq: true, key: rec.Key, value: rec.Value, headers: []kgo.RecordHeader{
@@ -675,12 +690,18 @@ func (r *Runner) adjustOffsets(ctx context.Context, offs map[string]map[int32]kg
 			}
 			if off, ok := p.db.Offsets()[state.TopicPartition{Topic: t, Partition: pn}]; ok {
 				ps[pn] = kgo.NewOffset().At(off).WithEpoch(-1)
+				r.log.Info("partition starts reading", "topic", t, "partition", pn, "offset", off,
+					"why", "the committed offset in its state ("+r.partDir(pn)+")")
 				continue
 			}
 			if r.cfg.StartFrom == StartEarliest {
 				ps[pn] = kgo.NewOffset().AtStart()
+				r.log.Info("partition starts reading", "topic", t, "partition", pn, "offset", "earliest",
+					"why", "no state yet and start_from: earliest")
 			} else {
 				from := windowStart.Start(r.cfg.Zone)
+				r.log.Info("partition starts reading", "topic", t, "partition", pn, "offset", "first record at or after "+from.Format(time.RFC3339),
+					"why", fmt.Sprintf("no state yet and start_from: retention (the %d-day hot window; older rows come from the cold store, older records are passed over)", days))
 				ps[pn] = kgo.NewOffset().AfterMilli(from.UnixMilli())
 				// A broker may answer with the start of the batch holding
 				// the timestamp: skip what precedes it.

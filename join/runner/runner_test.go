@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -327,7 +329,8 @@ func TestNewJobBootstrapsFromTheHotWindowAndTheColdStore(t *testing.T) {
 	produceWorkload(t, c.ListenAddrs(), w)
 	cfg := runnerConfig(c.ListenAddrs(), t.TempDir(), w.coldStore(t, days-2))
 	cfg.StartFrom = runner.StartRetention // the last 2 days only
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs syncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	windowStart := epoch.Add((days - 2) * 24 * time.Hour)
 	var inWindow int64
 	for _, o := range w.orders {
@@ -340,9 +343,17 @@ func TestNewJobBootstrapsFromTheHotWindowAndTheColdStore(t *testing.T) {
 			inWindow++
 		}
 	}
-	st := runUntil(t, cfg, func(s runner.Stats) bool { return s.Records >= inWindow })
-	if st.Records != inWindow {
-		t.Fatalf("consumed %d records, want the %d of the hot window", st.Records, inWindow)
+	st := runUntil(t, cfg, func(s runner.Stats) bool { return s.Joined >= inWindow })
+	if st.Joined != inWindow || st.Records != st.Joined+st.BeforeWindow {
+		t.Fatalf("stats %+v: want the %d records of the hot window joined, and every other one counted as before the window", st, inWindow)
+	}
+	for _, topic := range []string{"orders", "refunds"} {
+		for p := 0; p < 3; p++ {
+			want := fmt.Sprintf(`msg="partition starts reading" topic=%s partition=%d offset="first record at or after 2026-11-09T00:00:00Z" why="no state yet and start_from: retention`, topic, p)
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("the log lacks %s", want)
+			}
+		}
 	}
 	if st.ColdHits == 0 {
 		t.Fatalf("no cold hits: %+v", st)
@@ -377,8 +388,12 @@ func TestDirtyMessagesFollowThePolicy(t *testing.T) {
 				return
 			}
 			st := runUntil(t, cfg, func(s runner.Stats) bool { return s.Records >= total })
-			if st.Dirty != 1 {
-				t.Fatalf("dirty = %d, want 1", st.Dirty)
+			wantSkipped, wantDLQ := int64(1), int64(0)
+			if policy == runner.DeadLetter {
+				wantSkipped, wantDLQ = 0, 1
+			}
+			if st.Dirty != 1 || st.Skipped != wantSkipped || st.DeadLettered != wantDLQ || st.Joined != total-1 {
+				t.Fatalf("stats %+v: want %d joined, %d skipped, %d dead-lettered", st, total-1, wantSkipped, wantDLQ)
 			}
 			got, _ := readOutput(t, c.ListenAddrs(), "out")
 			compare(t, got, w.expected(time.Time{}))
@@ -474,6 +489,19 @@ func TestKilledRunnerResumesWithoutLossOrDuplicates(t *testing.T) {
 }
 
 const staticGroup = "join-static"
+
+// syncBuffer is a bytes.Buffer safe for a logger and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestKilledStaticMemberTakesItsPartitionsBackAtOnce kills (SIGKILL) a
 // runner that is a static group member and restarts it with the same
