@@ -15,6 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/join"
+	"github.com/hotcold/hotcold/join/runner"
 )
 
 const joinTestConfig = `
@@ -169,5 +171,30 @@ func TestJoinCommandFailsClosedOnTheColdSide(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The documented join.yaml fits the cold table that the quickstart loads
+// from `hotcold load sample`, so the quickstart job starts with its cold
+// side (the join fails closed on a cold table that does not fit).
+func TestTheExampleJoinConfigFitsTheSampleColdTable(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "orders.parquet")
+	store := "pebble:" + filepath.Join(dir, "cold")
+	if out, err := run(t, "load", "sample", "--rows", "50", file); err != nil {
+		t.Fatalf("load sample: %v\n%s", err, out)
+	}
+	if out, err := run(t, "load", "--store", store, "--table", "orders", "--version", "2026-11-22", "--key", "order_id", file); err != nil {
+		t.Fatalf("load: %v\n%s", err, out)
+	}
+	f, err := runner.ReadFile("../../join/testdata/join.yaml")
+	joinMust(t, err)
+	st, err := coldstore.Open(context.Background(), store, nil)
+	joinMust(t, err)
+	defer st.Close()
+	cfg, err := f.Config(st)
+	joinMust(t, err)
+	if err := join.CheckCold(context.Background(), cfg.Join); err != nil {
+		t.Fatalf("the example config does not fit the sample's cold table: %v", err)
 	}
 }
