@@ -35,6 +35,11 @@ type Backend interface {
 // Options are the settings Open passes to either backend. The zero value
 // is the defaults.
 type Options struct {
+	// Create creates a Pebble store when the URL's directory holds none
+	// (PebbleOptions.Create). Default false: Open fails with ErrNoStore, so
+	// a reader with a typo in its path stops instead of reading a new
+	// empty store. Only loaders set it.
+	Create bool
 	// KeepVersions is how many versions per table are retained. Default 3.
 	KeepVersions int
 	// CacheSize is the Pebble block cache size in bytes (Pebble only).
@@ -278,7 +283,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (Backend, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		po := &PebbleOptions{CacheSize: o.CacheSize, PinMemory: o.PinMemory, KeepVersions: o.KeepVersions, Logger: o.Logger, Registerer: o.Registerer}
+		po := &PebbleOptions{MustExist: !o.Create, CacheSize: o.CacheSize, PinMemory: o.PinMemory, KeepVersions: o.KeepVersions, Logger: o.Logger, Registerer: o.Registerer}
 		if loc.CacheSize != 0 {
 			po.CacheSize = loc.CacheSize
 		}

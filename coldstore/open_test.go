@@ -1,7 +1,11 @@
 package coldstore_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,4 +102,33 @@ func FuzzParseLocation(f *testing.F) {
 			t.Fatalf("%q -> %+v -> %q -> %+v", s, loc, loc.String(), again)
 		}
 	})
+}
+
+func TestOpenRefusesADirectoryThatHoldsNoStore(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	empty := filepath.Join(base, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{filepath.Join(base, "typo"), empty} {
+		_, err := coldstore.Open(ctx, "pebble:"+dir, nil)
+		if !errors.Is(err, coldstore.ErrNoStore) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "hotcold load") {
+			t.Fatalf("Open(%s) = %v, want ErrNoStore naming the directory and how to create a store", dir, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(base, "typo")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a reader created the directory: %v", err)
+	}
+	// A loader creates it; readers then open it.
+	st, err := coldstore.Open(ctx, "pebble:"+empty, &coldstore.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = coldstore.Open(ctx, "pebble:"+empty, nil)
+	if err != nil {
+		t.Fatalf("reopening a created store: %v", err)
+	}
+	st.Close()
 }

@@ -30,6 +30,10 @@ import (
 
 // PebbleOptions configures a Pebble store. The zero value is the defaults.
 type PebbleOptions struct {
+	// MustExist makes a dir that holds no cold store an ErrNoStore error
+	// instead of creating the store there. Default false (create); Open
+	// sets it for store URLs unless Options.Create is set.
+	MustExist bool
 	// CacheSize is the size of the block cache in bytes. Lookups of a
 	// version that fits in the cache do not touch the disk. Default 256 MiB.
 	CacheSize int64
@@ -228,8 +232,12 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("coldstore: create %s: %w", dir, err)
+	if !o.MustExist {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("coldstore: create %s: %w", dir, err)
+		}
+	} else if err := holdsPebble(dir); err != nil {
+		return nil, err
 	}
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref()
@@ -250,6 +258,7 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 		po.Levels[i].BlockSize = 32 << 10
 		po.Levels[i].IndexBlockSize = 512 << 10
 	}
+	po.ErrorIfNotExists = o.MustExist
 	po.EnsureDefaults()
 	db, err := pebble.Open(dir, po)
 	if err != nil {
@@ -269,6 +278,24 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// holdsPebble returns ErrNoStore unless dir exists and holds a Pebble
+// database (its OPTIONS or MANIFEST files).
+func holdsPebble(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w at %s: the directory does not exist (check the path; create the store with `hotcold load --store pebble:%s ...` or `hotcold load sample`)", ErrNoStore, dir, dir)
+	}
+	if err != nil {
+		return fmt.Errorf("coldstore: open %s: %w", dir, err)
+	}
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, "MANIFEST-") || strings.HasPrefix(n, "OPTIONS-") {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w at %s: the directory holds no cold store (check the path; create the store with `hotcold load --store pebble:%s ...` or `hotcold load sample`)", ErrNoStore, dir, dir)
 }
 
 // init checks the format marker, removes unpublished versions and reads
@@ -294,6 +321,9 @@ func (p *Pebble) init() error {
 		}
 		if !empty {
 			return fmt.Errorf("coldstore: %s is a Pebble database but not a hotcold cold store: point --store at an empty or new directory", p.dir)
+		}
+		if p.opts.MustExist {
+			return fmt.Errorf("%w at %s: an empty Pebble database without the cold store marker (create the store with `hotcold load --store pebble:%s ...`)", ErrNoStore, p.dir, p.dir)
 		}
 		if err := p.db.Set([]byte(keyFormat), []byte(formatValue), pebble.Sync); err != nil {
 			return err

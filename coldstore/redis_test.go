@@ -204,7 +204,7 @@ func TestOpenByURL(t *testing.T) {
 	mustLoad(t, b, "orders", "v1", []string{"order_id"}, writeParquet(t, dir, "o.parquet", ordersSchema, ordersRows(0, 50, "u")))
 	wantCustomer(t, b, "orders", 49, "u-49")
 
-	p, err := coldstore.Open(ctx, "pebble:"+t.TempDir(), &coldstore.Options{KeepVersions: 1})
+	p, err := coldstore.Open(ctx, "pebble:"+t.TempDir(), &coldstore.Options{KeepVersions: 1, Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,11 @@ var (
 	// another process, or another open store in this one, holds the
 	// directory: a Pebble store is opened by one process at a time.
 	ErrLocked = errors.New("coldstore: the store directory is locked")
+	// ErrNoStore is returned by Open and OpenPebble, unless told to create
+	// a store, when the directory holds no cold store (it is missing,
+	// empty, or holds something else): a reader never starts on a new
+	// empty store because of a typo in its path.
+	ErrNoStore = errors.New("coldstore: no store")
 )
 
 // KeyError is returned when a key does not fit the table's key columns.

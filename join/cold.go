@@ -84,14 +84,41 @@ func (o *Operator) dispatch(ctx context.Context, s Side) error {
 	go func() {
 		defer o.wg.Done()
 		start := time.Now()
-		res, err := o.cfg.Cold.MultiGet(o.ctx, table, keys)
-		if err == nil && len(res) != len(keys) {
-			err = fmt.Errorf("cold store answered %d results for %d keys", len(res), len(keys))
-		}
+		res, err := o.multiGet(table, keys)
 		o.done <- coldBatch{side: s, reqs: reqs, res: res, err: err, elapsed: time.Since(start)}
 	}()
 	o.stats.coldLookups.Add(1)
 	return nil
+}
+
+// multiGet looks keys up, retrying a failed call with backoff for
+// Config.ColdRetryFor. A missing table is not retried.
+func (o *Operator) multiGet(table string, keys [][]row.Value) ([]coldstore.Result, error) {
+	deadline := time.Now().Add(o.cfg.ColdRetryFor)
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		res, err := o.cfg.Cold.MultiGet(o.ctx, table, keys)
+		if err == nil && len(res) != len(keys) {
+			err = fmt.Errorf("cold store answered %d results for %d keys", len(res), len(keys))
+		}
+		if err == nil || errors.Is(err, coldstore.ErrNoTable) || o.ctx.Err() != nil ||
+			o.cfg.ColdRetryFor < 0 || !time.Now().Add(backoff).Before(deadline) {
+			if err != nil && attempt > 1 {
+				err = fmt.Errorf("%w (after %d attempts in %s)", err, attempt, o.cfg.ColdRetryFor)
+			}
+			return res, err
+		}
+		o.cfg.Logger.Warn("join: cold lookup failed; retrying", "operator", o.cfg.Name, "table", table, "attempt", attempt, "retry_in", backoff, "err", err)
+		o.m.coldRetries.Inc()
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-o.ctx.Done():
+			t.Stop()
+			return nil, o.ctx.Err()
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
 }
 
 // waitOne blocks for one finished lookup and processes it.
@@ -121,16 +148,10 @@ func (o *Operator) handle(b coldBatch) {
 	o.inflight--
 	o.m.coldSeconds.WithLabelValues(o.cfg.Name, o.sides[b.side].in.Name).Observe(b.elapsed.Seconds())
 	if b.err != nil {
-		if errors.Is(b.err, coldstore.ErrNoTable) {
-			// The table disappeared or was never loaded: answer "not found"
-			// rather than stopping the job; the miss counters show it.
-			o.cfg.Logger.Warn("join: cold table missing; treating lookups as misses", "operator", o.cfg.Name,
-				"table", o.sides[b.side].in.ColdTable, "err", b.err)
-			b.res = make([]coldstore.Result, len(b.reqs))
-		} else {
-			o.fail(fmt.Errorf("join: cold lookup in %q: %w", o.sides[b.side].in.ColdTable, b.err))
-			return
-		}
+		// Fail closed: a lookup that could not be answered (even a table
+		// that disappeared) is never a miss.
+		o.fail(fmt.Errorf("join: cold lookup in %q: %w", o.sides[b.side].in.ColdTable, b.err))
+		return
 	}
 	for i, req := range b.reqs {
 		q := o.pending[req.key]

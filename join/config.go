@@ -136,6 +136,12 @@ type Config struct {
 	// MaxInFlight is the most cold MultiGet calls running at once. Zero
 	// means 4.
 	MaxInFlight int
+	// ColdRetryFor is how long a failing cold MultiGet is retried, with
+	// backoff from 50 ms doubling up to 2 s, before the operator fails
+	// (Push and Flush return the error; the runner then stops without
+	// committing). A failed lookup is never taken as a miss. Zero means 10
+	// seconds; negative means no retry.
+	ColdRetryFor time.Duration
 	// CoverageRefresh is how often Flush re-reads the cold tables'
 	// covers-until (by Now). Zero means one minute; negative means at every
 	// Flush.
@@ -176,6 +182,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.CoverageRefresh == 0 {
 		d.CoverageRefresh = time.Minute
+	}
+	if d.ColdRetryFor == 0 {
+		d.ColdRetryFor = 10 * time.Second
 	}
 	if d.Now == nil {
 		d.Now = time.Now

@@ -141,9 +141,19 @@ func (h *harness) close() {
 	}
 }
 
+// emptyColdOrders is a cold store whose orders table exists but holds no
+// row and covers nothing yet (a job must not start on a missing table).
+func emptyColdOrders(t *testing.T) *coldstore.Memory {
+	m := coldstore.NewMemory()
+	if err := m.Publish("orders", "v0", ordersSchema, time.Time{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func TestDataDriven(t *testing.T) {
 	datadriven.Walk(t, "testdata/ops", func(t *testing.T, path string) {
-		h := &harness{t: t, dir: filepath.Join(t.TempDir(), "state"), cold: coldstore.NewMemory()}
+		h := &harness{t: t, dir: filepath.Join(t.TempDir(), "state"), cold: emptyColdOrders(t)}
 		defer h.close()
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			h.t = t

@@ -33,7 +33,10 @@
 // hot window at the record's arrival: newer rows are hot state's
 // responsibility (they are in hot state, or the job has not seen them yet
 // and will join them when they arrive), which keeps every pair from being
-// emitted twice. Cold rows are mapped to the input's schema by column name.
+// emitted twice. A row that joined a cold row is flagged in state, so that
+// the same key arriving late on the cold-backed input (the cold row seen
+// again on the stream) does not pair with it a second time. Cold rows are
+// mapped to the input's schema by column name.
 // In a left outer join only the right input may be cold-backed (a left
 // row's +I[L, null] could not be retracted exactly once it lives in the
 // cold store); New refuses the other case.
@@ -44,6 +47,14 @@
 // input order per key; records of other keys go ahead. Flush waits for
 // every lookup, so the linger of a batch is bounded by the caller's flush
 // cadence (the runner flushes at the end of every poll batch).
+//
+// The cold side fails closed. New (and CheckCold, which needs no state)
+// refuses a cold store that cannot be reached, a cold table that does not
+// exist and a cold schema that does not fit the input (*ColdSchemaError
+// names the column and both types). A failing MultiGet is retried with
+// backoff for ColdRetryFor, then fails the operator; a failed lookup, even
+// of a table that disappeared, is never taken as a miss. A refreshed cold
+// schema that no longer fits fails the operator too.
 //
 // # Time, expiry and late records
 //

@@ -9,7 +9,7 @@ import (
 
 type opMetrics struct {
 	records, late, hotHits, coldHits, misses, possiblyMissed [2]prometheus.Counter
-	outputs                                                  prometheus.Counter
+	outputs, coldRetries                                     prometheus.Counter
 	coldSeconds                                              *prometheus.HistogramVec
 	coversUntil                                              *prometheus.GaugeVec
 }
@@ -44,6 +44,12 @@ func newOpMetrics(reg prometheus.Registerer, op, left, right string) *opMetrics 
 		m.coversUntil = promreg.Register(reg, m.coversUntil)
 	}
 	m.outputs = out.WithLabelValues(op)
+	retries := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotcold_join_cold_lookup_retries_total",
+		Help: "Cold MultiGet calls that failed and were retried."}, []string{"operator"})
+	if reg != nil {
+		retries = promreg.Register(reg, retries)
+	}
+	m.coldRetries = retries.WithLabelValues(op)
 	return m
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -94,9 +95,9 @@ type outRef struct {
 
 // New returns an operator whose state lives in db under the namespaces
 // cfg.Name/<input name>. db must be open; the operator does not close it.
-// It reads the cold tables' descriptions once (a missing table is a
-// warning: the side behaves as if its cold table were empty until it
-// appears).
+// It reads the cold tables' descriptions: a cold store that cannot be
+// reached, a missing cold table or a cold schema that does not fit the
+// input is an error (see CheckCold), never an empty cold side.
 func New(ctx context.Context, db *state.DB, cfg Config) (*Operator, error) {
 	c := cfg.withDefaults()
 	if err := c.validate(); err != nil {
@@ -149,7 +150,9 @@ func New(ctx context.Context, db *state.DB, cfg Config) (*Operator, error) {
 	}
 	for _, s := range o.sides {
 		if s.cold {
-			o.refreshCoverage(ctx, s)
+			if err := o.refreshCoverage(ctx, s); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return o, nil
@@ -189,63 +192,140 @@ func (o *Operator) encodeWatermark() []byte {
 }
 
 // RefreshCoverage re-reads the cold tables' descriptions (covers-until and
-// schema) now. Flush does this every Config.CoverageRefresh.
-func (o *Operator) RefreshCoverage(ctx context.Context) {
+// schema) now. Flush does this every Config.CoverageRefresh. A cold table
+// whose new schema no longer fits its input fails the operator; a table
+// that cannot be described keeps the last known coverage (hot buckets are
+// then kept longer, never dropped early).
+func (o *Operator) RefreshCoverage(ctx context.Context) error {
 	for _, s := range o.sides {
 		if s.cold {
-			o.refreshCoverage(ctx, s)
+			if err := o.refreshCoverage(ctx, s); err != nil {
+				return o.fail(err)
+			}
 		}
 	}
+	return nil
 }
 
-func (o *Operator) refreshCoverage(ctx context.Context, s *sideInfo) {
+func (o *Operator) refreshCoverage(ctx context.Context, s *sideInfo) error {
 	s.lastRef = o.cfg.Now()
-	info, err := o.cfg.Cold.Describe(ctx, s.in.ColdTable)
+	info, err := describeCold(ctx, o.cfg.Cold, sideOf(o, s), s.in)
 	if err != nil {
-		if !s.refKnown || !errors.Is(err, coldstore.ErrNoTable) {
-			o.cfg.Logger.Warn("join: cannot describe cold table; keeping hot buckets until it is readable",
-				"operator", o.cfg.Name, "input", s.in.Name, "table", s.in.ColdTable, "err", err)
+		var se *ColdSchemaError
+		if !s.refKnown || errors.As(err, &se) {
+			return err
 		}
-		return
+		o.cfg.Logger.Warn("join: cannot describe cold table; keeping the last known coverage",
+			"operator", o.cfg.Name, "input", s.in.Name, "table", s.in.ColdTable, "err", err)
+		return nil
 	}
-	mapping, et, err := mapColdSchema(s, info.Schema, o.keyTypes)
-	if err != nil {
-		o.cfg.Logger.Error("join: cold table does not fit the input; ignoring it", "operator", o.cfg.Name,
-			"input", s.in.Name, "table", s.in.ColdTable, "err", err)
-		return
-	}
+	mapping, et, _ := mapColdSchema(s.in, info.Schema, o.keyTypes)
 	s.coldMu.Lock()
 	s.coldInfo, s.coldMap, s.coldEt, s.refKnown = info, mapping, et, true
 	s.coldMu.Unlock()
 	o.m.coversUntil.WithLabelValues(o.cfg.Name, s.in.Name).Set(float64(info.CoversUntil.Unix()))
+	return nil
 }
 
-func mapColdSchema(s *sideInfo, cs *row.Schema, keyTypes []row.Type) ([]int, int, error) {
+// ColdSchemaError is a cold table whose schema does not fit the input it
+// backs: Column names the column (or the key), Cold and Input its types.
+type ColdSchemaError struct {
+	Side            Side
+	Input, Table    string
+	Column          string
+	Cold, InputType string
+	Reason          string
+}
+
+func (e *ColdSchemaError) Error() string {
+	return fmt.Sprintf("join: cold table %q does not fit the %s input %q: %s", e.Table, e.Side, e.Input, e.Reason)
+}
+
+// describeCold describes the cold table of in and checks that its schema
+// fits in (keyTypes are in's key column types).
+func describeCold(ctx context.Context, cold Lookuper, side Side, in Input) (coldstore.TableInfo, error) {
+	info, err := cold.Describe(ctx, in.ColdTable)
+	if errors.Is(err, coldstore.ErrNoTable) {
+		return info, fmt.Errorf("join: cold table %q of the %s input %q does not exist in the cold store: load it (hotcold load --table %s ...) or fix cold_table: %w",
+			in.ColdTable, side, in.Name, in.ColdTable, err)
+	}
+	if err != nil {
+		return info, fmt.Errorf("join: cannot read cold table %q of the %s input %q: %w (is the cold store or sidecar reachable?)", in.ColdTable, side, in.Name, err)
+	}
+	var keyTypes []row.Type
+	for _, k := range in.Key {
+		keyTypes = append(keyTypes, in.Schema.Column(in.Schema.Index(k)).Type)
+	}
+	if _, _, err := mapColdSchema(in, info.Schema, keyTypes); err != nil {
+		var se *ColdSchemaError
+		if errors.As(err, &se) {
+			se.Side, se.Input, se.Table = side, in.Name, in.ColdTable
+		}
+		return info, err
+	}
+	return info, nil
+}
+
+// CheckCold checks the cold side of cfg as New does, without state: every
+// input with a ColdTable needs cfg.Cold, a table that exists and a schema
+// that fits the input (a *ColdSchemaError names the column and both
+// types). Errors other than those mean the cold store could not be
+// reached; a caller may retry them.
+func CheckCold(ctx context.Context, cfg Config) error {
+	c := cfg.withDefaults()
+	var errs []error
+	for i, in := range []Input{c.Left, c.Right} {
+		if in.ColdTable == "" {
+			continue
+		}
+		if c.Cold == nil {
+			errs = append(errs, fmt.Errorf("join: the %s input %q has cold table %q but no cold store is configured", Side(i), in.Name, in.ColdTable))
+			continue
+		}
+		if in.Schema == nil {
+			continue
+		}
+		if _, err := describeCold(ctx, c.Cold, Side(i), in); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func mapColdSchema(in Input, cs *row.Schema, keyTypes []row.Type) ([]int, int, error) {
+	bad := func(col, cold, input, reason string) error {
+		return &ColdSchemaError{Column: col, Cold: cold, InputType: input, Reason: reason}
+	}
 	if cs == nil {
-		return nil, -1, errors.New("the cold table has no schema")
+		return nil, -1, bad("", "", "", "the cold table has no schema")
 	}
 	kt := cs.KeyTypes()
 	if len(kt) != len(keyTypes) {
-		return nil, -1, fmt.Errorf("cold key is (%v), the join key has %d columns", cs.KeyNames(), len(keyTypes))
+		return nil, -1, bad("", fmt.Sprint(cs.KeyNames()), fmt.Sprint(in.Key),
+			fmt.Sprintf("the cold key is (%s), the join key (%s) has %d columns: the cold table must be keyed by the join key",
+				strings.Join(cs.KeyNames(), ", "), strings.Join(in.Key, ", "), len(keyTypes)))
 	}
 	for i := range kt {
 		if kt[i].ID != keyTypes[i].ID {
-			return nil, -1, fmt.Errorf("cold key column %q is %s, join key column %d is %s", cs.KeyNames()[i], kt[i], i, keyTypes[i])
+			return nil, -1, bad(cs.KeyNames()[i], kt[i].String(), keyTypes[i].String(),
+				fmt.Sprintf("cold key column %q is %s, join key column %q is %s", cs.KeyNames()[i], kt[i], in.Key[i], keyTypes[i]))
 		}
 	}
-	m := make([]int, s.schema.Len())
+	m := make([]int, in.Schema.Len())
 	for i := range m {
-		c := s.schema.Column(i)
+		c := in.Schema.Column(i)
 		j := cs.Index(c.Name)
 		if j >= 0 && cs.Column(j).Type.ID != c.Type.ID {
-			return nil, -1, fmt.Errorf("column %q is %s in the cold table, %s in the input", c.Name, cs.Column(j).Type, c.Type)
+			return nil, -1, bad(c.Name, cs.Column(j).Type.String(), c.Type.String(),
+				fmt.Sprintf("column %q is %s in the cold table and %s in the input: make the types match", c.Name, cs.Column(j).Type, c.Type))
 		}
 		if j < 0 && !c.Nullable {
-			return nil, -1, fmt.Errorf("input column %q is not nullable and missing from the cold table", c.Name)
+			return nil, -1, bad(c.Name, "", c.Type.String(),
+				fmt.Sprintf("input column %q (%s, not nullable) is missing from the cold table", c.Name, c.Type))
 		}
 		m[i] = j
 	}
-	return m, cs.Index(s.in.EventTime), nil
+	return m, cs.Index(in.EventTime), nil
 }
 
 // record is one input record waiting to be processed.
@@ -263,7 +343,19 @@ type match struct {
 	key   []byte // state key (hot)
 	hot   bool
 	assoc uint64
+	// coldJoined: the stored row joined a cold row of the other side, which
+	// is keyed by the join key (one row per key).
+	coldJoined bool
 }
+
+// coldJoinedFlag marks, in a stored row's association count, a row that
+// joined a cold row. A late record of a cold-backed side with that key is
+// the cold row itself arriving again (the cold table has one row per key,
+// and rows older than the hot window are the cold store's): joining it
+// with that stored row again would emit the pair twice, which Flink does
+// not. The flag is a high bit so that state written before it reads as
+// unflagged.
+const coldJoinedFlag = 1 << 40
 
 // Push joins one record of side. The row must fit the side's schema; it is
 // not retained after the call (values are copied into state and outputs).
@@ -452,7 +544,7 @@ func (o *Operator) collectMatch(e state.Entry) error {
 		return fmt.Errorf("join: state of %s: %w", os.ns.Name(), err)
 	}
 	m.key = append(m.key[:0], e.Key...)
-	m.hot, m.assoc = true, assoc
+	m.hot, m.assoc, m.coldJoined = true, assoc&^coldJoinedFlag, assoc&coldJoinedFlag != 0
 	return nil
 }
 
@@ -481,9 +573,20 @@ func (o *Operator) fromCold(s *sideInfo, cr row.Row) row.Row {
 // join emits the outputs of rec against o.matches and stores rec.
 func (o *Operator) join(rec *record) error {
 	var assoc uint64
+	// A late record of a cold-backed side was already joined, as a cold
+	// row, with the stored rows flagged coldJoined.
+	rejoin := rec.late && o.sides[rec.side].cold
+	skip := func(m *match) bool { return rejoin && m.hot && m.coldJoined }
+	coldJoined := false
+	for i := range o.matches {
+		coldJoined = coldJoined || !o.matches[i].hot
+	}
 	switch {
 	case rec.side == Left:
 		for i := range o.matches {
+			if skip(&o.matches[i]) {
+				continue
+			}
 			if err := o.emit(row.Insert, &rec.r, &o.matches[i].r); err != nil {
 				return err
 			}
@@ -497,6 +600,9 @@ func (o *Operator) join(rec *record) error {
 	default:
 		for i := range o.matches {
 			m := &o.matches[i]
+			if skip(m) {
+				continue
+			}
 			if o.cfg.Type == LeftOuter && m.hot {
 				if m.assoc == 0 {
 					if err := o.emit(row.Delete, &m.r, nil); err != nil {
@@ -507,7 +613,11 @@ func (o *Operator) join(rec *record) error {
 					return err
 				}
 				ls := o.sides[Left]
-				o.valBuf = binary.AppendUvarint(o.valBuf[:0], m.assoc+1)
+				na := m.assoc + 1
+				if m.coldJoined {
+					na |= coldJoinedFlag
+				}
+				o.valBuf = binary.AppendUvarint(o.valBuf[:0], na)
 				var err error
 				if o.valBuf, err = ls.schema.AppendValue(o.valBuf, m.r); err != nil {
 					return err
@@ -526,6 +636,9 @@ func (o *Operator) join(rec *record) error {
 		return nil
 	}
 	s := o.sides[rec.side]
+	if coldJoined {
+		assoc |= coldJoinedFlag
+	}
 	o.valBuf = binary.AppendUvarint(o.valBuf[:0], assoc)
 	var err error
 	if o.valBuf, err = s.schema.AppendValue(o.valBuf, rec.r); err != nil {
@@ -588,7 +701,9 @@ func (o *Operator) Flush(ctx context.Context) error {
 	now := o.cfg.Now()
 	for _, s := range o.sides {
 		if s.cold && (o.cfg.CoverageRefresh < 0 || now.Sub(s.lastRef) >= o.cfg.CoverageRefresh) {
-			o.refreshCoverage(ctx, s)
+			if err := o.refreshCoverage(ctx, s); err != nil {
+				return o.fail(err)
+			}
 		}
 	}
 	if wm, ok := o.Watermark(); ok {

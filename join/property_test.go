@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
@@ -149,7 +148,7 @@ func TestJoinEqualsBruteForceReference(t *testing.T) {
 func runWorkload(t *testing.T, rng *rand.Rand, w workload, typ join.Type, mirror int64) (map[string]int, join.Stats, int64) {
 	var coldHits int64
 	ctx := context.Background()
-	cold := coldstore.NewMemory()
+	cold := emptyColdOrders(t)
 	dir := filepath.Join(t.TempDir(), "state")
 	got := map[string]int{}
 	var mergeErr error

@@ -30,6 +30,8 @@ func newJoinCmd() *cobra.Command {
 		brokers  []string
 		stateDir string
 		logLevel string
+		waitCold time.Duration
+		instance string
 	)
 	c := &cobra.Command{
 		Use:   "join --config join.yaml",
@@ -42,11 +44,18 @@ upsert-kafka) to an output topic.
 
 State, consumed offsets and outputs are committed atomically per poll batch;
 a restart resumes from the offsets in state. SIGTERM or Ctrl-C finishes the
-batch in hand, commits it and leaves the consumer group.
+batch in hand, commits it and leaves the consumer group. On an error nothing
+pending is committed: the next start re-reads it.
+
+The cold side fails closed: an unreachable store or sidecar (unless
+--wait-cold), an unknown cold table or a cold schema that does not fit the
+input stops the job at start; a cold lookup that keeps failing at run time
+stops it without committing. A lookup error is never taken as a miss.
 
 The config file is documented in join/testdata/join.yaml.`,
 		Example: `  hotcold join --config join.yaml
-  hotcold join --config join.yaml --brokers kafka-1:9092,kafka-2:9092 --state-dir /var/lib/hotcold/orders_refunds`,
+  hotcold join --config join.yaml --brokers kafka-1:9092,kafka-2:9092 --state-dir /var/lib/hotcold/orders_refunds
+  hotcold join --config join.yaml --wait-cold 2m   # the sidecar may start after the job`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if config == "" {
@@ -67,6 +76,9 @@ The config file is documented in join/testdata/join.yaml.`,
 			if stateDir != "" {
 				f.State.Dir = stateDir
 			}
+			if instance != "" {
+				f.Kafka.InstanceID = instance
+			}
 			ctx := cmd.Context()
 			cold, closeCold, err := openJoinCold(ctx, f)
 			if err != nil {
@@ -81,6 +93,7 @@ The config file is documented in join/testdata/join.yaml.`,
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			cfg.Registerer = reg
 			cfg.Logger = log
+			cfg.WaitCold = waitCold
 			r, err := runner.New(cfg)
 			if err != nil {
 				return err
@@ -95,8 +108,8 @@ The config file is documented in join/testdata/join.yaml.`,
 			}
 			err = r.Run(ctx)
 			st := r.Stats()
-			fmt.Fprintf(cmd.OutOrStdout(), "joined %d records (%.0f/s), produced %d changes, %d dirty; lookups: %d hot hits, %d cold hits, %d misses\n",
-				st.Records, st.RecordsPerSecond, st.Outputs, st.Dirty, st.HotHits, st.ColdHits, st.Misses)
+			fmt.Fprintf(cmd.OutOrStdout(), "read %d records (%.0f/s): %d joined, %d skipped as dirty, %d dead-lettered, %d before the hot window; produced %d changes; lookups: %d hot hits, %d cold hits, %d misses\n",
+				st.Records, st.RecordsPerSecond, st.Joined, st.Skipped, st.DeadLettered, st.BeforeWindow, st.Outputs, st.HotHits, st.ColdHits, st.Misses)
 			return err
 		},
 	}
@@ -105,6 +118,8 @@ The config file is documented in join/testdata/join.yaml.`,
 	fl.StringSliceVar(&brokers, "brokers", nil, "Kafka seed brokers, overriding kafka.brokers of the config")
 	fl.StringVar(&stateDir, "state-dir", "", "state directory, overriding state.dir of the config")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.StringVar(&instance, "instance-id", "", "static group member id of this process (overrides kafka.instance_id): restarted with the same id it takes its partitions back at once")
+	fl.DurationVar(&waitCold, "wait-cold", 0, "wait up to this long for an unreachable cold side (e.g. the sidecar starting) instead of failing at once")
 	return c
 }
 

@@ -47,12 +47,14 @@ func (f *loadFlags) viaSidecar(cmd *cobra.Command) (bool, error) {
 	return true, nil
 }
 
-func (f *loadFlags) open(ctx context.Context, cmd *cobra.Command) (coldstore.Backend, error) {
+// open opens --store; create says whether a directory that holds no store
+// becomes a new one (only a load creates; list and rollback read).
+func (f *loadFlags) open(ctx context.Context, cmd *cobra.Command, create bool) (coldstore.Backend, error) {
 	if f.store == "" {
 		return nil, errors.New("no store: pass --store pebble:DIR or --store redis://HOST:PORT (or set HOTCOLD_STORE), or --sidecar ADDR --admin-token-file FILE to go through a running hotcold serve")
 	}
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	b, err := coldstore.Open(ctx, f.store, &coldstore.Options{KeepVersions: f.keep, Logger: logger})
+	b, err := coldstore.Open(ctx, f.store, &coldstore.Options{KeepVersions: f.keep, Logger: logger, Create: create})
 	if err != nil && isLocked(err) {
 		return nil, fmt.Errorf("the store %s is held by another process (e.g. hotcold serve); load through it with --sidecar ADDR --admin-token-file FILE (the address and admin token of that hotcold serve)\n(%w)", f.store, err)
 	}
@@ -211,7 +213,7 @@ version stays as it was.`,
 				return err
 			}
 			defer src.Close()
-			b, err := f.open(ctx, cmd)
+			b, err := f.open(ctx, cmd, true)
 			if err != nil {
 				return err
 			}
@@ -411,7 +413,7 @@ func listVersions(ctx context.Context, cmd *cobra.Command, f *loadFlags, remote 
 		defer c.Close()
 		return c.Versions(ctx, f.table)
 	}
-	b, err := f.open(ctx, cmd)
+	b, err := f.open(ctx, cmd, false)
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +476,7 @@ from the rolled-back version right away.`,
 					return err
 				}
 			} else {
-				b, err := f.open(ctx, cmd)
+				b, err := f.open(ctx, cmd, false)
 				if err != nil {
 					return err
 				}

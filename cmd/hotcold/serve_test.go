@@ -91,7 +91,7 @@ var ordersSchema = row.MustSchema([]row.Column{
 func loadOrders(t *testing.T, url, version string, n int) {
 	t.Helper()
 	ctx := context.Background()
-	be, err := coldstore.Open(ctx, url, nil)
+	be, err := coldstore.Open(ctx, url, &coldstore.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

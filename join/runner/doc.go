@@ -29,6 +29,19 @@
 // not used: a Pebble commit and a Kafka transaction cannot be made atomic
 // together without this outbox anyway.
 //
+// A batch is committed only once every record in it has been joined (all
+// its cold lookups answered) and all its outputs are in the outbox, so the
+// committed offsets never pass a record whose outputs are not committed
+// with them. When Run stops on an error (a dirty record under Fail, a cold
+// lookup that keeps failing, a failed produce, a fetch error) nothing
+// pending is committed: the next start re-reads from the last committed
+// offsets and re-delivers the last committed outbox. Only a clean stop
+// (context canceled) commits, and then only complete batches. The group's
+// committed offsets, which show lag, are the state's committed offsets:
+// written after each batch, when a partition is opened (so a restarted job
+// whose state is at the end of its inputs shows no lag) and when it is
+// closed cleanly.
+//
 // # Bootstrap
 //
 // A partition without state starts at the hot window (StartRetention: the
@@ -36,6 +49,17 @@
 // operator's watermark to now, so older rows come from the cold store: a
 // new job reads two days of Kafka, not a month. StartEarliest reads
 // everything.
+//
+// # Group membership
+//
+// Partitions are assigned with the range balancer, the only one that gives
+// partition p of both co-partitioned inputs to the same member (a
+// cooperative-sticky assignment may split them). With Config.InstanceID
+// (kafka.instance_id, --instance-id) the process is a static member
+// (KIP-345): restarted after a crash or kill -9 with the same ID, it takes
+// its partitions back at once, without a rebalance, instead of waiting for
+// the dead member's session timeout. A static member does not leave the
+// group when it stops.
 //
 // # Lifecycle
 //

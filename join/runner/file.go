@@ -1,10 +1,12 @@
 package runner
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -36,6 +38,7 @@ type File struct {
 	Kafka struct {
 		Brokers        []string `yaml:"brokers"`
 		Group          string   `yaml:"group"`
+		InstanceID     string   `yaml:"instance_id"`
 		StartFrom      string   `yaml:"start_from"`
 		MaxPollRecords int      `yaml:"max_poll_records"`
 	} `yaml:"kafka"`
@@ -74,7 +77,8 @@ type File struct {
 		Listen string `yaml:"listen"`
 	} `yaml:"metrics"`
 
-	name string // file name for errors
+	name string     // file name for errors
+	root *yaml.Node // the parsed document, for positions
 }
 
 // FileInput is one input in a File.
@@ -142,124 +146,294 @@ func ReadFile(path string) (*File, error) {
 	return ParseFile(path, data)
 }
 
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
 // ParseFile parses a configuration file's bytes; name is used in errors
-// ("join.yaml:12:7: ..."). Unknown keys are errors.
+// ("join.yaml:12:7: kafka.group: ..."). Unknown fields and values of the
+// wrong shape are errors, all reported at once.
 func ParseFile(name string, data []byte) (*File, error) {
-	f := &File{name: name}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(f); err != nil {
-		return nil, fmt.Errorf("runner: %s: %w", name, err)
+	f := &File{name: name, root: &yaml.Node{}}
+	if err := yaml.Unmarshal(data, f.root); err != nil {
+		return nil, fmt.Errorf("runner: %s", f.yamlError(err))
+	}
+	if f.root.Kind == 0 || len(f.root.Content) == 0 {
+		return nil, fmt.Errorf("runner: %s is empty: see join/testdata/join.yaml for a documented example", name)
+	}
+	var probs []fileProblem
+	checkShape(f.root, reflect.TypeOf(*f), "", &probs)
+	if len(probs) > 0 {
+		return nil, f.problems(probs)
+	}
+	if err := f.root.Decode(f); err != nil {
+		return nil, fmt.Errorf("runner: %s", f.yamlError(err))
 	}
 	return f, nil
 }
 
-func (f *File) at(line, col int) string { return fmt.Sprintf("%s:%d:%d", f.name, line, col) }
+// yamlError rewrites a yaml.v3 error ("yaml: line 3: ...") as file:line.
+func (f *File) yamlError(err error) string {
+	var lines []string
+	msgs := []string{err.Error()}
+	if te, ok := err.(*yaml.TypeError); ok {
+		msgs = te.Errors
+	}
+	for _, m := range msgs {
+		if g := yamlLine.FindStringSubmatch(m); g != nil {
+			lines = append(lines, fmt.Sprintf("%s:%s: %s", f.name, g[1], g[2]))
+		} else {
+			lines = append(lines, f.name+": "+strings.TrimPrefix(m, "yaml: "))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (f *File) problems(probs []fileProblem) error {
+	sort.SliceStable(probs, func(i, j int) bool {
+		if probs[i].line != probs[j].line {
+			return probs[i].line < probs[j].line
+		}
+		return probs[i].col < probs[j].col
+	})
+	errs := make([]error, len(probs))
+	for i, p := range probs {
+		where := f.name
+		if p.line > 0 {
+			where = fmt.Sprintf("%s:%d:%d", f.name, p.line, p.col)
+		}
+		if p.path != "" {
+			errs[i] = fmt.Errorf("%s: %s: %s", where, p.path, p.msg)
+		} else {
+			errs[i] = fmt.Errorf("%s: %s", where, p.msg)
+		}
+	}
+	return fmt.Errorf("runner: invalid config (%d problem%s):\n%w", len(probs), plural(len(probs)), errors.Join(errs...))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
 
 // Config builds the runner configuration. cold answers the inputs'
 // cold_table lookups (nil if none is set); the cmd opens it from
-// f.Cold.Store or f.Cold.Sidecar. Every problem is reported in one error
-// naming the file, line and column.
+// f.Cold.Store or f.Cold.Sidecar. Every problem is reported in one error,
+// each with the file, line, column and YAML field path.
 func (f *File) Config(cold join.Lookuper) (Config, error) {
-	var errs []error
-	add := func(where string, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...)))
+	var probs []fileProblem
+	add := func(path string, format string, args ...any) {
+		p := fileProblem{path: path, msg: fmt.Sprintf(format, args...)}
+		if n := lookup(f.root, path); n != nil {
+			p.line, p.col = n.Line, n.Column
+		}
+		probs = append(probs, p)
 	}
-	top := f.name
 	var c Config
 	jt, err := join.ParseType(f.Type)
 	if err != nil {
-		add(top, "type: %v", err)
+		add("type", "%q: want inner or left", f.Type)
 	}
 	oc, err := state.ParseOverCapPolicy(f.OverCap)
 	if err != nil {
-		add(top, "over_cap: %v", err)
+		add("over_cap", "%q: want keep or drop", f.OverCap)
 	}
 	if f.Zone != "" {
 		loc, err := time.LoadLocation(f.Zone)
 		if err != nil {
-			add(top, "zone %q: %v", f.Zone, err)
+			add("zone", "%q is not a time zone: give an IANA name such as UTC or Europe/Berlin", f.Zone)
 		}
 		c.Zone = loc
+	}
+	if f.RetentionDays < 0 {
+		add("retention_days", "is %d: want 1 or more days (default 2)", f.RetentionDays)
+	}
+	if f.HardCapDays < 0 || (f.HardCapDays != 0 && f.HardCapDays < max(f.RetentionDays, 2)) {
+		add("hard_cap_days", "is %d: want at least retention_days (%d), or leave it out for retention_days+5", f.HardCapDays, max(f.RetentionDays, 2))
+	}
+	if len(f.Kafka.Brokers) == 0 {
+		add("kafka.brokers", "is missing: list the seed brokers, e.g. brokers: [localhost:9092] (or pass --brokers)")
+	}
+	if f.Kafka.Group == "" {
+		add("kafka.group", "is missing: name the consumer group that assigns partitions, e.g. group: orders-refunds-join")
+	}
+	if f.Kafka.MaxPollRecords < 0 {
+		add("kafka.max_poll_records", "is %d: want 1 or more (default 10000)", f.Kafka.MaxPollRecords)
+	}
+	start, err := ParseStartFrom(f.Kafka.StartFrom)
+	if err != nil {
+		add("kafka.start_from", "%q: want retention or earliest", f.Kafka.StartFrom)
 	}
 	inputs := [2]join.Input{}
 	formats := [2]row.Format{}
 	for i, in := range []*FileInput{&f.Left, &f.Right} {
 		side := join.Side(i).String()
-		where := top
-		if in.line > 0 {
-			where = f.at(in.line, in.col)
-		}
 		if in.Topic == "" {
-			add(where, "%s.topic is missing", side)
+			add(side+".topic", "is missing: name the %s input's Kafka topic", side)
 		}
 		if len(in.Columns) == 0 {
-			add(where, "%s.columns is empty: list the input's columns with their types", side)
+			add(side+".columns", "is missing: list the %s input's columns, e.g. - {name: order_id, type: bigint}", side)
 			continue
 		}
 		cols := make([]row.Column, 0, len(in.Columns))
+		names := map[string]row.Type{}
+		colsOK := true
 		for j, col := range in.Columns {
-			t, err := row.ParseType(col.Type)
-			if err != nil {
-				add(f.at(col.line, col.col), "%s.columns[%d] (%q): %v", side, j, col.Name, err)
+			cp := fmt.Sprintf("%s.columns[%d]", side, j)
+			if col.Name == "" {
+				add(cp, "has no name: give it name: <column>")
+				colsOK = false
 				continue
 			}
+			t, err := row.ParseType(col.Type)
+			if err != nil {
+				add(cp+".type", "column %q: %v", col.Name, err)
+				colsOK = false
+				continue
+			}
+			if _, dup := names[col.Name]; dup {
+				add(cp, "(%q) appears twice: rename one", col.Name)
+				colsOK = false
+			}
+			names[col.Name] = t
 			cols = append(cols, row.Column{Name: col.Name, Type: t, Nullable: col.Nullable})
+		}
+		known := make([]string, 0, len(in.Columns))
+		for _, col := range in.Columns {
+			known = append(known, col.Name)
+		}
+		if len(in.Key) == 0 {
+			add(side+".key", "is missing: name the join key columns, e.g. key: [order_id]")
+		}
+		for j, k := range in.Key {
+			if _, ok := names[k]; !ok && colsOK {
+				add(fmt.Sprintf("%s.key[%d]", side, j), "%q is not a column of %s.columns (%s)", k, side, strings.Join(known, ", "))
+			}
+		}
+		switch t, ok := names[in.EventTime]; {
+		case in.EventTime == "":
+			add(side+".event_time", "is missing: name the %s input's event-time column (a timestamp, date or epoch-milliseconds bigint), e.g. event_time: order_ts", side)
+		case !ok && colsOK:
+			add(side+".event_time", "%q is not a column of %s.columns (%s)", in.EventTime, side, strings.Join(known, ", "))
+		case ok && t.ID != row.TypeTimestamp && t.ID != row.TypeDate32 && t.ID != row.TypeInt64:
+			add(side+".event_time", "column %q is %s: want a timestamp, a date or an epoch-milliseconds bigint", in.EventTime, t)
+		}
+		if in.Format != "" {
+			if formats[i], err = row.ParseFormat(in.Format); err != nil {
+				add(side+".format", "%v", err)
+			}
+		}
+		if !colsOK {
+			continue
 		}
 		s, err := row.NewSchema(cols, nil, 1)
 		if err != nil {
-			add(where, "%s.columns: %v", side, err)
+			add(side+".columns", "%v", err)
 			continue
-		}
-		if in.Format != "" {
-			formats[i], err = row.ParseFormat(in.Format)
-			if err != nil {
-				add(where, "%s.format: %v", side, err)
-			}
 		}
 		inputs[i] = join.Input{Name: in.Name, Schema: s, Key: in.Key, EventTime: in.EventTime, ColdTable: in.ColdTable}
 		if inputs[i].Name == "" {
 			inputs[i].Name = in.Topic
 		}
 	}
+	if l, r := inputs[0], inputs[1]; l.Schema != nil && r.Schema != nil {
+		if l.Name == r.Name {
+			add("right.name", "both inputs are named %q: give them distinct names (left.name, right.name)", l.Name)
+		}
+		if len(l.Key) != len(r.Key) {
+			add("right.key", "has %d columns and left.key %d: the join key must have the same columns on both sides", len(r.Key), len(l.Key))
+		} else {
+			for j := range l.Key {
+				li, ri := l.Schema.Index(l.Key[j]), r.Schema.Index(r.Key[j])
+				if li >= 0 && ri >= 0 && l.Schema.Column(li).Type.ID != r.Schema.Column(ri).Type.ID {
+					add(fmt.Sprintf("right.key[%d]", j), "%q is %s but left.key[%d] %q is %s: the key types must match",
+						r.Key[j], r.Schema.Column(ri).Type, j, l.Key[j], l.Schema.Column(li).Type)
+				}
+			}
+		}
+	}
+	if f.Left.Topic != "" && f.Left.Topic == f.Right.Topic {
+		add("right.topic", "is %q like left.topic: each input needs its own topic", f.Right.Topic)
+	}
+	if jt == join.LeftOuter && f.Left.ColdTable != "" {
+		add("left.cold_table", "a left outer join cannot back its left input with a cold table: back the right input instead (e.g. refunds LEFT JOIN orders)")
+	}
 	var out []join.Column
-	for j, oc := range f.Output.Columns {
-		side, col, ok := strings.Cut(oc.From, ".")
+	outNames := map[string]bool{}
+	for j, ocol := range f.Output.Columns {
+		cp := fmt.Sprintf("output.columns[%d].from", j)
+		side, col, ok := strings.Cut(ocol.From, ".")
 		var s join.Side
 		switch {
 		case !ok:
-			add(f.at(oc.line, oc.col), "output.columns[%d].from %q: want left.<column> or right.<column>", j, oc.From)
+			add(cp, "%q: want left.<column> or right.<column>", ocol.From)
 			continue
 		case side == "left":
 			s = join.Left
 		case side == "right":
 			s = join.Right
 		default:
-			add(f.at(oc.line, oc.col), "output.columns[%d].from %q: the side must be left or right", j, oc.From)
+			add(cp, "%q: the side must be left or right", ocol.From)
 			continue
 		}
-		out = append(out, join.Column{Name: oc.Name, Side: s, Source: col})
+		if sch := inputs[s].Schema; sch != nil && sch.Index(col) < 0 {
+			add(cp, "%q: %s.columns has no column %q (%s)", ocol.From, side, col, strings.Join(sch.Names(), ", "))
+			continue
+		}
+		name := ocol.Name
+		if name == "" {
+			name = col
+		}
+		if outNames[name] {
+			add(fmt.Sprintf("output.columns[%d]", j), "the output column %q appears twice: give one a name: <other>", name)
+		}
+		outNames[name] = true
+		out = append(out, join.Column{Name: ocol.Name, Side: s, Source: col})
+	}
+	for j, k := range f.Output.Key {
+		if len(f.Output.Columns) > 0 && !outNames[k] {
+			add(fmt.Sprintf("output.key[%d]", j), "%q is not an output column", k)
+		}
+	}
+	if f.Output.Topic == "" {
+		add("output.topic", "is missing: name the topic that receives the changelog")
 	}
 	var outFormat row.Format
 	if f.Output.Format != "" {
-		outFormat, err = row.ParseFormat(f.Output.Format)
-		if err != nil {
-			add(top, "output.format: %v", err)
+		if outFormat, err = row.ParseFormat(f.Output.Format); err != nil {
+			add("output.format", "%v", err)
+		} else if outFormat == row.FormatUpsertKafka && len(f.Output.Key) == 0 {
+			add("output.key", "is missing: upsert-kafka needs the output columns that identify a row, e.g. key: [refund_id]")
 		}
+	}
+	if f.State.Dir == "" {
+		add("state.dir", "is missing: give the directory of the partitions' state (or pass --state-dir)")
 	}
 	dirty, err := ParseDirtyPolicy(f.Dirty.Policy)
 	if err != nil {
-		add(top, "dirty.policy: %v", err)
+		add("dirty.policy", "%q: want fail, skip or dead-letter", f.Dirty.Policy)
 	}
-	start, err := ParseStartFrom(f.Kafka.StartFrom)
-	if err != nil {
-		add(top, "kafka.start_from: %v", err)
+	if dirty == DeadLetter && f.Dirty.DeadLetterTopic == "" {
+		add("dirty.dead_letter_topic", "is missing: policy dead-letter needs the topic that receives dirty records")
+	}
+	if f.Cold.BatchSize < 0 {
+		add("cold.batch_size", "is %d: want 1 or more (default 256)", f.Cold.BatchSize)
+	}
+	if f.Cold.MaxInFlight < 0 {
+		add("cold.max_in_flight", "is %d: want 1 or more (default 4)", f.Cold.MaxInFlight)
+	}
+	if f.Cold.Store != "" && f.Cold.Sidecar != "" {
+		add("cold", "set cold.store or cold.sidecar, not both")
 	}
 	if (f.Left.ColdTable != "" || f.Right.ColdTable != "") && cold == nil {
-		add(top, "a cold_table is set but no cold store is open: set cold.store or cold.sidecar")
+		path := "left.cold_table"
+		if f.Left.ColdTable == "" {
+			path = "right.cold_table"
+		}
+		add(path, "is set but no cold store is open: set cold.store or cold.sidecar")
 	}
-	if len(errs) > 0 {
-		return Config{}, fmt.Errorf("runner: invalid config: %w", errors.Join(errs...))
+	if len(probs) > 0 {
+		return Config{}, f.problems(probs)
 	}
 	c.Join = join.Config{
 		Name: f.Name, Type: jt, Left: inputs[0], Right: inputs[1], Output: out, OutputKey: f.Output.Key,
@@ -272,7 +446,7 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 	c.LeftTopic, c.RightTopic = f.Left.Topic, f.Right.Topic
 	c.LeftFormat, c.RightFormat = formats[0], formats[1]
 	c.OutputTopic, c.OutputFormat = f.Output.Topic, outFormat
-	c.Brokers, c.Group = f.Kafka.Brokers, f.Kafka.Group
+	c.Brokers, c.Group, c.InstanceID = f.Kafka.Brokers, f.Kafka.Group, f.Kafka.InstanceID
 	c.MaxPollRecords = f.Kafka.MaxPollRecords
 	c.StartFrom = start
 	c.StateDir = f.State.Dir

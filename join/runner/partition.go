@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -17,17 +18,39 @@ import (
 // partition is the operator and state of one input partition (the same
 // partition number of both co-partitioned topics).
 type partition struct {
-	id           int32
-	db           *state.DB
-	op           *join.Operator
-	out          []outboxEntry // outbox entries of the batch in hand
-	decoded      []row.Row
-	batchRecords int
-	buf          []byte
+	id      int32
+	db      *state.DB
+	op      *join.Operator
+	out     []outboxEntry // outbox entries of the batch in hand
+	decoded []row.Row
+	batch   batchCounts // of the batch in hand, added to the runner's at commit
+	buf     []byte
+	// inBatch is true from the first mutation of a batch until its commit:
+	// such a partition holds uncommitted work (possibly records waiting on
+	// cold lookups) and must never be committed by close.
+	inBatch bool
 	// bootstrapFrom holds, per topic, the hot-window start of a partition
 	// that started without state (guarded by Runner.mu).
 	bootstrapFrom map[string]time.Time
 	advanceTo     time.Time // guarded by Runner.mu
+}
+
+// batchCounts counts the input records of a batch by what became of them.
+type batchCounts struct {
+	records, joined, skipped, deadLettered, beforeWindow int64
+}
+
+// runnerCounts are the committed totals (safe for concurrent reads).
+type runnerCounts struct {
+	records, joined, skipped, deadLettered, beforeWindow atomic.Int64
+}
+
+func (c *runnerCounts) add(b *batchCounts) {
+	c.records.Add(b.records)
+	c.joined.Add(b.joined)
+	c.skipped.Add(b.skipped)
+	c.deadLettered.Add(b.deadLettered)
+	c.beforeWindow.Add(b.beforeWindow)
 }
 
 // outboxEntry is one record to produce: an output change or a dead letter.
@@ -186,8 +209,9 @@ func (p *partition) commitAndDeliver(ctx context.Context, r *Runner, cl *kgo.Cli
 	if err := p.db.Commit(); err != nil {
 		return fmt.Errorf("runner: partition %d: %w", p.id, err)
 	}
-	r.records.Add(int64(p.batchRecords))
-	p.batchRecords = 0
+	p.inBatch = false
+	r.counts.add(&p.batch)
+	p.batch = batchCounts{}
 	if err := r.produce(ctx, cl, p.id, p.out); err != nil {
 		return err
 	}
@@ -222,10 +246,15 @@ func (r *Runner) produce(ctx context.Context, cl *kgo.Client, pn int32, entries 
 	return nil
 }
 
-func (p *partition) close() error {
+// close closes the operator and the state. With clean set (a graceful
+// stop or a rebalance between batches) and no batch in hand, the only
+// pending mutation is the outbox clear of the last delivered batch, which
+// is committed. Otherwise nothing pending is committed: the next owner
+// re-reads from the last committed offsets and re-delivers the last
+// committed outbox (exact re-sends).
+func (p *partition) close(clean bool) error {
 	var errs []error
-	if p.db.Pending() > 0 {
-		// Only the outbox clear of the last delivered batch can be pending.
+	if clean && !p.inBatch && p.db.Pending() > 0 {
 		errs = append(errs, p.db.Commit())
 	}
 	errs = append(errs, p.op.Close(), p.db.Close())

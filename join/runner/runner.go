@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
@@ -110,6 +111,15 @@ type Config struct {
 	Brokers []string
 	// Group is the consumer group. Required.
 	Group string
+	// InstanceID, if set, makes this process a static member of the group
+	// (group.instance.id, KIP-345): a process restarted with the same ID
+	// (after a crash or kill -9) takes its partitions back at once instead
+	// of waiting for the dead member's session to time out (45 s by
+	// default). Each process of a group needs its own ID. A static member
+	// does not leave the group when it stops, so its partitions move to
+	// another member only after the session timeout. Empty means a dynamic
+	// member.
+	InstanceID string
 	// ClientOpts are extra franz-go options (TLS, SASL, ...), applied after
 	// the runner's own.
 	ClientOpts []kgo.Opt
@@ -122,6 +132,11 @@ type Config struct {
 	// StartFrom is where a partition without state starts. Zero means
 	// StartRetention.
 	StartFrom StartFrom
+	// WaitCold is how long Run waits for an unreachable cold side (the
+	// sidecar not up yet) before failing. Zero means Run fails at once. A
+	// missing cold table or a cold schema that does not fit is never
+	// waited for.
+	WaitCold time.Duration
 	// MaxPollRecords bounds one poll batch (one state commit). Zero means
 	// 10000.
 	MaxPollRecords int
@@ -206,11 +221,13 @@ type Runner struct {
 	parts map[int32]*partition
 
 	started  time.Time
-	records  atomic.Int64
+	counts   runnerCounts // committed input records, by fate
 	outputs  atomic.Int64
-	dirty    atomic.Int64
 	finished [2]joinTotals // counters of closed partitions
 	fatal    error         // guarded by mu
+	// failed is set once Run is stopping on an error: from then on no
+	// partition commits pending work when it is closed.
+	failed atomic.Bool
 }
 
 type joinTotals struct {
@@ -292,12 +309,21 @@ func (r *Runner) outputSchema() (*row.Schema, error) {
 
 // Stats is a snapshot of the runner's progress.
 type Stats struct {
-	// Records is the number of input records consumed and committed.
+	// Records is the number of input records consumed and committed:
+	// Joined + Skipped + DeadLettered + BeforeWindow.
 	Records int64
+	// Joined is the number of committed records that went through the join.
+	Joined int64
+	// Skipped and DeadLettered are the committed dirty records, skipped
+	// (Skip) or written to the dead-letter topic (DeadLetter); Dirty is
+	// their sum.
+	Skipped, DeadLettered, Dirty int64
+	// BeforeWindow is the number of records a new job read and passed over
+	// because they precede its hot window (StartRetention): their rows are
+	// the cold store's.
+	BeforeWindow int64
 	// Outputs is the number of changelog records produced.
 	Outputs int64
-	// Dirty is the number of input records skipped or dead-lettered.
-	Dirty int64
 	// HotHits, ColdHits and Misses add up the lookups of all partitions
 	// (both inputs), LateRecords the late records.
 	HotHits, ColdHits, Misses, LateRecords int64
@@ -313,7 +339,10 @@ type Stats struct {
 
 // Stats returns the counters so far. Safe for concurrent use.
 func (r *Runner) Stats() Stats {
-	st := Stats{Records: r.records.Load(), Outputs: r.outputs.Load(), Dirty: r.dirty.Load()}
+	c := &r.counts
+	st := Stats{Records: c.records.Load(), Joined: c.joined.Load(), Skipped: c.skipped.Load(), DeadLettered: c.deadLettered.Load(),
+		BeforeWindow: c.beforeWindow.Load(), Outputs: r.outputs.Load()}
+	st.Dirty = st.Skipped + st.DeadLettered
 	r.mu.Lock()
 	for i := range r.finished {
 		st.HotHits += r.finished[i].hotHits
@@ -352,6 +381,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		kgo.SeedBrokers(r.cfg.Brokers...),
 		kgo.ConsumerGroup(r.cfg.Group),
 		kgo.ConsumeTopics(r.cfg.LeftTopic, r.cfg.RightTopic),
+		// Range, not cooperative-sticky: only range assigns partition p of
+		// both co-partitioned inputs to the same member.
 		kgo.Balancers(kgo.RangeBalancer()),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
@@ -362,7 +393,13 @@ func (r *Runner) Run(ctx context.Context) error {
 		kgo.AdjustFetchOffsetsFn(r.adjustOffsets),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 	}
+	if r.cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(r.cfg.InstanceID))
+	}
 	opts = append(opts, r.cfg.ClientOpts...)
+	if err := r.checkCold(ctx); err != nil {
+		return err
+	}
 	// Check the topics (and learn the output's partition count) before
 	// joining the group: partition callbacks may produce right away.
 	adminCl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(r.cfg.Brokers...)}, r.cfg.ClientOpts...)...)
@@ -379,8 +416,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		return fmt.Errorf("runner: kafka client: %w", err)
 	}
 	r.cl = cl
-	r.log.Info("join runner started", "left", r.cfg.LeftTopic, "right", r.cfg.RightTopic, "output", r.cfg.OutputTopic, "group", r.cfg.Group)
+	r.log.Info("join runner started", "left", r.cfg.LeftTopic, "right", r.cfg.RightTopic, "output", r.cfg.OutputTopic, "group", r.cfg.Group, "instance_id", r.cfg.InstanceID)
 	err = r.loop(ctx)
+	if err == nil {
+		err = r.fatalErr()
+	}
+	if err != nil {
+		r.failed.Store(true)
+	}
 	// Partitions are closed through the revoke callback when leaving.
 	cl.CloseAllowingRebalance()
 	r.closeAll()
@@ -388,8 +431,40 @@ func (r *Runner) Run(ctx context.Context) error {
 		err = r.fatalErr()
 	}
 	st := r.Stats()
-	r.log.Info("join runner stopped", "records", st.Records, "outputs", st.Outputs, "dirty", st.Dirty, "err", err)
+	r.log.Info("join runner stopped", "records", st.Records, "joined", st.Joined, "skipped", st.Skipped, "dead_lettered", st.DeadLettered,
+		"before_window", st.BeforeWindow, "outputs", st.Outputs, "err", err)
 	return err
+}
+
+// checkCold fails closed on the cold side before joining the group: an
+// unreachable cold store or sidecar (waited for up to WaitCold), a missing
+// cold table or a cold schema that does not fit the input stops Run.
+func (r *Runner) checkCold(ctx context.Context) error {
+	deadline := time.Now().Add(r.cfg.WaitCold)
+	backoff := 100 * time.Millisecond
+	for {
+		err := join.CheckCold(ctx, r.cfg.Join)
+		if err == nil {
+			return nil
+		}
+		var se *join.ColdSchemaError
+		if errors.Is(err, coldstore.ErrNoTable) || errors.As(err, &se) || ctx.Err() != nil || !time.Now().Add(backoff).Before(deadline) {
+			hint := ""
+			if r.cfg.WaitCold == 0 && !errors.Is(err, coldstore.ErrNoTable) && !errors.As(err, &se) {
+				hint = " (start the cold side first, or pass --wait-cold DURATION to wait for it)"
+			}
+			return fmt.Errorf("runner: the cold side is not usable: %w%s", err, hint)
+		}
+		r.log.Info("waiting for the cold side", "err", err, "retry_in", backoff, "wait_until", deadline.Format(time.RFC3339))
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("runner: the cold side is not usable: %w", err)
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
 }
 
 func (r *Runner) checkTopics(ctx context.Context, cl *kgo.Client) error {
@@ -508,6 +583,7 @@ func (r *Runner) handle(ctx context.Context, p *partition, rec *kgo.Record) erro
 	if rec.Topic == r.cfg.RightTopic {
 		side = join.Right
 	}
+	p.inBatch = true
 	r.mu.Lock()
 	if !p.advanceTo.IsZero() {
 		// A new job: its hot window ends now, so rows older than the window
@@ -523,6 +599,8 @@ func (r *Runner) handle(ctx context.Context, p *partition, rec *kgo.Record) erro
 	if bootstrapping && rec.Timestamp.Before(from) {
 		r.log.Debug("skipping a record before the hot window", "record", rec.Topic, "ts", rec.Timestamp, "from", from)
 		p.db.SetOffset(rec.Topic, rec.Partition, rec.Offset+1)
+		p.batch.records++
+		p.batch.beforeWindow++
 		return nil
 	}
 	rows, err := r.codec[side].Decode(p.decoded[:0], row.Message{Key: rec.Key, Value: rec.Value})
@@ -554,9 +632,10 @@ func (r *Runner) handle(ctx context.Context, p *partition, rec *kgo.Record) erro
 		}
 	} else {
 		r.m.records.Inc()
+		p.batch.joined++
 	}
 	p.db.SetOffset(rec.Topic, rec.Partition, rec.Offset+1)
-	p.batchRecords++
+	p.batch.records++
 	return nil
 }
 
@@ -580,12 +659,12 @@ func (r *Runner) dirtyRecord(p *partition, rec *kgo.Record, cause error) error {
 	where := fmt.Sprintf("%s/%d@%d", rec.Topic, rec.Partition, rec.Offset)
 	switch r.cfg.Dirty {
 	case Skip:
-		r.dirty.Add(1)
+		p.batch.skipped++
 		r.m.dirty.WithLabelValues(rec.Topic, "skip").Inc()
 		r.log.Warn("join: skipping dirty record", "record", where, "err", cause, "raw", sample(rec.Value))
 		return nil
 	case DeadLetter:
-		r.dirty.Add(1)
+		p.batch.deadLettered++
 		r.m.dirty.WithLabelValues(rec.Topic, "dead-letter").Inc()
 		r.log.Warn("join: dead-lettering dirty record", "record", where, "err", cause, "topic", r.cfg.DeadLetterTopic)
 		return p.appendOutbox(outboxEntry{dlq: true, key: rec.Key, value: rec.Value, headers: []kgo.RecordHeader{
@@ -611,12 +690,18 @@ func (r *Runner) adjustOffsets(ctx context.Context, offs map[string]map[int32]kg
 			}
 			if off, ok := p.db.Offsets()[state.TopicPartition{Topic: t, Partition: pn}]; ok {
 				ps[pn] = kgo.NewOffset().At(off).WithEpoch(-1)
+				r.log.Info("partition starts reading", "topic", t, "partition", pn, "offset", off,
+					"why", "the committed offset in its state ("+r.partDir(pn)+")")
 				continue
 			}
 			if r.cfg.StartFrom == StartEarliest {
 				ps[pn] = kgo.NewOffset().AtStart()
+				r.log.Info("partition starts reading", "topic", t, "partition", pn, "offset", "earliest",
+					"why", "no state yet and start_from: earliest")
 			} else {
 				from := windowStart.Start(r.cfg.Zone)
+				r.log.Info("partition starts reading", "topic", t, "partition", pn, "offset", "first record at or after "+from.Format(time.RFC3339),
+					"why", fmt.Sprintf("no state yet and start_from: retention (the %d-day hot window; older rows come from the cold store, older records are passed over)", days))
 				ps[pn] = kgo.NewOffset().AfterMilli(from.UnixMilli())
 				// A broker may answer with the start of the batch holding
 				// the timestamp: skip what precedes it.
@@ -631,6 +716,8 @@ func (r *Runner) adjustOffsets(ctx context.Context, offs map[string]map[int32]kg
 }
 
 func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	var opened []*partition
+	defer func() { r.commitGroup(opened...) }()
 	for _, ps := range assigned {
 		for _, pn := range ps {
 			if r.part(pn) != nil {
@@ -644,9 +731,40 @@ func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[st
 			r.mu.Lock()
 			r.parts[pn] = p
 			r.mu.Unlock()
+			opened = append(opened, p)
 		}
 	}
 }
+
+// commitGroup commits the committed state offsets of ps as the group's
+// offsets, waiting for the answer (at most groupCommitTimeout). The group's
+// offsets only show progress (lag); restarts resume from state. They are
+// committed when a partition is opened (so that the lag of a restarted job
+// whose state is at the end of its inputs reads zero) and when it is closed
+// cleanly, besides after every batch.
+func (r *Runner) commitGroup(ps ...*partition) {
+	offs := map[string]map[int32]kgo.EpochOffset{}
+	for _, p := range ps {
+		for tp, off := range p.db.Offsets() {
+			if offs[tp.Topic] == nil {
+				offs[tp.Topic] = map[int32]kgo.EpochOffset{}
+			}
+			offs[tp.Topic][tp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
+		}
+	}
+	if len(offs) == 0 || r.cl == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), groupCommitTimeout)
+	defer cancel()
+	r.cl.CommitOffsetsSync(ctx, offs, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			r.log.Debug("group offset commit failed (informational only)", "err", err)
+		}
+	})
+}
+
+const groupCommitTimeout = 5 * time.Second
 
 func (r *Runner) setFatal(err error) {
 	r.log.Error("join runner failed", "err", err)
@@ -700,8 +818,11 @@ func (r *Runner) closePartition(pn int32) {
 	if p == nil {
 		return
 	}
-	// Every batch was committed at its end: nothing is pending here.
-	if err := p.close(); err != nil {
+	clean := !r.failed.Load() && r.fatalErr() == nil
+	if clean {
+		r.commitGroup(p)
+	}
+	if err := p.close(clean); err != nil {
 		r.log.Warn("closing partition state", "partition", pn, "err", err)
 	}
 	r.log.Info("partition closed", "partition", pn)

@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -327,7 +329,8 @@ func TestNewJobBootstrapsFromTheHotWindowAndTheColdStore(t *testing.T) {
 	produceWorkload(t, c.ListenAddrs(), w)
 	cfg := runnerConfig(c.ListenAddrs(), t.TempDir(), w.coldStore(t, days-2))
 	cfg.StartFrom = runner.StartRetention // the last 2 days only
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs syncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	windowStart := epoch.Add((days - 2) * 24 * time.Hour)
 	var inWindow int64
 	for _, o := range w.orders {
@@ -340,9 +343,17 @@ func TestNewJobBootstrapsFromTheHotWindowAndTheColdStore(t *testing.T) {
 			inWindow++
 		}
 	}
-	st := runUntil(t, cfg, func(s runner.Stats) bool { return s.Records >= inWindow })
-	if st.Records != inWindow {
-		t.Fatalf("consumed %d records, want the %d of the hot window", st.Records, inWindow)
+	st := runUntil(t, cfg, func(s runner.Stats) bool { return s.Joined >= inWindow })
+	if st.Joined != inWindow || st.Records != st.Joined+st.BeforeWindow {
+		t.Fatalf("stats %+v: want the %d records of the hot window joined, and every other one counted as before the window", st, inWindow)
+	}
+	for _, topic := range []string{"orders", "refunds"} {
+		for p := 0; p < 3; p++ {
+			want := fmt.Sprintf(`msg="partition starts reading" topic=%s partition=%d offset="first record at or after 2026-11-09T00:00:00Z" why="no state yet and start_from: retention`, topic, p)
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("the log lacks %s", want)
+			}
+		}
 	}
 	if st.ColdHits == 0 {
 		t.Fatalf("no cold hits: %+v", st)
@@ -377,8 +388,12 @@ func TestDirtyMessagesFollowThePolicy(t *testing.T) {
 				return
 			}
 			st := runUntil(t, cfg, func(s runner.Stats) bool { return s.Records >= total })
-			if st.Dirty != 1 {
-				t.Fatalf("dirty = %d, want 1", st.Dirty)
+			wantSkipped, wantDLQ := int64(1), int64(0)
+			if policy == runner.DeadLetter {
+				wantSkipped, wantDLQ = 0, 1
+			}
+			if st.Dirty != 1 || st.Skipped != wantSkipped || st.DeadLettered != wantDLQ || st.Joined != total-1 {
+				t.Fatalf("stats %+v: want %d joined, %d skipped, %d dead-lettered", st, total-1, wantSkipped, wantDLQ)
 			}
 			got, _ := readOutput(t, c.ListenAddrs(), "out")
 			compare(t, got, w.expected(time.Time{}))
@@ -473,6 +488,89 @@ func TestKilledRunnerResumesWithoutLossOrDuplicates(t *testing.T) {
 	}
 }
 
+const staticGroup = "join-static"
+
+// syncBuffer is a bytes.Buffer safe for a logger and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestKilledStaticMemberTakesItsPartitionsBackAtOnce kills (SIGKILL) a
+// runner that is a static group member and restarts it with the same
+// instance ID in the same group: it holds its partitions again within 5 s
+// (a dynamic member would wait for the dead one's 45 s session timeout),
+// the merged output is exact and the group's offsets reach the end.
+func TestKilledStaticMemberTakesItsPartitionsBackAtOnce(t *testing.T) {
+	c := newCluster(t)
+	w := genWorkload(300)
+	produceWorkload(t, c.ListenAddrs(), w)
+	dir := t.TempDir()
+	child := exec.Command(os.Args[0])
+	child.Env = append(os.Environ(), "HOTCOLD_CHILD_BROKERS="+strings.Join(c.ListenAddrs(), ","), "HOTCOLD_CHILD_DIR="+dir, "HOTCOLD_CHILD_INSTANCE=runner-1")
+	child.Stdout, child.Stderr = os.Stderr, os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	for endSum(t, c.ListenAddrs(), "out") == 0 {
+		if time.Now().After(deadline) {
+			child.Process.Kill()
+			t.Fatal("the child runner produced nothing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+
+	cfg := runnerConfig(c.ListenAddrs(), dir, w.coldStore(t, 7))
+	cfg.Group, cfg.InstanceID = staticGroup, "runner-1"
+	r, err := runner.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	start := time.Now()
+	for r.Stats().Partitions < 3 {
+		if time.Since(start) > 5*time.Second {
+			cancel()
+			<-done
+			t.Fatalf("the restarted static member holds %d of 3 partitions after 5 s", r.Stats().Partitions)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("runner stopped: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Logf("the restarted static member held its partitions after %s", time.Since(start).Round(time.Millisecond))
+	end := inputEnd(t, c)
+	for groupCommitted(t, c, staticGroup, "orders", "refunds") < end {
+		if time.Since(start) > 45*time.Second {
+			t.Fatalf("group offsets at %d of %d", groupCommitted(t, c, staticGroup, "orders", "refunds"), end)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, _ := readOutput(t, c.ListenAddrs(), "out")
+	compare(t, got, w.expected(time.Time{}))
+}
+
 func endSum(t *testing.T, brokers []string, topic string) int64 {
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	defer cl.Close()
@@ -509,6 +607,9 @@ func TestMain(m *testing.M) {
 	w := genWorkload(300)
 	cfg := runnerConfig(strings.Split(brokers, ","), os.Getenv("HOTCOLD_CHILD_DIR"), w.coldStore(nil, 7))
 	cfg.MaxPollRecords = 50
+	if id := os.Getenv("HOTCOLD_CHILD_INSTANCE"); id != "" {
+		cfg.Group, cfg.InstanceID = staticGroup, id
+	}
 	cfg.NoSync = false // a killed process must find every commit
 	r, err := runner.New(cfg)
 	if err == nil {

@@ -262,7 +262,7 @@ func openStore(ctx context.Context, dir string, rows []row.Row) (coldstore.Store
 		m := coldstore.NewMemory()
 		return m, m.Publish("items", "v1", schema, time.Time{}, rows)
 	case "pebble":
-		be, err := coldstore.Open(ctx, "pebble:"+filepath.Join(dir, "cold"), nil)
+		be, err := coldstore.Open(ctx, "pebble:"+filepath.Join(dir, "cold"), &coldstore.Options{Create: true})
 		if err != nil {
 			return nil, err
 		}
