@@ -302,3 +302,67 @@ func TestFileURLReplaysRecordedResponses(t *testing.T) {
 		t.Fatal("a URL without scheme was accepted")
 	}
 }
+
+// No evidence is never HEALTHY: a Flink that does not answer, an unknown
+// job and a truncated job answer each give the verdict UNKNOWN, naming
+// Flink as what could not be read, even with healthy lag samples.
+func TestUnreadableFlinkIsUnknownNotHealthy(t *testing.T) {
+	rec := diag.ReplayHandler(filepath.Join("testdata", "scenarios", "skew", "flink"))
+	truncated := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/jobs/"+skewJob {
+			w.Write([]byte(`{"jid":"` + skewJob + `","name":"orders-agg","state":"RUNNING","vertices":[{"id":"a`))
+			return
+		}
+		rec.ServeHTTP(w, r)
+	}))
+	defer truncated.Close()
+	healthyLag := []diag.GroupStatus{{Group: "g", Time: t0.Add(time.Minute), Status: diag.StatusOK}}
+	for _, tc := range []struct {
+		name, url, job, reason string
+	}{
+		{"nothing listening", "http://127.0.0.1:1", skewJob, "reachable"},
+		{"unknown job", recorded(t, "skew", "flink"), "00000000000000000000000000000000", "jobs/overview"},
+		{"truncated job JSON", truncated.URL, skewJob, "unexpected JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := diag.NewDiagnoser(diag.DiagnoserConfig{Jobs: flinkClient(t, tc.url)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, lag := range [][]diag.GroupStatus{nil, healthyLag} {
+				r := d.Diagnose(context.Background(), diag.Query{JobID: tc.job, Window: scenarioWindow, Lag: lag})
+				if r.Verdict != diag.VerdictUnknown || r.Healthy {
+					t.Fatalf("with %d lag point(s): verdict %s healthy=%t (%s), want UNKNOWN", len(lag), r.Verdict, r.Healthy, r.Summary)
+				}
+				if !strings.Contains(r.Summary, "could not read flink") {
+					t.Errorf("summary %q does not name Flink", r.Summary)
+				}
+				blocking := 0
+				for _, m := range r.Missing {
+					if m.Blocking {
+						blocking++
+						if m.Source != "flink" || !strings.Contains(m.Reason, tc.reason) {
+							t.Errorf("blocking %+v, want flink saying %q", m, tc.reason)
+						}
+					}
+				}
+				if blocking != 1 {
+					t.Errorf("%d blocking missing pieces in %+v, want 1", blocking, r.Missing)
+				}
+			}
+		})
+	}
+}
+
+// An anomaly in the lag is still an anomaly when Flink cannot be read.
+func TestUnreadableFlinkWithAnAnomalousLagIsAnAnomaly(t *testing.T) {
+	d, err := diag.NewDiagnoser(diag.DiagnoserConfig{Jobs: flinkClient(t, "http://127.0.0.1:1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.Diagnose(context.Background(), diag.Query{JobID: skewJob, Window: scenarioWindow,
+		Lag: []diag.GroupStatus{{Group: "g", Time: t0.Add(time.Minute), Status: diag.StatusStop}}})
+	if r.Verdict != diag.VerdictAnomaly {
+		t.Fatalf("verdict %s (%s), want ANOMALY", r.Verdict, r.Summary)
+	}
+}

@@ -110,7 +110,7 @@ func (d *Diagnoser) Collect(ctx context.Context, q Query) *Evidence {
 			if errors.Is(err, ErrUnknownJob) {
 				what = "job " + q.JobID
 			}
-			ev.AddMissing("flink", what, err.Error())
+			ev.AddBlocking("flink", what, err.Error())
 		} else {
 			ev.Sources["job"] = "flink-rest"
 			ev.Job, ev.Exceptions, ev.Checkpoints = je.Job, je.Exceptions, je.Checkpoints
@@ -138,7 +138,7 @@ func (d *Diagnoser) Collect(ctx context.Context, q Query) *Evidence {
 	} else {
 		res, err := d.cfg.Logs.Logs(ctx, q.Window)
 		if err != nil {
-			ev.AddMissing("logs", "log files", err.Error())
+			ev.AddBlocking("logs", "log files", err.Error())
 		}
 		if res != nil {
 			ev.Logs = res.Entries

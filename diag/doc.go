@@ -10,9 +10,14 @@
 // rising), STALL (Burrow's ERR: a live consumer does not move), STOP (not
 // committing) or REWIND, plus the lag in messages and in time (how old the
 // oldest unconsumed message is, interpolated from the end offsets). The rules
-// are LinkedIn Burrow's, made tolerant of consumers that commit only every
-// checkpoint, as Flink does: set [LagConfig].CommitInterval to the
-// checkpoint interval.
+// and their order are LinkedIn Burrow's ([EvaluateCommits] on the commit
+// history the samples show; Burrow's own evaluator cases are ported in
+// testdata/burrow_evaluator), with documented extensions that are off in
+// [CommitRules]' zero value: StallAfter (STOP or STALL once a partition
+// with lag has gone that long without a new offset, where Burrow waits
+// for the gap to outgrow its history's span), CommitInterval (tolerance of
+// consumers that commit only every checkpoint, as Flink does: set
+// [LagConfig].CommitInterval to the checkpoint interval) and MinCommits.
 //
 // A [Tracker] keeps the sliding windows of many groups and partitions and
 // turns status changes into [Event]s (start, update, end). A [Monitor] feeds

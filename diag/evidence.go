@@ -41,6 +41,11 @@ type Missing struct {
 	What string `json:"what"`
 	// Reason is the error or explanation, with what to do about it.
 	Reason string `json:"reason"`
+	// Blocking marks a source that was configured but gave nothing (not
+	// reachable, unknown job, an answer that is not what it should be):
+	// without it the window cannot be called healthy, so the report's
+	// verdict is UNKNOWN unless other evidence shows an anomaly.
+	Blocking bool `json:"blocking,omitempty"`
 }
 
 // Evidence is everything collected about a job for one window. Rules read
@@ -67,6 +72,12 @@ type Evidence struct {
 // AddMissing records a piece of evidence that could not be collected.
 func (e *Evidence) AddMissing(source, what, reason string) {
 	e.Missing = append(e.Missing, Missing{Source: source, What: what, Reason: reason})
+}
+
+// AddBlocking records a configured source that gave nothing; see
+// Missing.Blocking.
+func (e *Evidence) AddBlocking(source, what, reason string) {
+	e.Missing = append(e.Missing, Missing{Source: source, What: what, Reason: reason, Blocking: true})
 }
 
 // JobState is a job's status as the engine reports it.

@@ -20,5 +20,5 @@ func ExampleEvaluate() {
 	}
 	st := diag.Evaluate(window, diag.LagConfig{CommitInterval: time.Minute})
 	fmt.Println(st.Status, st.Lag, time.Duration(st.TimeLag).Round(time.Second), st.Reason)
-	// Output: OK 150 15s the offset moves and the lag after commits is not rising
+	// Output: OK 150 15s the offset moves and the lag after commits is level (150 -> 150), not rising
 }

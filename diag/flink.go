@@ -136,10 +136,19 @@ func getJSON(ctx context.Context, hc *http.Client, u string, v any) error {
 		return he
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("GET %s: unexpected JSON: %w", u, err)
+		return &jsonError{URL: u, Err: err}
 	}
 	return nil
 }
+
+// jsonError is a 2xx answer that does not decode.
+type jsonError struct {
+	URL string
+	Err error
+}
+
+func (e *jsonError) Error() string { return fmt.Sprintf("GET %s: unexpected JSON: %v", e.URL, e.Err) }
+func (e *jsonError) Unwrap() error { return e.Err }
 
 func (f *FlinkClient) get(ctx context.Context, p string, v any) error {
 	return getJSON(ctx, f.hc, f.base+p, v)
@@ -278,6 +287,10 @@ func (f *FlinkClient) CollectJob(ctx context.Context, jobID string, w Window) (*
 		var he *httpError
 		if errors.As(err, &he) && he.Code == http.StatusNotFound {
 			return nil, fmt.Errorf("diag: Flink job %s: %w (list the running jobs with GET %s/jobs/overview): %v", jobID, ErrUnknownJob, f.base, err)
+		}
+		var je *jsonError
+		if errors.As(err, &je) {
+			return nil, fmt.Errorf("diag: Flink REST API: %w (the answer is not the JSON of Flink's GET /jobs/:jobid: truncated, or not Flink's REST endpoint?)", err)
 		}
 		return nil, fmt.Errorf("diag: Flink REST API: %w (is the JobManager's REST endpoint, rest.port 8081 by default, reachable?)", err)
 	}

@@ -41,23 +41,27 @@ type LagConfig struct {
 	// Window is how much history is evaluated. Default 10 minutes.
 	Window time.Duration
 	// MinSamples is the number of samples (with a committed offset) below
-	// which a partition is reported OK and incomplete. Default 3.
+	// which a partition is reported OK and incomplete, and the number of
+	// commits the window must show before Burrow's span, stall and trend
+	// rules apply (CommitRules.MinCommits). Default 3.
 	MinSamples int
 	// MaxSamples caps the samples kept per partition by a Tracker; the
 	// oldest are dropped first. Default 256.
 	MaxSamples int
-	// OKLag is the lag at or below which a partition counts as caught up.
-	// Default 0.
+	// OKLag is the lag at or below which a partition counts as caught up
+	// (Burrow's allowed-lag). Default 0.
 	OKLag int64
 	// CommitInterval is the longest normal gap between two commits. Flink
 	// commits offsets only when a checkpoint completes, so set it to the
 	// checkpoint interval plus the usual checkpoint duration. Default 0:
 	// the consumer commits more often than it is sampled.
 	CommitInterval time.Duration
-	// StallAfter is how long the committed offset may stand still while
-	// there is lag before the partition is STALL or STOP. The effective
-	// threshold is at least 2×CommitInterval, so one late checkpoint never
-	// raises an alarm. Default 5 minutes.
+	// StallAfter is how long a partition with lag may go without a commit
+	// before it is STOP, or keep committing one offset before it is STALL
+	// (Burrow waits instead until the gap outgrows the span of the window's
+	// commits, half the window for a consumer that committed all along). The
+	// effective threshold is at least 2×CommitInterval, so one late
+	// checkpoint never raises an alarm. Default 5 minutes.
 	StallAfter time.Duration
 	// WarnTimeLag makes a partition WARN when its oldest unconsumed message
 	// is older than this, whatever the trend. Default 0: off.
@@ -152,25 +156,29 @@ type PartitionStatus struct {
 }
 
 // Evaluate computes the status of one partition from its window of samples,
-// oldest first. It is pure: no I/O, no shared state, safe to call concurrently. Samples older than
-// cfg.Window before the newest one are ignored, as are leading samples
-// without a committed offset.
+// oldest first. It is pure: no I/O, no shared state, safe to call
+// concurrently. Samples older than cfg.Window before the newest one are
+// ignored, as are leading samples without a committed offset.
 //
-// The rules are Burrow's, in order, adapted to commits that come only every
-// CommitInterval (Flink checkpoints):
+// The verdict is Burrow's ([EvaluateCommits], rules and order as in
+// linkedin/Burrow's evaluator) on the commit history that the samples show:
 //
-//  1. the committed offset went back between two samples: REWIND;
-//  2. the lag was at or below OKLag at some sample: OK;
-//  3. the committed offset stood still for longer than StallThreshold:
-//     STALL if a consumer is known to be alive, otherwise STOP;
-//  4. the lag measured right after each commit never decreased across at
-//     least two commits and grew by more than OKLag: WARN. Between commits
-//     a checkpointing consumer's lag always grows, so only post-commit lags
-//     are compared; and unlike Burrow a constant post-commit lag is OK, as
-//     a consumer that commits every checkpoint always shows the records of
-//     the last checkpoint interval as lag;
-//  5. the oldest unconsumed message is older than WarnTimeLag: WARN;
-//  6. otherwise OK.
+//   - the first sample's committed offset, at the sample's time (the offset
+//     was committed then or earlier);
+//   - every sample whose committed offset differs from the previous
+//     sample's: a commit at the sample's time;
+//   - every sample with the same offset that shows a new commit: its
+//     CommitTime is later than the previous commit's, or, with no
+//     CommitTime known, a live member has the partition assigned (a live
+//     Kafka consumer commits its position every auto-commit interval);
+//   - the lag of each commit is the sample's; the recent end offsets are
+//     those of the samples in the last StallThreshold.
+//
+// with the [CommitRules] extensions on: StallAfter (STOP after StallThreshold
+// without a commit, STALL after StallThreshold of re-committing one offset,
+// even when the history's span is longer), CommitInterval (the Flink
+// checkpoint tolerance) and MinCommits = MinSamples. An OK from those rules
+// becomes WARN if the oldest unconsumed message is older than WarnTimeLag.
 func Evaluate(window []Sample, cfg LagConfig) PartitionStatus {
 	cfg = cfg.WithDefaults()
 	st := PartitionStatus{Status: StatusOK, Committed: -1, End: -1}
@@ -209,73 +217,58 @@ func Evaluate(window []Sample, cfg LagConfig) PartitionStatus {
 	}
 	st.Complete = true
 
-	// Rule 1: rewind.
-	for i := 1; i < len(w); i++ {
-		if w[i].Committed < w[i-1].Committed {
-			st.Status = StatusRewind
-			st.Reason = fmt.Sprintf("committed offset went back from %d to %d at %s",
-				w[i-1].Committed, w[i].Committed, w[i].Time.UTC().Format(time.RFC3339))
-			return st
-		}
-	}
-	// Rule 2: caught up at some point.
-	for i := range w {
-		if w[i].Lag() <= cfg.OKLag {
-			st.Reason = fmt.Sprintf("lag was %d at %s", w[i].Lag(), w[i].Time.UTC().Format(time.RFC3339))
-			return st
-		}
-	}
-	// Rule 3: standing still.
 	thr := cfg.StallThreshold()
-	if time.Duration(st.StandStill) > thr {
-		committing := last.Live || (!last.CommitTime.IsZero() && last.Time.Sub(last.CommitTime) <= thr)
-		if committing {
-			st.Status = StatusStall
-			st.Reason = fmt.Sprintf("offset %d has not moved for %s (threshold %s) although the consumer is alive; lag %d",
-				last.Committed, st.StandStill, thr, st.Lag)
-		} else {
-			st.Status = StatusStop
-			st.Reason = fmt.Sprintf("no progress committed for %s (threshold %s); lag %d; the consumer is stopped or not committing",
-				st.StandStill, thr, st.Lag)
-		}
-		return st
-	}
-	// Rule 4: lag right after each commit never decreases and grows. The
-	// first sample is no commit point: when it was committed is unknown.
-	points, firstLag, prevLag := 0, int64(0), int64(0)
-	rising := true
-	for i := 1; i < len(w); i++ {
-		if w[i].Committed == w[i-1].Committed {
-			continue
-		}
-		l := w[i].Lag()
-		if points > 0 && l < prevLag {
-			rising = false
-			break
-		}
-		if points == 0 {
-			firstLag = l
-		}
-		prevLag = l
-		points++
-	}
-	if rising && points >= 2 && prevLag > firstLag+cfg.OKLag {
-		st.Status = StatusWarn
-		st.Reason = fmt.Sprintf("lag after each of %d commits never decreased (%d -> %d)", points, firstLag, prevLag)
-		return st
-	}
-	// Rule 5: absolute time-lag threshold.
-	if cfg.WarnTimeLag > 0 && time.Duration(st.TimeLag) > cfg.WarnTimeLag {
+	st.Status, st.Reason = EvaluateCommits(commitHistory(w, thr), CommitRules{
+		AllowedLag:     cfg.OKLag,
+		StallAfter:     cfg.StallAfter,
+		CommitInterval: cfg.CommitInterval,
+		MinCommits:     cfg.MinSamples,
+	})
+	if st.Status == StatusOK && cfg.WarnTimeLag > 0 && time.Duration(st.TimeLag) > cfg.WarnTimeLag {
 		st.Status = StatusWarn
 		st.Reason = fmt.Sprintf("oldest unconsumed message is %s old (threshold %s)", time.Duration(st.TimeLag).Round(time.Second), cfg.WarnTimeLag)
-		return st
-	}
-	if since == 0 && len(w) > 1 {
-		st.Reason = fmt.Sprintf("offset stood still for %s, within the stall threshold %s", st.StandStill, thr)
-	} else {
-		st.Reason = "the offset moves and the lag after commits is not rising"
 	}
 	return st
+}
+
+// commitHistory turns a window of samples (all with a committed offset) into
+// the commit history Burrow's rules read; see Evaluate.
+func commitHistory(w []Sample, thr time.Duration) CommitHistory {
+	last := w[len(w)-1]
+	at := func(s Sample) time.Time {
+		if !s.CommitTime.IsZero() && !s.CommitTime.After(s.Time) {
+			return s.CommitTime
+		}
+		return s.Time
+	}
+	h := CommitHistory{
+		Now:             last.Time,
+		CurrentLag:      last.Lag(),
+		FirstIsBaseline: w[0].CommitTime.IsZero(),
+		Commits:         []Commit{{Time: at(w[0]), Offset: w[0].Committed, Lag: w[0].Lag()}},
+	}
+	for i := 1; i < len(w); i++ {
+		s, prev := w[i], h.Commits[len(h.Commits)-1]
+		switch {
+		case s.Committed != w[i-1].Committed:
+		case !s.CommitTime.IsZero() && at(s).After(prev.Time):
+		case s.CommitTime.IsZero() && s.Live:
+		default:
+			continue
+		}
+		t := at(s)
+		if t.Before(prev.Time) {
+			t = prev.Time
+		}
+		h.Commits = append(h.Commits, Commit{Time: t, Offset: s.Committed, Lag: s.Lag()})
+	}
+	recent := last.Time.Add(-thr)
+	for _, s := range w {
+		if s.Time.After(recent) || s.Time.Equal(last.Time) {
+			h.RecentEnds = append(h.RecentEnds, s.End)
+		}
+	}
+	return h
 }
 
 // timeLag estimates how old the message at the newest committed offset is:

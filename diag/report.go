@@ -21,8 +21,11 @@ type Report struct {
 	Generated time.Time `json:"generated"`
 	// Status is the worst lag status in the window.
 	Status Status `json:"status"`
-	// Healthy is true when no evaluation point is an anomaly and no
-	// finding has error severity.
+	// Verdict is HEALTHY, ANOMALY or UNKNOWN; see Verdict.
+	Verdict Verdict `json:"verdict"`
+	// Healthy is true when the verdict is HEALTHY: no evaluation point is
+	// an anomaly, no finding has error severity, and there was evidence
+	// to judge the window by.
 	Healthy bool `json:"healthy"`
 	// Summary is a one-line verdict.
 	Summary  string          `json:"summary"`
@@ -33,6 +36,20 @@ type Report struct {
 	// Sources says which evidence each part came from.
 	Sources map[string]string `json:"sources,omitempty"`
 }
+
+// Verdict is a report's overall answer.
+type Verdict string
+
+const (
+	// VerdictHealthy: the evidence shows no anomaly.
+	VerdictHealthy Verdict = "HEALTHY"
+	// VerdictAnomaly: a lag status other than OK, or an error finding.
+	VerdictAnomaly Verdict = "ANOMALY"
+	// VerdictUnknown: no anomaly was found, but a configured source gave
+	// nothing (Missing.Blocking), or there was neither lag nor job state
+	// to judge the window by. The report names what could not be read.
+	VerdictUnknown Verdict = "UNKNOWN"
+)
 
 // TimelinePoint is one evaluation in the window.
 type TimelinePoint struct {
@@ -47,6 +64,9 @@ type TimelinePoint struct {
 	TimeLag Duration `json:"time_lag"`
 	// Unhealthy counts the partitions that were not OK.
 	Unhealthy int `json:"unhealthy_partitions"`
+	// NoData marks the one point of a report without lag samples: it is
+	// neither healthy nor an anomaly unless a finding makes it one.
+	NoData bool `json:"no_data,omitempty"`
 	// Findings are indexes into Report.Findings of the findings dated at
 	// this point (after the previous point, up to this one).
 	Findings []int `json:"findings,omitempty"`
@@ -91,12 +111,13 @@ func BuildReport(ev *Evidence, findings []Finding, now time.Time) *Report {
 			errorFinding = true
 		}
 	}
-	if len(r.Timeline) == 0 {
+	noLag := len(r.Timeline) == 0
+	if noLag {
 		at := ev.Window.To
 		if at.IsZero() {
 			at = now
 		}
-		r.Timeline = []TimelinePoint{{Time: at.UTC()}}
+		r.Timeline = []TimelinePoint{{Time: at.UTC(), NoData: true}}
 		if errorFinding {
 			// Without lag samples the findings decide the point's health.
 			r.Timeline[0].Status = StatusWarn
@@ -104,7 +125,7 @@ func BuildReport(ev *Evidence, findings []Finding, now time.Time) *Report {
 	}
 	for i := range r.Timeline {
 		p := &r.Timeline[i]
-		p.Healthy = p.Status == StatusOK
+		p.Healthy = p.Status == StatusOK && !p.NoData
 		r.Status = max(r.Status, p.Status)
 	}
 	for fi, f := range findings {
@@ -117,7 +138,19 @@ func BuildReport(ev *Evidence, findings []Finding, now time.Time) *Report {
 		}
 		r.Timeline[idx].Findings = append(r.Timeline[idx].Findings, fi)
 	}
-	r.Healthy = r.Status == StatusOK && !errorFinding
+	blocked := false
+	for _, m := range r.Missing {
+		blocked = blocked || m.Blocking
+	}
+	switch {
+	case r.Status != StatusOK || errorFinding:
+		r.Verdict = VerdictAnomaly
+	case blocked || (noLag && ev.Job == nil):
+		r.Verdict = VerdictUnknown
+	default:
+		r.Verdict = VerdictHealthy
+	}
+	r.Healthy = r.Verdict == VerdictHealthy
 	r.Summary = summarize(r)
 	return r
 }
@@ -125,14 +158,33 @@ func BuildReport(ev *Evidence, findings []Finding, now time.Time) *Report {
 func summarize(r *Report) string {
 	anomalies := 0
 	for _, p := range r.Timeline {
-		if !p.Healthy {
+		if !p.Healthy && !(p.NoData && p.Status == StatusOK) {
 			anomalies++
 		}
 	}
 	var b strings.Builder
-	if r.Healthy {
+	switch r.Verdict {
+	case VerdictUnknown:
+		b.WriteString("UNKNOWN: no anomaly found, but the window cannot be judged: ")
+		var unread []string
+		for _, m := range r.Missing {
+			if m.Blocking {
+				unread = append(unread, m.Source+": "+m.What)
+			}
+		}
+		if len(unread) > 0 {
+			b.WriteString("could not read " + strings.Join(unread, ", "))
+		} else {
+			b.WriteString("neither lag samples nor the job's state were read")
+		}
+		fmt.Fprintf(&b, "; %d finding(s)", len(r.Findings))
+		if len(r.Missing) > 0 {
+			fmt.Fprintf(&b, "; %d piece(s) of evidence missing", len(r.Missing))
+		}
+		return b.String()
+	case VerdictHealthy:
 		b.WriteString("HEALTHY")
-	} else {
+	default:
 		fmt.Fprintf(&b, "ANOMALY (%s)", r.Status)
 	}
 	fmt.Fprintf(&b, ": %d of %d evaluation point(s) unhealthy, %d finding(s)", anomalies, len(r.Timeline), len(r.Findings))
@@ -174,7 +226,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintln(tw, "TIME\tHEALTH\tSTATUS\tLAG\tTIME LAG\tBAD PARTITIONS\tFINDINGS")
 	for _, p := range r.Timeline {
 		health := "healthy"
-		if !p.Healthy {
+		if p.NoData && p.Status == StatusOK {
+			health = "no data"
+		} else if !p.Healthy {
 			health = "ANOMALY"
 		}
 		var fs []string

@@ -17,9 +17,10 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format(time.RFC3339)
 	},
-	"round": func(d Duration) string { return time.Duration(d).Round(time.Second).String() },
-	"plus1": func(i int) int { return i + 1 },
-	"last":  func(p []TimelinePoint) TimelinePoint { return p[len(p)-1] },
+	"round":  func(d Duration) string { return time.Duration(d).Round(time.Second).String() },
+	"plus1":  func(i int) int { return i + 1 },
+	"last":   func(p []TimelinePoint) TimelinePoint { return p[len(p)-1] },
+	"nodata": func(p TimelinePoint) bool { return p.NoData && p.Status == StatusOK },
 }).Parse(reportHTML))
 
 // WriteHTML writes the report as one self-contained HTML page: inline CSS,
@@ -30,7 +31,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	if len(r.Timeline) == 0 {
 		// The template needs a first and last point.
 		c := *r
-		c.Timeline = []TimelinePoint{{Time: r.Generated, Healthy: r.Healthy}}
+		c.Timeline = []TimelinePoint{{Time: r.Generated, Healthy: r.Healthy, NoData: true}}
 		r = &c
 	}
 	return reportTmpl.Execute(w, r)

@@ -12,22 +12,26 @@ import (
 type Status uint8
 
 const (
-	// StatusOK: the consumer keeps up (its lag reached zero in the window,
-	// or it is falling neither behind nor still).
+	// StatusOK: the consumer keeps up (no lag now, or its lag reached zero
+	// at a commit in the window and it has not stopped, or it is falling
+	// neither behind nor still).
 	StatusOK Status = iota
-	// StatusWarn: the consumer moves but its lag is rising (or the oldest
-	// unconsumed message is older than LagConfig.WarnTimeLag).
+	// StatusWarn: the consumer moves but its lag at commits never
+	// decreases (or the oldest unconsumed message is older than
+	// LagConfig.WarnTimeLag).
 	StatusWarn
-	// StatusStall: Burrow's ERR/STALL. A live consumer owns the partition
-	// (or is known to commit) but its committed offset has not moved for
-	// longer than the stall threshold while there is lag.
+	// StatusStall: Burrow's STALL. A live consumer owns the partition (or
+	// is known to commit) but commits the same offset while there is lag:
+	// at every commit in the window, or for longer than the stall
+	// threshold.
 	StatusStall
-	// StatusStop: the committed offset has not moved for longer than the
-	// stall threshold, there is lag, and nothing shows that a consumer is
-	// alive: the consumer stopped or does not commit (for Flink: no
-	// checkpoint completes).
+	// StatusStop: there is lag and no commit for longer than the span of
+	// the window's commits or than the stall threshold, and the consumer
+	// was not caught up in the last stall threshold: the consumer stopped
+	// or does not commit (for Flink: no checkpoint completes).
 	StatusStop
-	// StatusRewind: the committed offset went back in the window.
+	// StatusRewind: the committed offset went back in the window and has
+	// not since come back to where it was before.
 	StatusRewind
 )
 

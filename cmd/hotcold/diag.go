@@ -120,7 +120,14 @@ Sources that are not given or do not answer are listed as missing evidence;
 the report still says what it can.
 
 --flink and --prometheus also accept file://DIR, a directory of recorded API
-responses (see diag.ReplayHandler), so a diagnosis can be replayed offline.`,
+responses (see diag.ReplayHandler), so a diagnosis can be replayed offline.
+
+The verdict is HEALTHY, ANOMALY or UNKNOWN. UNKNOWN means no anomaly was found
+but the window could not be judged: a source that was given could not be read
+(Flink not reachable, unknown job, an answer that is not Flink's JSON, log
+files that cannot be opened), or there were neither lag samples nor the job's
+state. Exit codes: 0 HEALTHY or ANOMALY (the report says which), 1 an error
+before any report, 3 UNKNOWN (the report is still printed and written).`,
 		Example: `  # replay the recorded dirty-data incident shipped with the sources
   hotcold diag run --flink file://diag/testdata/scenarios/dirty/flink \
     --job 5d3f0b6c2a9e4f18b7c1d2e3f4a5b6c7 --logs diag/testdata/scenarios/dirty/logs \
@@ -183,6 +190,9 @@ responses (see diag.ReplayHandler), so a diagnosis can be replayed offline.`,
 			if out != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s, %s and %s\n", filepath.Join(out, "report.json"), filepath.Join(out, "report.txt"), filepath.Join(out, "report.html"))
 			}
+			if r.Verdict == diag.VerdictUnknown {
+				return &diagUnknown{summary: r.Summary}
+			}
 			return nil
 		},
 	}
@@ -196,6 +206,19 @@ responses (see diag.ReplayHandler), so a diagnosis can be replayed offline.`,
 	f.StringVar(&format, "format", "text", "stdout format: text or json")
 	return c
 }
+
+// diagExitUnknown is the exit code of 'diag run' when the verdict is
+// UNKNOWN: the report was printed, but a source could not be read and
+// nothing else showed an anomaly.
+const diagExitUnknown = 3
+
+// diagUnknown is the error of an UNKNOWN verdict.
+type diagUnknown struct{ summary string }
+
+func (e *diagUnknown) Error() string {
+	return "verdict UNKNOWN (exit code 3): the window could not be judged; make the sources under MISSING EVIDENCE readable and run again"
+}
+func (e *diagUnknown) ExitCode() int { return diagExitUnknown }
 
 func parseWindow(from, to string) (diag.Window, error) {
 	if from == "" || to == "" {

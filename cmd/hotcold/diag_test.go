@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +134,30 @@ func TestDiagWatchStopsWithItsContext(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 			t.Errorf("watch did not create %s: %v", p, err)
 		}
+	}
+}
+
+// diag run against a Flink it cannot read prints a report whose verdict is
+// UNKNOWN and exits with the UNKNOWN code, never HEALTHY.
+func TestDiagRunWithoutEvidenceIsUnknown(t *testing.T) {
+	truncated := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"jid":"5d3f0b6c2a9e4f18b7c1d2e3f4a5b6c7","state":"RUNN`))
+	}))
+	defer truncated.Close()
+	for _, tc := range []struct{ name, flink, job string }{
+		{"nothing listening", "http://127.0.0.1:1", "5d3f0b6c2a9e4f18b7c1d2e3f4a5b6c7"},
+		{"unknown job", "file://" + scenarios + "/dirty/flink", "00000000000000000000000000000000"},
+		{"truncated job JSON", truncated.URL, "5d3f0b6c2a9e4f18b7c1d2e3f4a5b6c7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := run(t, "diag", "run", "--from", "2026-11-22T10:00:00Z", "--to", "2026-11-22T10:30:00Z",
+				"--flink", tc.flink, "--job", tc.job)
+			if code := exitCode(err); code != diagExitUnknown {
+				t.Fatalf("exit code %d (%v), want %d:\n%s", code, err, diagExitUnknown, out)
+			}
+			if !strings.Contains(out, "verdict:   UNKNOWN") || !strings.Contains(out, "could not read flink") || strings.Contains(out, "HEALTHY") {
+				t.Fatalf("report does not say UNKNOWN naming Flink:\n%s", out)
+			}
+		})
 	}
 }
