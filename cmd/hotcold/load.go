@@ -54,7 +54,7 @@ func (f *loadFlags) open(ctx context.Context, cmd *cobra.Command) (coldstore.Bac
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	b, err := coldstore.Open(ctx, f.store, &coldstore.Options{KeepVersions: f.keep, Logger: logger})
 	if err != nil && isLocked(err) {
-		return nil, fmt.Errorf("the store %s is held by another process (e.g. hotcold serve); load through it with --sidecar ADDR --admin-token-file FILE (the address and admin token of that hotcold serve)\n(%w)", f.store, err)
+		return nil, fmt.Errorf("the store %s is held by another process (e.g. hotcold serve); load through it with --sidecar ADDR --admin-token-file FILE (the address and admin token of that hotcold serve)\n(%w)", coldstore.Redact(f.store), err)
 	}
 	return b, err
 }
@@ -86,7 +86,7 @@ func (f *loadFlags) where(viaSidecar bool) string {
 	if viaSidecar {
 		return "the store of sidecar " + f.sidecar
 	}
-	return f.store
+	return coldstore.Redact(f.store)
 }
 
 func newLoadCmd() *cobra.Command {

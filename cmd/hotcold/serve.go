@@ -107,17 +107,18 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			opts.Logger, opts.Registerer = logger, reg
 
 			ctx := cmd.Context()
+			shown := coldstore.Redact(cfg.Store) // the store URL as printed and logged: no password
 			st, err := coldstore.Open(ctx, cfg.Store, &coldstore.Options{Logger: logger, Registerer: reg})
 			if err != nil {
-				return fmt.Errorf("open the cold store %q: %w (load a table into it first with `hotcold load --store %s ...`)", cfg.Store, err, cfg.Store)
+				return fmt.Errorf("open the cold store %q: %w (load a table into it first with `hotcold load --store %s ...`)", shown, err, shown)
 			}
 			defer st.Close()
 			if tables, err := st.Tables(ctx); err == nil && len(tables) == 0 {
-				hint := "hotcold load --store " + cfg.Store + " --table T --version V --key K FILE.parquet"
+				hint := "hotcold load --store " + shown + " --table T --version V --key K FILE.parquet"
 				if opts.AdminToken != "" {
 					hint = "hotcold load --sidecar ADDR --admin-token-file FILE --table T --version V --key K FILE.parquet"
 				}
-				logger.Warn("the cold store has no tables yet: lookups will fail with NotFound until one is loaded", "store", cfg.Store, "hint", hint)
+				logger.Warn("the cold store has no tables yet: lookups will fail with NotFound until one is loaded", "store", shown, "hint", hint)
 			}
 			srv, err := sidecar.NewServer(st, opts)
 			if err != nil {
@@ -152,7 +153,7 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 					if a.Metrics != "" {
 						parts = append(parts, "metrics http://"+a.Metrics+"/metrics")
 					}
-					fmt.Fprintf(out, "hotcold serve: serving %s on %s\n", cfg.Store, strings.Join(parts, ", "))
+					fmt.Fprintf(out, "hotcold serve: serving %s on %s\n", shown, strings.Join(parts, ", "))
 				},
 			})
 		},
