@@ -18,6 +18,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/row"
@@ -33,6 +35,7 @@ type loadFlags struct {
 	keep           int
 	sidecar        string
 	adminTokenFile string
+	tls            clientTLSFlags
 }
 
 // viaSidecar reports whether the command goes through a running sidecar
@@ -78,7 +81,15 @@ func (f *loadFlags) adminClient(ctx context.Context) (*sidecar.AdminClient, erro
 	} else if token = os.Getenv("HOTCOLD_ADMIN_TOKEN"); token == "" {
 		return nil, errors.New("no admin token: pass --admin-token-file FILE (the token file given to hotcold serve --admin-token-file) or set HOTCOLD_ADMIN_TOKEN")
 	}
-	return sidecar.NewAdminClient(ctx, f.sidecar, token)
+	tc, err := f.tls.config()
+	if err != nil {
+		return nil, err
+	}
+	var opts []grpc.DialOption
+	if tc != nil {
+		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
+	}
+	return sidecar.NewAdminClient(ctx, f.sidecar, token, opts...)
 }
 
 // where names the store in messages.
@@ -235,6 +246,7 @@ version stays as it was.`,
 	pf.StringVar(&f.store, "store", os.Getenv("HOTCOLD_STORE"), "cold store: pebble:DIR or redis://HOST:PORT[,HOST:PORT...] (default $HOTCOLD_STORE)")
 	pf.StringVar(&f.table, "table", "", "table name")
 	pf.StringVar(&f.sidecar, "sidecar", "", "instead of --store: go through the running hotcold serve at host:port or unix:///path.sock (its admin service)")
+	f.tls.add(pf)
 	pf.StringVar(&f.adminTokenFile, "admin-token-file", "", "with --sidecar: file holding the sidecar's admin token (default $HOTCOLD_ADMIN_TOKEN)")
 	fl := cmd.Flags()
 	fl.StringVar(&version, "version", "", "name of the new version, e.g. dt=2026-11-22")

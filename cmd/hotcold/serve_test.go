@@ -74,7 +74,7 @@ func startServe(t *testing.T, args ...string) *servingCmd {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if m := regexp.MustCompile(`tcp (\S+?)[,\n]`).FindStringSubmatch(sc.out.String()); m != nil {
+	if m := regexp.MustCompile(`tcp (\S+?)[ ,\n]`).FindStringSubmatch(sc.out.String()); m != nil {
 		sc.tcp = m[1]
 	}
 	return sc
