@@ -5,6 +5,8 @@ package clients_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -22,10 +24,12 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/tlstest"
 	"github.com/hotcold/hotcold/row"
 )
 
@@ -110,6 +114,48 @@ func TestPythonClient(t *testing.T) {
 	runSuite(t, sc, cmd)
 }
 
+// TestPythonClientOverMutualTLS runs the Python client's TLS tests
+// (clients/python/tests/test_tls.py) against a sidecar whose TCP listener
+// requires client certificates; the certificates are made here.
+func TestPythonClientOverMutualTLS(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	py := os.Getenv("HOTCOLD_PYTHON")
+	if py == "" {
+		py = "/usr/bin/python3"
+	}
+	if out, err := exec.Command(py, "-c", "import grpc, grpc_tools.protoc").CombinedOutput(); err != nil {
+		missing(t, "HOTCOLD_REQUIRE_PYTHON_GRPC", fmt.Sprintf("%s with grpcio and grpc_tools (%v: %s)", py, err, strings.TrimSpace(string(out))))
+	}
+	pyDir := filepath.Join(root, "clients", "python")
+	gen := t.TempDir()
+	if out, err := exec.Command(py, filepath.Join(pyDir, "gen_stubs.py"), gen).CombinedOutput(); err != nil {
+		t.Fatalf("generating the Python stubs: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	serverCA, clientCA := tlstest.NewCA(t, "server"), tlstest.NewCA(t, "clients")
+	serverCA.Issue(t, "sidecar", true, p("s.pem"), p("s.key"))
+	clientCA.Issue(t, "py", false, p("c.pem"), p("c.key"))
+	cert, err := tls.LoadX509KeyPair(p("c.pem"), p("c.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(serverCA.Cert)
+	sc := startSidecarWith(t, []string{"--tls-cert", p("s.pem"), "--tls-key", p("s.key"), "--tls-client-ca", clientCA.PEM},
+		&tls.Config{RootCAs: roots, Certificates: []tls.Certificate{cert}})
+	cmd := exec.Command(py, "-m", "unittest", "-v", "tests.test_tls")
+	cmd.Dir = pyDir
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+pyDir+string(os.PathListSeparator)+gen, "PYTHONDONTWRITEBYTECODE=1",
+		"HOTCOLD_TEST_TLS_TCP="+sc.tcp, "HOTCOLD_TEST_TLS_CA="+serverCA.PEM, "HOTCOLD_TEST_TLS_CERT="+p("c.pem"),
+		"HOTCOLD_TEST_TLS_KEY="+p("c.key"), "HOTCOLD_TEST_TLS_TOKEN="+tokenEnrich, "HOTCOLD_TEST_TLS_TABLE="+tableUsers)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "OK") || strings.Contains(string(out), "skipped") {
+		t.Fatalf("%v: %v\n%s\nsidecar log:\n%s", cmd.Args, err, out, sc.logs.String())
+	}
+}
+
 // missing skips the test, or fails it when the environment variable
 // require is set (as CI sets it).
 func missing(t *testing.T, require, what string) {
@@ -184,11 +230,21 @@ type sidecarProc struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has exited
 	paused bool
+
+	healthTLS *tls.Config // for the health checks of a TLS listener
 }
 
 // startSidecar loads the test tables into a new Pebble store and serves
 // them; the process is stopped at cleanup.
 func startSidecar(t *testing.T) *sidecarProc {
+	t.Helper()
+	return startSidecarWith(t, nil)
+}
+
+// startSidecarWith is startSidecar whose TCP listener has the TLS of
+// tlsArgs (hotcold serve's --tls-* flags) and whose health checks use
+// healthTLS (nil: plaintext).
+func startSidecarWith(t *testing.T, tlsArgs []string, healthTLS ...*tls.Config) *sidecarProc {
 	t.Helper()
 	hc := hotcoldBinary(t)
 	dir := t.TempDir()
@@ -220,7 +276,10 @@ jobs:
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sc.args = []string{"serve", "--store", store, "--listen", sc.tcp, "--unix", sc.unix, "--config", cfg}
+	sc.args = append([]string{"serve", "--store", store, "--listen", sc.tcp, "--unix", sc.unix, "--config", cfg}, tlsArgs...)
+	if len(healthTLS) > 0 {
+		sc.healthTLS = healthTLS[0]
+	}
 	t.Cleanup(func() {
 		if err := sc.stop(); err != nil {
 			t.Errorf("stopping the sidecar: %v", err)
@@ -265,7 +324,11 @@ func (s *sidecarProc) start() error {
 // waitHealthy polls the gRPC health service until it reports SERVING, the
 // process exits, or a minute passes.
 func (s *sidecarProc) waitHealthy(exited <-chan struct{}) error {
-	conn, err := grpc.NewClient(s.tcp, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if s.healthTLS != nil {
+		creds = credentials.NewTLS(s.healthTLS)
+	}
+	conn, err := grpc.NewClient(s.tcp, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return err
 	}

@@ -96,7 +96,7 @@ type Location struct {
 // that shows a valid example.
 func ParseLocation(s string) (Location, error) {
 	bad := func(format string, args ...any) (Location, error) {
-		return Location{}, fmt.Errorf("coldstore: store %q: %s (want pebble:DIR or redis://HOST:PORT[,HOST:PORT...])", s, fmt.Sprintf(format, args...))
+		return Location{}, fmt.Errorf("coldstore: store %q: %s (want pebble:DIR or redis://HOST:PORT[,HOST:PORT...])", Redact(s), fmt.Sprintf(format, args...))
 	}
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok {

@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +50,10 @@ type Config struct {
 	// `hotcold load --sidecar` loads, lists and rolls back versions of the
 	// store while the sidecar serves it. Absent: no admin service.
 	Admin *AdminConfig `yaml:"admin"`
+	// TLS turns on TLS for the TCP listener (the unix socket stays
+	// plaintext). Absent: plaintext, with a warning when listen is not a
+	// loopback address.
+	TLS *TLSConfig `yaml:"tls"`
 
 	file string
 	root *yaml.Node
@@ -88,6 +93,31 @@ type AdminConfig struct {
 	Token     string `yaml:"token"`
 	TokenEnv  string `yaml:"token_env"`
 	TokenFile string `yaml:"token_file"`
+}
+
+// TLSConfig is the tls section of the config file (see TLSFiles).
+type TLSConfig struct {
+	// CertFile and KeyFile are the server's PEM certificate chain and key,
+	// read again when they change. Both required.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile, when set, requires clients to present a certificate
+	// signed by one of its CAs (mutual TLS).
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// ServerTLS returns the TLS configuration of the TCP listener (nil when
+// the config has no tls section), reading the files; errors name the
+// config line of the file that fails.
+func (c *Config) ServerTLS() (*tls.Config, error) {
+	if c.TLS == nil {
+		return nil, nil
+	}
+	cfg, err := ServerTLS(TLSFiles{CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile, ClientCAFile: c.TLS.ClientCAFile})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.where([]any{"tls"}), err)
+	}
+	return cfg, nil
 }
 
 // LoadConfig reads and parses a config file (see ParseConfig).
@@ -197,6 +227,14 @@ func (c *Config) Validate() error {
 		}
 		if n != 1 {
 			add([]any{"admin"}, "give the admin token in exactly one of token, token_env or token_file (or --admin-token-file)")
+		}
+	}
+	if t := c.TLS; t != nil {
+		if t.CertFile == "" {
+			add([]any{"tls"}, "set cert_file (the server certificate, PEM), or --tls-cert")
+		}
+		if t.KeyFile == "" {
+			add([]any{"tls"}, "set key_file (the server private key, PEM), or --tls-key")
 		}
 	}
 	if len(errs) > 0 {

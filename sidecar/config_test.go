@@ -71,6 +71,8 @@ func TestConfigErrorsNameFileLineAndField(t *testing.T) {
 		{name: "negative limits", yaml: "listen: :1\nstore: x\nmax_batch: -3\ncall_timeout: -1s\n", want: []string{"bad.yaml:3: max_batch", "bad.yaml:4: call_timeout"}},
 		{name: "admin without a token", yaml: "listen: :1\nstore: x\nadmin: {}\n", want: []string{"bad.yaml:3: admin: give the admin token in exactly one of token, token_env or token_file"}},
 		{name: "admin with two tokens", yaml: "listen: :1\nstore: x\nadmin:\n  token: a\n  token_file: /f\n", want: []string{"bad.yaml:3: admin: give the admin token in exactly one"}},
+		{name: "tls without a key", yaml: "listen: :1\nstore: x\ntls:\n  cert_file: /s.pem\n", want: []string{"bad.yaml:3: tls: set key_file"}},
+		{name: "tls unknown field", parse: true, yaml: "tls:\n  cert: /s.pem\n", want: []string{"bad.yaml", "line 2", "cert"}},
 		{name: "admin unknown field", parse: true, yaml: "admin:\n  tokn: a\n", want: []string{"bad.yaml", "line 2", "tokn"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -189,6 +191,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("admin: {}\n"))
 	f.Add([]byte("admin: [1]\n"))
 	f.Add([]byte("admin:\n  token: [x]\n"))
+	f.Add([]byte("tls: {cert_file: a, key_file: b, client_ca_file: c}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := sidecar.ParseConfig(data, "fuzz.yaml")
 		if err != nil {
@@ -220,4 +223,21 @@ func FuzzParseByteSize(f *testing.F) {
 			t.Fatalf("ParseByteSize(%q) = %d, whose String %q reads back as %d, %v", s, b, b.String(), again, err)
 		}
 	})
+}
+
+func TestConfigTLSFileErrorsNameTheLine(t *testing.T) {
+	c, err := sidecar.ParseConfig([]byte("listen: :1\nstore: x\ntls:\n  cert_file: /nonexistent/s.pem\n  key_file: /nonexistent/s.key\n"), "tls.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ServerTLS(); err == nil || !strings.Contains(err.Error(), "tls.yaml:3: tls") || !strings.Contains(err.Error(), "/nonexistent/s.pem") {
+		t.Fatalf("ServerTLS with missing files: %v", err)
+	}
+	var none sidecar.Config
+	if cfg, err := none.ServerTLS(); cfg != nil || err != nil {
+		t.Fatalf("no tls section: %v, %v; want plaintext", cfg, err)
+	}
 }

@@ -30,6 +30,14 @@
 // service and server reflection are registered, so grpcurl works without
 // the proto file. [LoadConfig] reads the YAML config of `hotcold serve`.
 //
+// # TLS
+//
+// [ServerTLS] builds the tls.Config of the TCP listener (Listeners.TLS)
+// from PEM files, reloading the certificate when its files change and
+// requiring client certificates when a client CA is given (mutual TLS);
+// the unix socket stays plaintext. Run warns about a plaintext TCP listener
+// that is not loopback. Clients use [WithTLS] with a [ClientTLS] config.
+//
 // # Loading while serving
 //
 // An embedded Pebble store can be opened by one process only, so while a

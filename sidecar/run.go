@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +21,11 @@ type Listeners struct {
 	// TCP is the host:port of the gRPC API, e.g. ":7070" or
 	// "127.0.0.1:0". Empty: no TCP listener.
 	TCP string
+	// TLS, when set, is the TLS configuration of the TCP listener (see
+	// ServerTLS: certificate reloading, mutual TLS). The unix socket stays
+	// plaintext. Nil: plaintext TCP, and Run logs a warning when TCP is not
+	// a loopback address, since tokens would cross the network in clear.
+	TLS *tls.Config
 	// Unix is the path of a unix-domain socket for the gRPC API; a sidecar
 	// next to a Flink TaskManager should use it. A stale socket file left
 	// by a crashed sidecar is replaced; a socket another process still
@@ -79,8 +85,13 @@ func (s *Server) Run(ctx context.Context, l Listeners) error {
 		if err != nil {
 			return fmt.Errorf("sidecar: listen on %s: %w (is another sidecar running? choose another --listen)", l.TCP, err)
 		}
-		lis = append(lis, x)
 		addrs.TCP = x.Addr().String()
+		if l.TLS != nil {
+			x = tls.NewListener(x, l.TLS)
+		} else if !isLoopback(l.TCP) {
+			s.opts.Logger.Warn("sidecar: the TCP listener is not loopback and has no TLS: job and admin tokens and the rows cross the network in clear; set --tls-cert and --tls-key (tls: in the config), or listen on 127.0.0.1 or a unix socket", "tcp", addrs.TCP)
+		}
+		lis = append(lis, x)
 	}
 	if l.Unix != "" {
 		x, err := listenUnix(l.Unix)
@@ -132,7 +143,7 @@ func (s *Server) Run(ctx context.Context, l Listeners) error {
 			}
 		}()
 	}
-	s.opts.Logger.Info("sidecar serving", "tcp", addrs.TCP, "unix", addrs.Unix, "metrics", addrs.Metrics)
+	s.opts.Logger.Info("sidecar serving", "tcp", addrs.TCP, "tls", l.TLS != nil, "mtls", l.TLS != nil && l.TLS.ClientAuth == tls.RequireAndVerifyClientCert, "unix", addrs.Unix, "metrics", addrs.Metrics)
 	if l.Ready != nil {
 		l.Ready(addrs)
 	}

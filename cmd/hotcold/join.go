@@ -142,7 +142,7 @@ func openJoinCold(ctx context.Context, f *runner.File) (join.Lookuper, func(), e
 	case f.Cold.Store != "":
 		st, err := coldstore.Open(ctx, f.Cold.Store, nil)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cold.store %q: %w (load it first with 'hotcold load')", f.Cold.Store, err)
+			return nil, nil, fmt.Errorf("cold.store %q: %w (load it first with 'hotcold load')", coldstore.Redact(f.Cold.Store), err)
 		}
 		return st, func() { st.Close() }, nil
 	}

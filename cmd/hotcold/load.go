@@ -18,6 +18,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/row"
@@ -33,6 +35,7 @@ type loadFlags struct {
 	keep           int
 	sidecar        string
 	adminTokenFile string
+	tls            clientTLSFlags
 }
 
 // viaSidecar reports whether the command goes through a running sidecar
@@ -56,7 +59,7 @@ func (f *loadFlags) open(ctx context.Context, cmd *cobra.Command, create bool) (
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	b, err := coldstore.Open(ctx, f.store, &coldstore.Options{KeepVersions: f.keep, Logger: logger, Create: create})
 	if err != nil && isLocked(err) {
-		return nil, fmt.Errorf("the store %s is held by another process (e.g. hotcold serve); load through it with --sidecar ADDR --admin-token-file FILE (the address and admin token of that hotcold serve)\n(%w)", f.store, err)
+		return nil, fmt.Errorf("the store %s is held by another process (e.g. hotcold serve); load through it with --sidecar ADDR --admin-token-file FILE (the address and admin token of that hotcold serve)\n(%w)", coldstore.Redact(f.store), err)
 	}
 	return b, err
 }
@@ -80,7 +83,15 @@ func (f *loadFlags) adminClient(ctx context.Context) (*sidecar.AdminClient, erro
 	} else if token = os.Getenv("HOTCOLD_ADMIN_TOKEN"); token == "" {
 		return nil, errors.New("no admin token: pass --admin-token-file FILE (the token file given to hotcold serve --admin-token-file) or set HOTCOLD_ADMIN_TOKEN")
 	}
-	return sidecar.NewAdminClient(ctx, f.sidecar, token)
+	tc, err := f.tls.config()
+	if err != nil {
+		return nil, err
+	}
+	var opts []grpc.DialOption
+	if tc != nil {
+		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
+	}
+	return sidecar.NewAdminClient(ctx, f.sidecar, token, opts...)
 }
 
 // where names the store in messages.
@@ -88,7 +99,7 @@ func (f *loadFlags) where(viaSidecar bool) string {
 	if viaSidecar {
 		return "the store of sidecar " + f.sidecar
 	}
-	return f.store
+	return coldstore.Redact(f.store)
 }
 
 func newLoadCmd() *cobra.Command {
@@ -237,6 +248,7 @@ version stays as it was.`,
 	pf.StringVar(&f.store, "store", os.Getenv("HOTCOLD_STORE"), "cold store: pebble:DIR or redis://HOST:PORT[,HOST:PORT...] (default $HOTCOLD_STORE)")
 	pf.StringVar(&f.table, "table", "", "table name")
 	pf.StringVar(&f.sidecar, "sidecar", "", "instead of --store: go through the running hotcold serve at host:port or unix:///path.sock (its admin service)")
+	f.tls.add(pf)
 	pf.StringVar(&f.adminTokenFile, "admin-token-file", "", "with --sidecar: file holding the sidecar's admin token (default $HOTCOLD_ADMIN_TOKEN)")
 	fl := cmd.Flags()
 	fl.StringVar(&version, "version", "", "name of the new version, e.g. dt=2026-11-22")

@@ -26,6 +26,7 @@ func newLookupCmd() *cobra.Command {
 		token   string
 		timeout time.Duration
 		list    bool
+		tlsf    clientTLSFlags
 	)
 	c := &cobra.Command{
 		Use:   "lookup --addr ADDR --table TABLE KEY...",
@@ -44,9 +45,12 @@ are read in one BatchLookup call, from one table version.
 
 --addr is host:port for TCP or unix:///path.sock for the unix socket. The
 token of a job (when the sidecar has jobs configured) comes from --token or
-the HOTCOLD_TOKEN environment variable. --list prints the tables instead.`,
+the HOTCOLD_TOKEN environment variable. --list prints the tables instead.
+Over TLS give --tls-ca (and --tls-cert/--tls-key when the sidecar requires
+client certificates).`,
 		Example: `  hotcold lookup --addr unix:///tmp/hotcold.sock --table orders 42 43
   hotcold lookup --addr 127.0.0.1:7070 --table refunds 42,1 42,2
+  hotcold lookup --addr sidecar.example:7070 --tls-ca ca.pem --tls-cert me.pem --tls-key me.key --table orders 42
   HOTCOLD_TOKEN=s3cret hotcold lookup --addr unix:///run/hotcold.sock --list`,
 		RunE: func(cmd *cobra.Command, keys []string) error {
 			if addr == "" {
@@ -59,6 +63,13 @@ the HOTCOLD_TOKEN environment variable. --list prints the tables instead.`,
 				token = os.Getenv("HOTCOLD_TOKEN")
 			}
 			opts := []sidecar.Option{sidecar.WithCallTimeout(timeout)}
+			tc, err := tlsf.config()
+			if err != nil {
+				return err
+			}
+			if tc != nil {
+				opts = append(opts, sidecar.WithTLS(tc))
+			}
 			if token != "" {
 				opts = append(opts, sidecar.WithToken(token))
 			}
@@ -77,6 +88,7 @@ the HOTCOLD_TOKEN environment variable. --list prints the tables instead.`,
 		},
 	}
 	f := c.Flags()
+	tlsf.add(f)
 	f.StringVar(&addr, "addr", "", "sidecar address: host:port or unix:///path.sock")
 	f.StringVar(&table, "table", "", "table to read")
 	f.StringVar(&token, "token", "", "bearer token of your job (default $HOTCOLD_TOKEN)")

@@ -35,6 +35,9 @@ func newServeCmd() *cobra.Command {
 		logLevel   string
 		logJSON    bool
 		adminToken string
+		tlsCert    string
+		tlsKey     string
+		tlsCA      string
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -54,11 +57,14 @@ Over a pebble: store it pins every table in memory in the background at
 startup (lookups are served meanwhile) and logs how many were pinned.
 
 Flags override the config file. Without --listen or --unix (and none in the
-config) it listens on 127.0.0.1:7070. On SIGINT/SIGTERM it stops accepting
+config) it listens on 127.0.0.1:7070. A --listen that is not loopback should
+have TLS (--tls-cert, --tls-key, and --tls-client-ca for mutual TLS; tls:
+in the config), else tokens cross the network in clear and serve warns. On SIGINT/SIGTERM it stops accepting
 calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 		Example: `  hotcold serve --store pebble:./cold --unix /tmp/hotcold.sock
   hotcold serve --store pebble:./cold --unix /tmp/hotcold.sock --admin-token-file admin.token
   hotcold serve --store pebble:/var/lib/hotcold/cold --listen :7070 --unix /run/hotcold.sock --config sidecar.yaml
+  hotcold serve --store pebble:./cold --listen :7070 --tls-cert server.pem --tls-key server.key --tls-client-ca clients-ca.pem
   hotcold serve --config sidecar.yaml --metrics-listen 127.0.0.1:9464 --cache-size 1GiB`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -87,6 +93,14 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			set("no-cache", func() { cfg.Cache.Disabled = noCache })
 			set("version-check-interval", func() { cfg.Cache.VersionCheckInterval = verCheck })
 			set("admin-token-file", func() { cfg.Admin = &sidecar.AdminConfig{TokenFile: adminToken} })
+			if f.Changed("tls-cert") || f.Changed("tls-key") || f.Changed("tls-client-ca") {
+				if cfg.TLS == nil {
+					cfg.TLS = &sidecar.TLSConfig{}
+				}
+				set("tls-cert", func() { cfg.TLS.CertFile = tlsCert })
+				set("tls-key", func() { cfg.TLS.KeyFile = tlsKey })
+				set("tls-client-ca", func() { cfg.TLS.ClientCAFile = tlsCA })
+			}
 			if cfg.Listen == "" && cfg.Unix == "" {
 				cfg.Listen = "127.0.0.1:7070"
 			}
@@ -102,22 +116,27 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			if err != nil {
 				return err
 			}
+			serverTLS, err := cfg.ServerTLS()
+			if err != nil {
+				return err
+			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			opts.Logger, opts.Registerer = logger, reg
 
 			ctx := cmd.Context()
+			shown := coldstore.Redact(cfg.Store) // the store URL as printed and logged: no password
 			st, err := coldstore.Open(ctx, cfg.Store, &coldstore.Options{Logger: logger, Registerer: reg})
 			if err != nil {
-				return fmt.Errorf("open the cold store %q: %w (load a table into it first with `hotcold load --store %s ...`)", cfg.Store, err, cfg.Store)
+				return fmt.Errorf("open the cold store %q: %w (load a table into it first with `hotcold load --store %s ...`)", shown, err, shown)
 			}
 			defer st.Close()
 			if tables, err := st.Tables(ctx); err == nil && len(tables) == 0 {
-				hint := "hotcold load --store " + cfg.Store + " --table T --version V --key K FILE.parquet"
+				hint := "hotcold load --store " + shown + " --table T --version V --key K FILE.parquet"
 				if opts.AdminToken != "" {
 					hint = "hotcold load --sidecar ADDR --admin-token-file FILE --table T --version V --key K FILE.parquet"
 				}
-				logger.Warn("the cold store has no tables yet: lookups will fail with NotFound until one is loaded", "store", cfg.Store, "hint", hint)
+				logger.Warn("the cold store has no tables yet: lookups will fail with NotFound until one is loaded", "store", shown, "hint", hint)
 			}
 			srv, err := sidecar.NewServer(st, opts)
 			if err != nil {
@@ -140,11 +159,18 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			}
 			out := cmd.OutOrStdout()
 			return srv.Run(ctx, sidecar.Listeners{
-				TCP: cfg.Listen, Unix: cfg.Unix, UnixMode: mode, Metrics: cfg.MetricsListen, Gatherer: reg,
+				TCP: cfg.Listen, TLS: serverTLS, Unix: cfg.Unix, UnixMode: mode, Metrics: cfg.MetricsListen, Gatherer: reg,
 				Ready: func(a sidecar.Addrs) {
 					var parts []string
 					if a.TCP != "" {
-						parts = append(parts, "tcp "+a.TCP)
+						switch {
+						case serverTLS != nil && serverTLS.ClientCAs != nil:
+							parts = append(parts, "tcp "+a.TCP+" (mTLS)")
+						case serverTLS != nil:
+							parts = append(parts, "tcp "+a.TCP+" (TLS)")
+						default:
+							parts = append(parts, "tcp "+a.TCP)
+						}
 					}
 					if a.Unix != "" {
 						parts = append(parts, "unix://"+a.Unix)
@@ -152,7 +178,7 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 					if a.Metrics != "" {
 						parts = append(parts, "metrics http://"+a.Metrics+"/metrics")
 					}
-					fmt.Fprintf(out, "hotcold serve: serving %s on %s\n", cfg.Store, strings.Join(parts, ", "))
+					fmt.Fprintf(out, "hotcold serve: serving %s on %s\n", shown, strings.Join(parts, ", "))
 				},
 			})
 		},
@@ -160,6 +186,9 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 	f := c.Flags()
 	f.StringVar(&configPath, "config", "", "YAML config file (listen addresses, store, jobs with tokens, tables and rate limits, limits, cache)")
 	f.StringVar(&listen, "listen", "", "TCP host:port of the gRPC API (default 127.0.0.1:7070 when neither --listen nor --unix is set)")
+	f.StringVar(&tlsCert, "tls-cert", "", "PEM certificate chain of the TCP listener: turns on TLS (read again when the file changes); with --tls-key")
+	f.StringVar(&tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	f.StringVar(&tlsCA, "tls-client-ca", "", "PEM CAs of the client certificates: turns on mutual TLS (clients without a certificate signed by one are refused)")
 	f.StringVar(&unix, "unix", "", "unix socket path of the gRPC API (preferred for a sidecar next to a TaskManager)")
 	f.StringVar(&unixMode, "unix-mode", "", "octal file mode of the unix socket, e.g. 0660 (default: from the umask)")
 	f.StringVar(&metrics, "metrics-listen", "", "host:port of the HTTP server with /metrics (default: none)")

@@ -74,7 +74,7 @@ func startServe(t *testing.T, args ...string) *servingCmd {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if m := regexp.MustCompile(`tcp (\S+?)[,\n]`).FindStringSubmatch(sc.out.String()); m != nil {
+	if m := regexp.MustCompile(`tcp (\S+?)[ ,\n]`).FindStringSubmatch(sc.out.String()); m != nil {
 		sc.tcp = m[1]
 	}
 	return sc
@@ -287,4 +287,41 @@ func FuzzParseKey(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestServeNeverPrintsTheRedisPassword(t *testing.T) {
+	srv := redistest.Start(t)
+	if err := srv.Client(t).ConfigSet(context.Background(), "requirepass", "s3cret-pw").Err(); err != nil {
+		t.Fatal(err)
+	}
+	url := "redis://:s3cret-pw@" + srv.Addr()
+	for _, logJSON := range []bool{false, true} {
+		args := []string{"--store", url, "--listen", "127.0.0.1:0"}
+		if logJSON {
+			args = append(args, "--log-json")
+		}
+		sc := startServe(t, args...) // the store has no tables yet: WARN with store= and hint=
+		if err := sc.stop(); err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+		out, errs := sc.out.String(), sc.errs.String()
+		if strings.Contains(out+errs, "s3cret-pw") {
+			t.Fatalf("log-json=%v: the password is printed:\nstdout: %s\nstderr: %s", logJSON, out, errs)
+		}
+		if !strings.Contains(out, "serving redis://:***@"+srv.Addr()) {
+			t.Errorf("log-json=%v: the start line does not show the redacted URL: %s", logJSON, out)
+		}
+		if !strings.Contains(errs, "no tables yet") || strings.Count(errs, ":***@"+srv.Addr()) < 2 {
+			t.Errorf("log-json=%v: the WARN does not show the redacted URL in store= and hint=: %s", logJSON, errs)
+		}
+	}
+	// An error opening the store does not show it either.
+	_, err := run(t, "serve", "--store", "redis://:s3cret-pw@"+srv.Addr()+"?bogus=1", "--listen", "127.0.0.1:0")
+	if err == nil || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Fatalf("bad store URL: %v", err)
+	}
+	_, err = run(t, "load", "list", "--store", "redis://:wrong-pw@"+srv.Addr())
+	if err == nil || strings.Contains(err.Error(), "wrong-pw") {
+		t.Fatalf("wrong password: %v", err)
+	}
 }

@@ -147,6 +147,13 @@ class LookupClient:
     sidecar restarting) are retried with exponential backoff from
     ``initial_backoff`` up to ``max_backoff`` seconds with 20% jitter, at most
     ``max_retries`` times (default 10: a sidecar restart is ridden out).
+    Over TCP to a sidecar with TLS (its --tls-cert), give ``tls_ca`` (the PEM
+    file of the CAs that sign its certificate; None: the system's roots, used
+    as soon as any tls_* argument is given), and for mutual TLS
+    (--tls-client-ca) ``tls_cert`` and ``tls_key``; ``tls_server_name``
+    overrides the name checked against the certificate. The unix socket is
+    always plaintext. Answers larger than ``max_receive_bytes`` (default 64 MiB,
+    as the Go and Java clients) fail with RESOURCE_EXHAUSTED.
     ``batch_lookup`` sends at most ``max_batch`` keys per call (default 256;
     keep it at or below the sidecar's max_batch).
 
@@ -166,9 +173,29 @@ class LookupClient:
         initial_backoff: float = 0.025,
         max_backoff: float = 1.0,
         max_batch: int = 256,
+        max_receive_bytes: int = 64 << 20,
+        tls_ca: Optional[str] = None,
+        tls_cert: Optional[str] = None,
+        tls_key: Optional[str] = None,
+        tls_server_name: Optional[str] = None,
         channel_options: Sequence[Tuple[str, Any]] = (),
     ):
         problems = []
+        if max_receive_bytes < 1:
+            problems.append(f"max_receive_bytes {max_receive_bytes}: must be positive")
+        if (tls_cert is None) != (tls_key is None):
+            problems.append("give both tls_cert and tls_key (the client certificate and its key, for a sidecar with --tls-client-ca), or neither")
+        use_tls = not unix_socket and any(x is not None for x in (tls_ca, tls_cert, tls_key, tls_server_name))
+        pems = {}
+        if use_tls:
+            for name, path in (("tls_ca", tls_ca), ("tls_cert", tls_cert), ("tls_key", tls_key)):
+                if path is None:
+                    continue
+                try:
+                    with open(path, "rb") as f:
+                        pems[name] = f.read()
+                except OSError as e:
+                    problems.append(f"{name} {path}: {e.strerror}")
         if not target and not unix_socket:
             problems.append('give target="host:port" or unix_socket="/path/to/hotcold.sock"')
         if token is not None and (not token or any(ord(c) < 0x20 or ord(c) > 0x7E for c in token)):
@@ -195,7 +222,7 @@ class LookupClient:
         self._max_batch = max_batch
         self._metadata = (("authorization", "Bearer " + token),) if token is not None else ()
         options = [
-            ("grpc.max_receive_message_length", 64 << 20),
+            ("grpc.max_receive_message_length", max_receive_bytes),
             # Reconnect soon after a sidecar restart; the client's own
             # retries pace the attempts.
             ("grpc.initial_reconnect_backoff_ms", 50),
@@ -204,8 +231,18 @@ class LookupClient:
         ]
         if unix_socket:
             options.append(("grpc.default_authority", "localhost"))
+        if use_tls and tls_server_name:
+            options.append(("grpc.ssl_target_name_override", tls_server_name))
         options.extend(channel_options)
-        self._channel = grpc.insecure_channel(self.target, options=options)
+        if use_tls:
+            creds = grpc.ssl_channel_credentials(
+                root_certificates=pems.get("tls_ca"),
+                private_key=pems.get("tls_key"),
+                certificate_chain=pems.get("tls_cert"),
+            )
+            self._channel = grpc.secure_channel(self.target, creds, options=options)
+        else:
+            self._channel = grpc.insecure_channel(self.target, options=options)
         self._stub = lookup_pb2_grpc.LookupServiceStub(self._channel)
         self._closed = False
         self._lock = threading.Lock()
