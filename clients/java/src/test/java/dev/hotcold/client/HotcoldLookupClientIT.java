@@ -190,7 +190,8 @@ public class HotcoldLookupClientIT {
 
   @Test
   public void batchLargerThanMaxBatchIsSplitAndKeepsOrder() {
-    try (HotcoldLookupClient c = HotcoldLookupClient.newBuilder().target(tcp).token(token).maxBatch(7).build()) {
+    List<Integer> sizes = java.util.Collections.synchronizedList(new ArrayList<>());
+    try (HotcoldLookupClient c = HotcoldLookupClient.newBuilder().target(tcp).token(token).maxBatch(7).batchListener(sizes::add).build()) {
       List<Object> keys = new ArrayList<>();
       for (long id = 60; id >= 1; id -= 3) {
         keys.add(id);
@@ -205,6 +206,10 @@ public class HotcoldLookupClientIT {
           assertEquals("user-" + id, res.get(i).row().getString("name"));
         }
       }
+      // 40 keys in parts of at most 7, each reported to the listener.
+      List<Integer> sorted = new ArrayList<>(sizes);
+      java.util.Collections.sort(sorted);
+      assertEquals(List.of(5, 7, 7, 7, 7, 7), sorted);
     }
   }
 
