@@ -15,7 +15,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.Metric;
+import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.table.api.TableResult;
 import org.apache.flink.table.api.EnvironmentSettings;
 import org.apache.flink.table.api.TableEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -32,10 +39,16 @@ import org.junit.jupiter.api.io.TempDir;
  * over tables loaded with hotcold load (see TestData for their rows).
  */
 class HotcoldLookupJoinTest {
+  static final InMemoryReporter METRICS = InMemoryReporter.createWithRetainedMetrics();
+
   @RegisterExtension
   static final MiniClusterExtension FLINK =
       new MiniClusterExtension(
-          new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+          new MiniClusterResourceConfiguration.Builder()
+              .setConfiguration(METRICS.addToConfiguration(new Configuration()))
+              .setNumberTaskManagers(1)
+              .setNumberSlotsPerTaskManager(2)
+              .build());
 
   @TempDir static Path dir;
   static Sidecar sidecar;
@@ -123,11 +136,30 @@ class HotcoldLookupJoinTest {
     probes(t, 500, 0);
     users(t, "unix://" + sidecar.unix, ", 'lookup.max-in-flight' = '1'");
     double keys0 = keys(), calls0 = batchCalls();
-    assertJoined(collect(t, JOIN), 500);
+    TableResult result = t.executeSql(JOIN);
+    JobID job = result.getJobClient().orElseThrow().getJobID();
+    List<Row> rows = new ArrayList<>();
+    try (CloseableIterator<Row> it = result.collect()) {
+      it.forEachRemaining(rows::add);
+    }
+    assertJoined(rows, 500);
     assertEquals(500, keys() - keys0, "keys looked up without a cache");
     double calls = batchCalls() - calls0;
     // One call at a time: the lookups issued meanwhile go out together.
     assertTrue(calls < 250, "BatchLookup calls for 500 async lookups: " + calls);
+
+    // The connector's metrics, in the group "hotcold" of the lookup operator.
+    long hits = 0;
+    for (long id = 1; id <= 500; id++) {
+      hits += id % 130 >= 1 && id % 130 <= 100 ? 1 : 0;
+    }
+    assertEquals(hits, ((Counter) metric(job, LookupCore.HITS)).getCount(), "hits");
+    assertEquals(500 - hits, ((Counter) metric(job, LookupCore.MISSES)).getCount(), "misses");
+    assertEquals(0, ((Counter) metric(job, LookupCore.ERRORS)).getCount(), "errors");
+    assertEquals(500, ((Histogram) metric(job, LookupCore.LATENCY)).getCount(), "latency samples");
+    Histogram batches = (Histogram) metric(job, LookupCore.BATCH_SIZE);
+    assertEquals((long) calls, batches.getCount(), "batch-size samples, one per BatchLookup call");
+    assertEquals(500.0, batches.getStatistics().getMean() * batches.getCount(), 1e-6, "keys over all batches");
   }
 
   @Test
@@ -253,6 +285,19 @@ class HotcoldLookupJoinTest {
     assertTrue(chain.contains("set 'token' or 'token-file', not both"), chain);
     assertTrue(chain.contains("'lookup.batch-size' 0 must be at least 1"), chain);
     assertTrue(chain.contains("'lookup.cache' = 'FULL' is not supported"), chain);
+  }
+
+  /** The one metric of the job whose identifier ends with .hotcold.NAME. */
+  private static Metric metric(JobID job, String name) {
+    Map<String, Metric> found = METRICS.findMetrics(job, "hotcold." + name);
+    List<Metric> ms = new ArrayList<>();
+    for (Map.Entry<String, Metric> e : found.entrySet()) {
+      if (e.getKey().endsWith(".hotcold." + name)) {
+        ms.add(e.getValue());
+      }
+    }
+    assertEquals(1, ms.size(), "metrics hotcold." + name + " of job " + job + ": " + found.keySet());
+    return ms.get(0);
   }
 
   static String chain(Throwable e) {
