@@ -73,18 +73,34 @@ func TestMain(m *testing.M) {
 }
 
 // TestJavaClient runs the Java client's JUnit suite
-// (clients/java/src/test) against a real sidecar.
+// (clients/java/src/test, HotcoldLookupClientIT through Maven's failsafe
+// plugin) against a real sidecar.
 func TestJavaClient(t *testing.T) {
 	t.Parallel()
 	root := repoRoot(t)
-	script := filepath.Join(root, "clients", "java", "build.sh")
-	if out, err := exec.Command(script, "check").CombinedOutput(); err != nil {
-		missing(t, "HOTCOLD_REQUIRE_JAVA", "Java toolchain: "+strings.TrimSpace(string(out)))
+	mvn, err := javaToolchain()
+	if err != nil {
+		missing(t, "HOTCOLD_REQUIRE_JAVA", "Java toolchain: "+err.Error())
 	}
 	sc := startSidecar(t)
-	cmd := exec.Command(script, "test")
-	cmd.Env = append(os.Environ(), "HOTCOLD_JAVA_BUILD="+t.TempDir())
+	// -o would fail on a fresh ~/.m2; Maven fetches what it lacks from
+	// Maven Central once.
+	cmd := exec.Command(mvn, "-B", "-f", filepath.Join(root, "clients", "java", "pom.xml"),
+		"-Dhotcold.build.dir="+t.TempDir(), "verify")
+	cmd.Env = os.Environ()
 	runSuite(t, sc, cmd)
+}
+
+// javaToolchain finds Maven and checks that a JDK 17+ runs it.
+func javaToolchain() (string, error) {
+	mvn, err := exec.LookPath("mvn")
+	if err != nil {
+		return "", errors.New("mvn is not on PATH (apt-get install maven default-jdk-headless)")
+	}
+	if _, err := exec.LookPath("javac"); err != nil {
+		return "", errors.New("javac is not on PATH (apt-get install default-jdk-headless)")
+	}
+	return mvn, nil
 }
 
 // TestPythonClient runs the Python client's unittest suite
@@ -195,8 +211,8 @@ func runSuite(t *testing.T, sc *sidecarProc, cmd *exec.Cmd) {
 	}
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	// Its own process group, so that a timeout also ends the JVM that
-	// build.sh starts.
+	// Its own process group, so that a timeout also ends the JVMs that
+	// Maven starts.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %v: %v", cmd.Args, err)

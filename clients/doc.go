@@ -3,8 +3,8 @@
 // Flink UDFs, PyFlink UDFs and other JVM or Python callers, and the Go
 // harness that tests them against a real sidecar.
 //
-// The clients live in clients/java (HotcoldLookupClient, built by
-// clients/java/build.sh from Debian's jars or by Maven from pom.xml) and
+// The clients live in clients/java (HotcoldLookupClient, built by Maven
+// from Maven Central's grpc-java) and
 // clients/python (the hotcold_client package). Both generate their gRPC
 // stubs from the proto at build time, so they always match it; see
 // clients/README.md for their APIs and Flink, PyFlink and SQL examples.
@@ -21,8 +21,9 @@
 // endpoint (HOTCOLD_TEST_CONTROL), which answers once the sidecar has
 // exited or answers health checks again, so restarts need no sleeps.
 //
-// A suite is skipped when its toolchain is missing (javac and Debian's
-// gRPC jars; /usr/bin/python3 with grpcio and grpc_tools), unless
+// A suite is skipped when its toolchain is missing (mvn and javac, which
+// run `mvn verify` in clients/java; /usr/bin/python3 with grpcio and
+// grpc_tools), unless
 // HOTCOLD_REQUIRE_JAVA=1 or HOTCOLD_REQUIRE_PYTHON_GRPC=1 is set, as CI
 // does, in which case it fails.
 package clients

@@ -36,6 +36,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 import java.util.logging.Logger;
 
 /**
@@ -101,6 +102,7 @@ public final class HotcoldLookupClient implements AutoCloseable {
   private final long initialBackoffNanos;
   private final long maxBackoffNanos;
   private final int maxBatch;
+  private final IntConsumer batchListener; // null when none
   private final ScheduledThreadPoolExecutor scheduler;
   private final Batcher batcher; // null without automatic batching
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -124,6 +126,7 @@ public final class HotcoldLookupClient implements AutoCloseable {
     private boolean autoBatch = true;
     private int maxBatch = 256;
     private int maxInFlightBatches = 4;
+    private IntConsumer batchListener;
 
     private Builder() {}
 
@@ -208,6 +211,17 @@ public final class HotcoldLookupClient implements AutoCloseable {
     }
 
     /**
+     * Called with the number of keys of every BatchLookup call the client
+     * sends (automatic batches and the parts of {@link #batchLookup}), before
+     * it is sent, e.g. to feed a batch-size histogram. It runs on the
+     * sending thread: keep it short. Default: none.
+     */
+    public Builder batchListener(IntConsumer listener) {
+      this.batchListener = listener;
+      return this;
+    }
+
+    /**
      * Builds the client. It does not connect yet: the first call does.
      *
      * @throws IllegalArgumentException naming every invalid setting
@@ -264,6 +278,7 @@ public final class HotcoldLookupClient implements AutoCloseable {
     this.initialBackoffNanos = b.initialBackoff.toNanos();
     this.maxBackoffNanos = b.maxBackoff.toNanos();
     this.maxBatch = b.maxBatch;
+    this.batchListener = b.batchListener;
 
     int id = CLIENTS.incrementAndGet();
     ThreadFactory threads = daemonThreads("hotcold-client-" + id);
@@ -499,6 +514,9 @@ public final class HotcoldLookupClient implements AutoCloseable {
       req.addKeys(KeyRef.newBuilder().setKey(k));
     }
     String what = "BatchLookup " + table;
+    if (batchListener != null) {
+      batchListener.accept(keys.size());
+    }
     return call(LookupServiceGrpc.getBatchLookupMethod(), req.build(), d, what)
         .thenCompose(resp -> results(table, keys.size(), resp, d, what));
   }

@@ -1,12 +1,12 @@
 package dev.hotcold.client;
 
-import static org.junit.Assert.assertArrayEquals;
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertNull;
-import static org.junit.Assert.assertThrows;
-import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import io.grpc.Status;
 import java.math.BigDecimal;
@@ -25,10 +25,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
-import org.junit.Test;
-import org.junit.function.ThrowingRunnable;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 /**
  * Runs the client against a real `hotcold serve` started by the Go harness
@@ -57,7 +57,7 @@ public class HotcoldLookupClientIT {
   private static String metrics;
   private static HotcoldLookupClient client;
 
-  @BeforeClass
+  @BeforeAll
   public static void setUp() {
     tcp = env("HOTCOLD_TEST_TCP");
     unix = env("HOTCOLD_TEST_UNIX");
@@ -73,7 +73,7 @@ public class HotcoldLookupClientIT {
     client = HotcoldLookupClient.newBuilder().target(tcp).token(token).build();
   }
 
-  @AfterClass
+  @AfterAll
   public static void tearDown() {
     if (client != null) {
       client.close();
@@ -178,7 +178,7 @@ public class HotcoldLookupClientIT {
     long[] want = {5, -1, 1, 42, 100, -1};
     for (int i = 0; i < want.length; i++) {
       LookupResult r = res.get(i);
-      assertEquals("result " + i, want[i] > 0, r.found());
+      assertEquals(want[i] > 0, r.found(), "result " + i);
       assertEquals(version, r.version());
       if (want[i] > 0) {
         assertArrayEquals(userRow(want[i]), r.row().toArray());
@@ -190,7 +190,8 @@ public class HotcoldLookupClientIT {
 
   @Test
   public void batchLargerThanMaxBatchIsSplitAndKeepsOrder() {
-    try (HotcoldLookupClient c = HotcoldLookupClient.newBuilder().target(tcp).token(token).maxBatch(7).build()) {
+    List<Integer> sizes = java.util.Collections.synchronizedList(new ArrayList<>());
+    try (HotcoldLookupClient c = HotcoldLookupClient.newBuilder().target(tcp).token(token).maxBatch(7).batchListener(sizes::add).build()) {
       List<Object> keys = new ArrayList<>();
       for (long id = 60; id >= 1; id -= 3) {
         keys.add(id);
@@ -205,6 +206,10 @@ public class HotcoldLookupClientIT {
           assertEquals("user-" + id, res.get(i).row().getString("name"));
         }
       }
+      // 40 keys in parts of at most 7, each reported to the listener.
+      List<Integer> sorted = new ArrayList<>(sizes);
+      java.util.Collections.sort(sorted);
+      assertEquals(List.of(5, 7, 7, 7, 7, 7), sorted);
     }
   }
 
@@ -347,7 +352,7 @@ public class HotcoldLookupClientIT {
     } else {
       IllegalStateException e =
           assertThrows(IllegalStateException.class, () -> HotcoldLookupClient.newBuilder().unixSocket(unix).token(token).build());
-      assertTrue(e.getMessage(), e.getMessage().contains("netty-transport-native-epoll"));
+      assertTrue(e.getMessage().contains("netty-transport-native-epoll"), e.getMessage());
       System.out.println("HotcoldLookupClientIT: unix socket not testable here, TCP fallback checked instead: " + why);
     }
   }
@@ -358,7 +363,7 @@ public class HotcoldLookupClientIT {
         assertThrows(IllegalArgumentException.class,
             () -> HotcoldLookupClient.newBuilder().deadline(Duration.ZERO).maxBatch(0).token("a\nb").build());
     for (String want : new String[] {"target", "deadline", "maxBatch", "token"}) {
-      assertTrue(e.getMessage(), e.getMessage().contains(want));
+      assertTrue(e.getMessage().contains(want), e.getMessage());
     }
   }
 
@@ -393,7 +398,7 @@ public class HotcoldLookupClientIT {
       try (HotcoldLookupClient down =
           HotcoldLookupClient.newBuilder().target(tcp).token(token).deadline(Duration.ofMillis(200)).build()) {
         HotcoldException e = assertThrows(HotcoldException.class, () -> down.lookup(table, 1L));
-        assertTrue(e.toString(), e.code() == Status.Code.UNAVAILABLE || e.code() == Status.Code.DEADLINE_EXCEEDED);
+        assertTrue(e.code() == Status.Code.UNAVAILABLE || e.code() == Status.Code.DEADLINE_EXCEEDED, e.toString());
       }
       List<CompletableFuture<Optional<Row>>> fs = new ArrayList<>();
       for (int i = 1; i <= 300; i++) {
@@ -415,15 +420,15 @@ public class HotcoldLookupClientIT {
 
   // ---- helpers ----
 
-  private static void assertCode(Status.Code want, ThrowingRunnable r) {
+  private static void assertCode(Status.Code want, Executable r) {
     try {
-      r.run();
+      r.execute();
     } catch (HotcoldException e) {
-      assertEquals(e.toString(), want, e.code());
+      assertEquals(want, e.code(), e.toString());
       return;
     } catch (CompletionException e) {
-      assertTrue(e.toString(), e.getCause() instanceof HotcoldException);
-      assertEquals(e.getCause().toString(), want, ((HotcoldException) e.getCause()).code());
+      assertTrue(e.getCause() instanceof HotcoldException, e.toString());
+      assertEquals(want, ((HotcoldException) e.getCause()).code(), e.getCause().toString());
       return;
     } catch (Throwable t) {
       throw new AssertionError("want a HotcoldException " + want + ", got " + t, t);
@@ -439,7 +444,7 @@ public class HotcoldLookupClientIT {
       HttpResponse<String> resp =
           HTTP.send(HttpRequest.newBuilder(URI.create(control + "/" + action)).POST(HttpRequest.BodyPublishers.noBody()).build(),
               HttpResponse.BodyHandlers.ofString());
-      assertEquals(action + ": " + resp.body(), 200, resp.statusCode());
+      assertEquals(200, resp.statusCode(), action + ": " + resp.body());
     } catch (Exception e) {
       throw new AssertionError("harness control " + action + ": " + e, e);
     }

@@ -1,10 +1,10 @@
 package dev.hotcold.client;
 
-import static org.junit.Assert.assertArrayEquals;
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertNull;
-import static org.junit.Assert.assertThrows;
-import static org.junit.Assert.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.NullValue;
@@ -15,7 +15,7 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.util.List;
-import org.junit.Test;
+import org.junit.jupiter.api.Test;
 
 /** Conversions between Java values and the API's typed values. */
 public class ValuesTest {
@@ -43,15 +43,15 @@ public class ValuesTest {
   public void badKeyValuesAreInvalidArgumentNamingTheValue() {
     HotcoldException e = assertThrows(HotcoldException.class, () -> Values.key("t", new Object[] {1L, Instant.ofEpochSecond(0, 1)}));
     assertEquals(Status.Code.INVALID_ARGUMENT, e.code());
-    assertTrue(e.getMessage(), e.getMessage().contains("key value 1") && e.getMessage().contains("sub-microsecond"));
+    assertTrue(e.getMessage().contains("key value 1") && e.getMessage().contains("sub-microsecond"), e.getMessage());
     e = assertThrows(HotcoldException.class, () -> Values.key("t", List.of(1L, 2L), 3));
-    assertTrue(e.getMessage(), e.getMessage().contains("keys[3]") && e.getMessage().contains("unsupported class"));
+    assertTrue(e.getMessage().contains("keys[3]") && e.getMessage().contains("unsupported class"), e.getMessage());
     e = assertThrows(HotcoldException.class, () -> Values.key("t", new Object[] {}));
     assertEquals(Status.Code.INVALID_ARGUMENT, e.code());
     e = assertThrows(HotcoldException.class, () -> Values.key("t", new Object[] {Instant.ofEpochSecond(10_000_000_000_000L)}));
-    assertTrue(e.getMessage(), e.getMessage().contains("out of the range"));
+    assertTrue(e.getMessage().contains("out of the range"), e.getMessage());
     e = assertThrows(HotcoldException.class, () -> Values.key("t", new Object[] {LocalDate.MAX}));
-    assertTrue(e.getMessage(), e.getMessage().contains("out of the range of a date32"));
+    assertTrue(e.getMessage().contains("out of the range of a date32"), e.getMessage());
   }
 
   @Test
