@@ -26,6 +26,11 @@
 //		fmt.Println(res.Row.Format(nil), "from version", res.Version)
 //	}
 //
+// Open never creates a store for a reader: a pebble: URL whose directory
+// holds no cold store (missing, empty, or something else) is ErrNoStore,
+// naming the directory, so that a typo in a path stops a job instead of
+// serving it an empty store. A loader passes Options{Create: true}.
+//
 // The Pebble backend pins the live version of each table it reads in
 // memory while it fits PebbleOptions.PinMemory (default 256 MiB): a byte
 // arena of the version's keys and values with an open-addressing hash

@@ -315,3 +315,29 @@ func TestALateRecordOfAColdRowDoesNotJoinTwice(t *testing.T) {
 		t.Fatalf("stats %+v", st.Left)
 	}
 }
+
+// A new cold version whose schema no longer fits the input fails the
+// operator at the next refresh instead of being read with the old mapping.
+func TestARefreshedColdSchemaThatDoesNotFitFailsTheOperator(t *testing.T) {
+	g := &gatedStore{Memory: coldstore.NewMemory(), gate: make(chan struct{})}
+	close(g.gate)
+	var out []string
+	op := newGatedOperator(t, g, &out)
+	stringAmount := row.MustSchema([]row.Column{
+		{Name: "order_id", Type: row.Int64},
+		{Name: "order_ts", Type: row.Timestamp(row.Millisecond, "")},
+		{Name: "customer", Type: row.String, Nullable: true},
+		{Name: "amount", Type: row.String, Nullable: true},
+	}, []string{"order_id"}, 1)
+	if err := g.Memory.Publish("orders", "v2", stringAmount, time.Date(2026, 11, 6, 0, 0, 0, 0, time.UTC), nil); err != nil {
+		t.Fatal(err)
+	}
+	err := op.RefreshCoverage(context.Background())
+	var se *join.ColdSchemaError
+	if !errors.As(err, &se) || se.Column != "amount" {
+		t.Fatalf("RefreshCoverage = %v, want a ColdSchemaError on amount", err)
+	}
+	if err := op.Flush(context.Background()); err == nil {
+		t.Fatal("the operator went on after its cold table stopped fitting")
+	}
+}

@@ -117,6 +117,11 @@ func runOperator(b *testing.B, evs []benchEvent, orders []row.Row, dir string, c
 	var mem *coldstore.Memory
 	if cold {
 		mem = coldstore.NewMemory()
+		// The table exists (empty, covering nothing) before the first
+		// daily load: a join does not start on a missing cold table.
+		if err := mem.Publish("orders", "empty", ordersSchema, time.Time{}, nil); err != nil {
+			b.Fatal(err)
+		}
 		cfg.Cold = mem
 	} else {
 		cfg.Left.ColdTable = ""

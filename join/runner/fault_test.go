@@ -187,7 +187,12 @@ func TestColdOutageStopsWithoutCommittingAndRestartLosesNoRow(t *testing.T) {
 	late, lateID, lateRow := lateColdRefund(w)
 	produceRecords(t, c, freshOrder(), late)
 	flaky := &flakyCold{Lookuper: cold, breakN: 1}
-	runToError(t, runnerConfig(c.ListenAddrs(), dir, flaky), errColdDown.Error())
+	broken := runnerConfig(c.ListenAddrs(), dir, flaky)
+	broken.Join.ColdRetryFor = 200 * time.Millisecond
+	runToError(t, broken, errColdDown.Error())
+	if flaky.calls.Load() < 2 {
+		t.Fatalf("%d lookups: want the failed one retried", flaky.calls.Load())
+	}
 	if flaky.calls.Load() == 0 {
 		t.Fatal("the late refund did not look up the cold store")
 	}

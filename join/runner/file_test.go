@@ -22,7 +22,7 @@ func TestExampleConfigFileBuildsARunner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Join.Left.ColdTable != "orders" || cfg.Join.Type != join.Inner || cfg.Dirty != runner.DeadLetter || cfg.OutputTopic != "orders_refunds" {
+	if cfg.Join.Left.ColdTable != "orders" || cfg.Join.Type != join.Inner || cfg.Dirty != runner.DeadLetter || cfg.OutputTopic != "orders_refunds" || cfg.InstanceID != "orders-refunds-join-1" {
 		t.Fatalf("config = %+v", cfg)
 	}
 	if _, err := runner.New(cfg); err != nil {

@@ -15,7 +15,7 @@ type runnerMetrics struct {
 
 func newRunnerMetrics(reg prometheus.Registerer) *runnerMetrics {
 	m := &runnerMetrics{
-		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "hotcold_join_runner_records_total", Help: "Input records consumed."}),
+		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "hotcold_join_runner_records_total", Help: "Input records consumed and committed (joined, dirty or before the hot window)."}),
 		outputs: prometheus.NewCounter(prometheus.CounterOpts{Name: "hotcold_join_runner_produced_total", Help: "Changelog records produced."}),
 		dirty: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotcold_join_dirty_records_total",
 			Help: "Input records that could not be decoded or joined, by topic and policy."}, []string{"topic", "policy"}),

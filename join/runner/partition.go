@@ -211,6 +211,7 @@ func (p *partition) commitAndDeliver(ctx context.Context, r *Runner, cl *kgo.Cli
 	}
 	p.inBatch = false
 	r.counts.add(&p.batch)
+	r.m.records.Add(float64(p.batch.records))
 	p.batch = batchCounts{}
 	if err := r.produce(ctx, cl, p.id, p.out); err != nil {
 		return err

@@ -631,7 +631,6 @@ func (r *Runner) handle(ctx context.Context, p *partition, rec *kgo.Record) erro
 			return derr
 		}
 	} else {
-		r.m.records.Inc()
 		p.batch.joined++
 	}
 	p.db.SetOffset(rec.Topic, rec.Partition, rec.Offset+1)

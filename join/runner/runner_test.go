@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -268,7 +269,12 @@ func readOutput(t *testing.T, brokers []string, topic string) (table map[string]
 			for _, r := range rows {
 				k := r.Values[3].String()
 				if r.Kind.IsAccumulate() {
-					table[k] = fmt.Sprintf("%s %s %s %s %s", r.Values[0], r.Values[1], r.Values[2], r.Values[3], r.Values[4])
+					v := fmt.Sprintf("%s %s %s %s %s", r.Values[0], r.Values[1], r.Values[2], r.Values[3], r.Values[4])
+					if prev, ok := table[k]; ok && prev != v {
+						// Only exact re-sends may repeat a key.
+						t.Errorf("refund %s: %q after %q without a retraction", k, v, prev)
+					}
+					table[k] = v
 				} else {
 					delete(table, k)
 				}
@@ -604,7 +610,11 @@ func TestMain(m *testing.M) {
 	if brokers == "" {
 		os.Exit(m.Run())
 	}
-	w := genWorkload(300)
+	perDay := 300
+	if n, err := strconv.Atoi(os.Getenv("HOTCOLD_CHILD_PERDAY")); err == nil {
+		perDay = n
+	}
+	w := genWorkload(perDay)
 	cfg := runnerConfig(strings.Split(brokers, ","), os.Getenv("HOTCOLD_CHILD_DIR"), w.coldStore(nil, 7))
 	cfg.MaxPollRecords = 50
 	if id := os.Getenv("HOTCOLD_CHILD_INSTANCE"); id != "" {
