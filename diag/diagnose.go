@@ -150,6 +150,14 @@ func (d *Diagnoser) Collect(ctx context.Context, q Query) *Evidence {
 				}
 				ev.AddMissing("logs", "unparsable log lines", reason)
 			}
+			const maxListed = 20
+			for i, u := range res.Unreadable {
+				if i == maxListed {
+					ev.AddMissing("logs", fmt.Sprintf("%d more unreadable part(s) of the logs", len(res.Unreadable)-maxListed), "see the ones above")
+					break
+				}
+				ev.AddMissing("logs", "log "+u.Where(), u.Reason)
+			}
 			if res.Truncated {
 				ev.AddMissing("logs", "log entries", "too many entries in the window; only the first were read (LogFiles.MaxEntries)")
 			}

@@ -33,8 +33,11 @@
 // [MetricsSource] ([PrometheusClient]: the metrics history, turned into
 // window averages by [PromQueries]) and [LogSource] ([LogFiles]). A
 // [Diagnoser] collects an [Evidence] for a [Query]; whatever a source cannot
-// give (unreachable, unknown job, unparsable log lines) is recorded as
-// [Missing] evidence and never fails the diagnosis. [ReplayHandler] serves
+// give (unreachable, unknown job, unparsable log lines, binary data or
+// over-long lines in a log, which is still read to its end) is recorded
+// as [Missing] evidence and never fails the diagnosis; a configured source
+// that gives nothing makes the verdict UNKNOWN ([VerdictUnknown]), never
+// HEALTHY. [ReplayHandler] serves
 // recorded API responses, so "file://DIR" works wherever a Flink or
 // Prometheus URL is expected.
 //

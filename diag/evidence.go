@@ -25,8 +25,9 @@ type MetricsSource interface {
 }
 
 // LogSource reads the log entries of a window. LogFiles reads files and
-// directories. Unparsable lines are reported in LogResult, not as an error;
-// an error means no log could be read at all. Implementations must be safe
+// directories. Unparsable lines and unreadable parts (long lines, binary
+// data, files that cannot be read) are reported in LogResult, not as an
+// error; an error means no log could be read at all. Implementations must be safe
 // for concurrent use.
 type LogSource interface {
 	Logs(ctx context.Context, w Window) (*LogResult, error)
