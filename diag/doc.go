@@ -29,7 +29,9 @@
 //
 // Collectors sit behind small interfaces so other sources can be added:
 // [JobSource] ([FlinkClient]: job state, exception history, checkpoints,
-// per-subtask busy/back-pressure/input rates, TaskManager GC, flame graphs),
+// per-subtask busy/back-pressure/input rates, TaskManager GC — from
+// TimeMsPerSecond on Flink 1.19+, from two reads of the cumulative GC time
+// before — and flame graphs),
 // [MetricsSource] ([PrometheusClient]: the metrics history, turned into
 // window averages by [PromQueries]) and [LogSource] ([LogFiles]). A
 // [Diagnoser] collects an [Evidence] for a [Query]; whatever a source cannot
