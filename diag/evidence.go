@@ -112,6 +112,10 @@ type Exception struct {
 	Concurrent bool `json:"concurrent,omitempty"`
 	// Source is where it was read: "flink-rest" or "log FILE:LINE".
 	Source string `json:"source"`
+	// Also lists the other places the same failure was seen (same root
+	// cause within FailureMatchWindow), e.g. the log lines of a failure in
+	// the exception history.
+	Also []string `json:"also,omitempty"`
 }
 
 // Checkpoints summarises checkpointing.

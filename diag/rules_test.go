@@ -211,3 +211,43 @@ type panicRule struct{}
 
 func (panicRule) Name() string                                         { return "panic" }
 func (panicRule) Check(context.Context, *diag.Evidence) []diag.Finding { panic("boom") }
+
+// The same failure seen in the exception history and in a TaskManager log
+// is one failure, not two: 3 restarts give 3 occurrences.
+func TestFailuresSeenInRESTAndLogsCountOnce(t *testing.T) {
+	trace := func(msg string) string {
+		return "java.io.IOException: Failed to deserialize JSON\n\tat a.B.c(B.java:1)\nCaused by: com.fasterxml.jackson.core.JsonParseException: " + msg + "\n\tat d.E.f(E.java:2)"
+	}
+	ev := &diag.Evidence{Window: scenarioWindow}
+	for i, at := range []time.Duration{2 * time.Minute, 7 * time.Minute, 12 * time.Minute} {
+		x := diag.Exception{Time: t0.Add(at), Name: "java.io.IOException: Failed to deserialize JSON", Stacktrace: trace("Unexpected character"), Source: "flink-rest"}
+		ev.Exceptions = append(ev.Exceptions, x)
+		l := strings.Split(trace("Unexpected character"), "\n")
+		// The TaskManager logs it 400 ms before the JobManager records it.
+		ev.Logs = append(ev.Logs, diag.LogEntry{Time: t0.Add(at - 400*time.Millisecond), Level: "WARN", Message: "Source: orders switched from RUNNING to FAILED",
+			More: l, File: "tm.log", Line: 10 * (i + 1)})
+	}
+	// Another failure with another root cause, 2 s after the first: its own.
+	ev.Logs = append(ev.Logs, diag.LogEntry{Time: t0.Add(2*time.Minute + 2*time.Second), Level: "ERROR", Message: "sink failed",
+		More: []string{"java.lang.IllegalStateException: sink closed", "\tat g.H.i(H.java:3)"}, File: "tm.log", Line: 99})
+	fs := ev.Failures()
+	if len(fs) != 4 {
+		t.Fatalf("%d failures %+v, want 3 deserialisation failures and 1 sink failure", len(fs), fs)
+	}
+	for _, x := range fs {
+		if x.Source == "flink-rest" && (len(x.Also) != 1 || !strings.HasPrefix(x.Also[0], "log tm.log:")) {
+			t.Errorf("%s at %s: also seen in %v, want its log line", x.Name, x.Time, x.Also)
+		}
+	}
+	if r := ev.Restarts(); len(r) != 3 {
+		t.Fatalf("restarts %v, want 3", r)
+	}
+	got := (&diag.RestartRule{}).Check(context.Background(), ev)
+	var text string
+	for _, f := range got {
+		text += f.Cause + "\n" + strings.Join(f.Details, "\n") + "\n"
+	}
+	if !strings.Contains(text, "(3 occurrence(s))") || !strings.Contains(text, "restarted 3 time(s)") || !strings.Contains(text, "flink-rest, log tm.log:10") {
+		t.Fatalf("findings do not count 3 failures seen in REST and the log:\n%s", text)
+	}
+}
