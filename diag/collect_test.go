@@ -244,26 +244,61 @@ func TestFlinkCollectorReportsBrokenPartsAndKeepsTheRest(t *testing.T) {
 	}
 }
 
-func TestFlameGraphDisabledIsMissingEvidence(t *testing.T) {
-	rec := diag.ReplayHandler(filepath.Join("testdata", "scenarios", "skew", "flink"))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/flamegraph") {
-			w.Write([]byte(`{"endTimestamp": 1795341000000, "data": {"name": "root", "value": 0, "children": []}}`))
-			return
-		}
-		rec.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	je, err := flinkClient(t, srv.URL).CollectJob(context.Background(), skewJob, scenarioWindow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, m := range je.Missing {
-		found = found || (strings.HasPrefix(m.What, "flame graph") && strings.Contains(m.Reason, "rest.flamegraph.enabled"))
-	}
-	if !found || len(je.FlameGraphs) != 0 {
-		t.Fatalf("missing %+v, flame graphs %d: want the disabled flame graph reported", je.Missing, len(je.FlameGraphs))
+// Flink answers a flame graph request with VertexFlameGraph.disabled()
+// ({"endTimestamp":-2}, no data) when rest.flamegraph.enabled is false.
+// That answer is final: asked once per vertex, reported as missing with
+// the setting to change. waiting() (-3) is asked again.
+func TestFlameGraphDisabledIsFinalAndMissingEvidence(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		answers []string
+		want    int // requests per vertex
+		reason  string
+	}{
+		{"disabled", []string{`{"endTimestamp":-2}`}, 1, "rest.flamegraph.enabled: true"},
+		{"terminated", []string{`{"endTimestamp":-1}`}, 1, "not running"},
+		{"waiting, then waiting", []string{`{"endTimestamp":-3}`, `{"endTimestamp":-3}`, `{"endTimestamp":-3}`}, 3, "sampling did not finish"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := diag.ReplayHandler(filepath.Join("testdata", "scenarios", "skew", "flink"))
+			var mu sync.Mutex
+			asked := map[string]int{}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/flamegraph") {
+					mu.Lock()
+					n := asked[r.URL.Path]
+					asked[r.URL.Path]++
+					mu.Unlock()
+					w.Write([]byte(tc.answers[min(n, len(tc.answers)-1)]))
+					return
+				}
+				rec.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			fc, err := diag.NewFlinkClient(srv.URL, diag.FlinkOptions{FlameGraphAttempts: 3, FlameGraphWait: time.Millisecond, GCReadGap: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			je, err := fc.CollectJob(context.Background(), skewJob, scenarioWindow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, m := range je.Missing {
+				found = found || (strings.HasPrefix(m.What, "flame graph") && strings.Contains(m.Reason, tc.reason))
+			}
+			if !found || len(je.FlameGraphs) != 0 {
+				t.Fatalf("missing %+v, flame graphs %d: want the flame graph reported missing saying %q", je.Missing, len(je.FlameGraphs), tc.reason)
+			}
+			if len(asked) == 0 {
+				t.Fatal("no flame graph was asked for")
+			}
+			for p, n := range asked {
+				if n != tc.want {
+					t.Errorf("%s asked %d time(s), want %d", p, n, tc.want)
+				}
+			}
+		})
 	}
 }
 

@@ -732,8 +732,16 @@ func (f *FlinkClient) flameGraph(ctx context.Context, jp string, v Vertex) (Flam
 		if fg.Data != nil && (fg.Data.Value > 0 || len(fg.Data.Children) > 0) {
 			return FlameGraph{VertexID: v.ID, VertexName: v.Name, Time: msTime(fg.EndTimestamp), Root: *fg.Data}, nil
 		}
+		// Flink's VertexFlameGraph: endTimestamp -2 is disabled(), -1
+		// terminated(), both final; -3 waiting() for the first samples.
+		switch fg.EndTimestamp {
+		case -2:
+			return FlameGraph{}, errors.New("flame graphs are disabled on this cluster (set rest.flamegraph.enabled: true in the Flink configuration)")
+		case -1:
+			return FlameGraph{}, errors.New("no flame graph: the vertex's tasks are not running")
+		}
 		if attempt >= f.opt.FlameGraphAttempts {
-			return FlameGraph{}, errors.New("the flame graph stayed empty: flame graphs are disabled (set rest.flamegraph.enabled: true) or sampling did not finish")
+			return FlameGraph{}, fmt.Errorf("the flame graph stayed empty after %d attempts: sampling did not finish (rest.flamegraph.delay-between-samples, rest.flamegraph.num-samples)", attempt)
 		}
 		select {
 		case <-ctx.Done():

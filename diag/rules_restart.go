@@ -208,14 +208,55 @@ func (r *RestartRule) Check(_ context.Context, ev *Evidence) []Finding {
 		out = append(out, f)
 	}
 	if len(failures) == 0 {
-		out = append(out, Finding{
-			Rule: r.Name() + "/no-exception", Severity: SeverityError, Time: restarts[0],
-			Cause:      "The job restarted but no exception was found",
-			Details:    []string{restartLine},
-			Suggestion: "Give the job's exception history (--flink and --job) or the JobManager and TaskManager logs (--logs) for the window, so the root exception can be found.",
-		})
+		out = append(out, noExceptionFinding(r.Name(), ev, restarts[0], restartLine))
 	}
 	return out
+}
+
+// noExceptionFinding says why no exception of a restart is known: what
+// could not be read, or which sources were not given, and only asks for
+// what was not given.
+func noExceptionFinding(rule string, ev *Evidence, at time.Time, restartLine string) Finding {
+	var unread, todo []string
+	flinkRead := ev.Sources["job"] != ""
+	logsRead := ev.Sources["logs"] != ""
+	flinkGiven, logsGiven := flinkRead, logsRead
+	for _, m := range ev.Missing {
+		switch {
+		case m.Source == "flink" && m.Blocking:
+			flinkGiven = true
+			unread = append(unread, "the Flink REST API ("+m.Reason+")")
+		case m.Source == "flink" && m.What == "exception history":
+			unread = append(unread, "the exception history ("+m.Reason+")")
+		case m.Source == "logs" && m.Blocking:
+			logsGiven = true
+			unread = append(unread, "the logs ("+m.Reason+")")
+		}
+	}
+	if !flinkGiven {
+		todo = append(todo, "give the job's exception history (--flink and --job)")
+	}
+	if !logsGiven {
+		todo = append(todo, "give the JobManager and TaskManager logs for the window (--logs)")
+	} else if logsRead {
+		todo = append(todo, "check that the logs given cover the window and the TaskManagers that failed (no WARN or ERROR record in them has a stack trace)")
+	}
+	f := Finding{Rule: rule + "/no-exception", Severity: SeverityError, Time: at, Details: []string{restartLine}}
+	if len(unread) > 0 {
+		f.Cause = "The job restarted, and its exception could not be read"
+		for _, u := range unread {
+			f.Details = append(f.Details, "could not read "+u)
+		}
+		todo = append([]string{"make what could not be read readable (see the reasons above) and run again"}, todo...)
+	} else {
+		f.Cause = "The job restarted, and neither its exception history nor its logs hold the exception"
+	}
+	f.Suggestion = strings.ToUpper(todo[0][:1]) + todo[0][1:]
+	if len(todo) > 1 {
+		f.Suggestion += "; " + strings.Join(todo[1:], "; ")
+	}
+	f.Suggestion += ", so the root exception can be found."
+	return f
 }
 
 func orUnknown(s string) string {

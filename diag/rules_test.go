@@ -251,3 +251,28 @@ func TestFailuresSeenInRESTAndLogsCountOnce(t *testing.T) {
 		t.Fatalf("findings do not count 3 failures seen in REST and the log:\n%s", text)
 	}
 }
+
+// A restart whose exception history could not be read does not claim "no
+// exception was found" or ask for --flink and --job, which were given: it
+// says what could not be read.
+func TestRestartWithUnreadableExceptionHistorySaysSo(t *testing.T) {
+	ev := &diag.Evidence{Window: scenarioWindow, Sources: map[string]string{"job": "flink-rest"},
+		Job: &diag.JobState{ID: skewJob, State: "RUNNING", Transitions: map[string]time.Time{"RESTARTING": t0.Add(5 * time.Minute)}}}
+	ev.AddMissing("flink", "exception history", "GET http://jm/jobs/x/exceptions: HTTP 500")
+	ev.AddMissing("logs", "log files", "no logs configured (give --logs PATH)")
+	fs := (&diag.RestartRule{}).Check(context.Background(), ev)
+	if len(fs) != 1 {
+		t.Fatalf("findings %+v, want one", fs)
+	}
+	f := fs[0]
+	all := f.Cause + "\n" + strings.Join(f.Details, "\n") + "\n" + f.Suggestion
+	if !strings.Contains(f.Cause, "could not be read") || !strings.Contains(all, "HTTP 500") {
+		t.Errorf("finding does not say the exception history could not be read:\n%s", all)
+	}
+	if strings.Contains(all, "no exception was found") || strings.Contains(all, "--flink") {
+		t.Errorf("finding claims nothing was found or asks for flags that were given:\n%s", all)
+	}
+	if !strings.Contains(f.Suggestion, "--logs") {
+		t.Errorf("suggestion %q does not ask for the logs, which were not given", f.Suggestion)
+	}
+}
