@@ -276,3 +276,35 @@ func TestRestartWithUnreadableExceptionHistorySaysSo(t *testing.T) {
 		t.Errorf("suggestion %q does not ask for the logs, which were not given", f.Suggestion)
 	}
 }
+
+// A skewed bottleneck is fixed by spreading the hot key, not by more
+// subtasks: its suggestion leads with salting, two-phase aggregation,
+// mini-batch and distinct split, and mentions parallelism only after them.
+func TestSkewedBottleneckLeadsWithHotKeyFixes(t *testing.T) {
+	r := newDiagnoser(t, "skew", false).Diagnose(context.Background(), diag.Query{JobID: skewJob, Window: scenarioWindow})
+	var f *diag.Finding
+	for i := range r.Findings {
+		if r.Findings[i].Rule == "bottleneck" {
+			f = &r.Findings[i]
+		}
+	}
+	if f == nil {
+		t.Fatalf("no bottleneck finding in %+v", r.Findings)
+	}
+	s := f.Suggestion
+	at := func(sub string) int {
+		i := strings.Index(s, sub)
+		if i < 0 {
+			t.Fatalf("suggestion %q does not mention %q", s, sub)
+		}
+		return i
+	}
+	salt, twoPhase, mini, distinct, par := at("Salt the hot keys"), at("'table.optimizer.agg-phase-strategy' = 'TWO_PHASE'"),
+		at("'table.exec.mini-batch.enabled' = 'true'"), at("'table.optimizer.distinct-agg.split.enabled' = 'true'"), at("parallelism")
+	if par < salt || par < twoPhase || par < mini || par < distinct {
+		t.Fatalf("suggestion mentions the parallelism before the hot-key fixes: %q", s)
+	}
+	if !strings.Contains(strings.Join(f.Details, "\n"), "skewed:") {
+		t.Errorf("details %q do not say why the vertex is taken as skewed", f.Details)
+	}
+}
