@@ -201,8 +201,10 @@ func (d *Diagnoser) RunRules(ctx context.Context, ev *Evidence) []Finding {
 		fs, err := runRule(ctx, rule, ev)
 		if err != nil {
 			ev.AddMissing("rules", "rule "+rule.Name(), err.Error())
+			ev.Checks = append(ev.Checks, CheckResult{Rule: rule.Name(), Result: "not checked", Reason: err.Error()})
 			continue
 		}
+		ev.Checks = append(ev.Checks, checkResult(rule, ev, len(fs)))
 		for _, f := range fs {
 			if f.Rule == "" {
 				f.Rule = rule.Name()

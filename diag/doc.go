@@ -58,7 +58,11 @@
 //
 // A [Report] renders as JSON ([Report.WriteJSON]), a terminal table
 // ([Report.WriteText]) and one self-contained HTML page ([Report.WriteHTML])
-// with a green/red timeline. [WriteReport] stores all three in a
+// with a green/red timeline marking restarts, an inline SVG chart of each
+// partition's lag, and the list of checks that ran and passed ([CheckResult],
+// from rules that implement [Preconditions]). The page is tested in headless
+// Chromium at 1400 and 800 px (skipped without chromium on PATH unless
+// HOTCOLD_REQUIRE_CHROMIUM=1). [WriteReport] stores all three in a
 // [ReportSink]: a directory ([DirSink]) or a gocloud.dev/blob bucket
 // ([BlobSink]). A [Watcher] writes a report when an anomaly starts, worsens
 // and ends.

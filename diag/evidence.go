@@ -53,9 +53,11 @@ type Missing struct {
 // it; collectors fill it. A nil or empty field means "not collected", and
 // Missing says why.
 type Evidence struct {
-	JobID  string `json:"job_id,omitempty"`
-	Group  string `json:"group,omitempty"`
-	Window Window `json:"window"`
+	// Checks are filled by Diagnoser.RunRules: what each rule checked.
+	Checks []CheckResult `json:"checks,omitempty"`
+	JobID  string        `json:"job_id,omitempty"`
+	Group  string        `json:"group,omitempty"`
+	Window Window        `json:"window"`
 
 	Job          *JobState         `json:"job,omitempty"`
 	Exceptions   []Exception       `json:"exceptions,omitempty"`
