@@ -322,6 +322,19 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(ew, "     suggestion: %s\n", clean(f.Suggestion))
 	}
+	if len(r.Checks) > 0 {
+		fmt.Fprintf(ew, "\nCHECKS\n")
+		for _, c := range r.Checks {
+			switch c.Result {
+			case "found":
+				fmt.Fprintf(ew, "  %-14s found %d\n", clean(c.Rule), c.Findings)
+			case "passed":
+				fmt.Fprintf(ew, "  %-14s passed\n", clean(c.Rule))
+			default:
+				fmt.Fprintf(ew, "  %-14s not checked: %s\n", clean(c.Rule), clean(c.Reason))
+			}
+		}
+	}
 	fmt.Fprintf(ew, "\nMISSING EVIDENCE\n")
 	if len(r.Missing) == 0 {
 		fmt.Fprintf(ew, "  none\n")

@@ -202,4 +202,11 @@ func TestHTMLReportShowsRestartsLagChartAndChecks(t *testing.T) {
 	if results["restart"] != "found" || results["bottleneck"] != "not checked" || results["checkpoint"] == "" {
 		t.Errorf("checks %+v: want restart found, bottleneck not checked (the job restarted), checkpoint listed", r.Checks)
 	}
+	var txt bytes.Buffer
+	if err := r.WriteText(&txt); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(txt.String(), "\nCHECKS\n") || !strings.Contains(txt.String(), "bottleneck     not checked: the job restarted in the window") {
+		t.Errorf("terminal report does not list the checks:\n%s", txt.String())
+	}
 }
