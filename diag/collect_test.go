@@ -3,11 +3,13 @@ package diag_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +35,7 @@ func recorded(t *testing.T, scenario, api string) string {
 
 func flinkClient(t *testing.T, url string) *diag.FlinkClient {
 	t.Helper()
-	fc, err := diag.NewFlinkClient(url, diag.FlinkOptions{FlameGraphAttempts: 1, FlameGraphWait: time.Millisecond})
+	fc, err := diag.NewFlinkClient(url, diag.FlinkOptions{FlameGraphAttempts: 1, FlameGraphWait: time.Millisecond, GCReadGap: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,26 +244,61 @@ func TestFlinkCollectorReportsBrokenPartsAndKeepsTheRest(t *testing.T) {
 	}
 }
 
-func TestFlameGraphDisabledIsMissingEvidence(t *testing.T) {
-	rec := diag.ReplayHandler(filepath.Join("testdata", "scenarios", "skew", "flink"))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/flamegraph") {
-			w.Write([]byte(`{"endTimestamp": 1795341000000, "data": {"name": "root", "value": 0, "children": []}}`))
-			return
-		}
-		rec.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	je, err := flinkClient(t, srv.URL).CollectJob(context.Background(), skewJob, scenarioWindow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, m := range je.Missing {
-		found = found || (strings.HasPrefix(m.What, "flame graph") && strings.Contains(m.Reason, "rest.flamegraph.enabled"))
-	}
-	if !found || len(je.FlameGraphs) != 0 {
-		t.Fatalf("missing %+v, flame graphs %d: want the disabled flame graph reported", je.Missing, len(je.FlameGraphs))
+// Flink answers a flame graph request with VertexFlameGraph.disabled()
+// ({"endTimestamp":-2}, no data) when rest.flamegraph.enabled is false.
+// That answer is final: asked once per vertex, reported as missing with
+// the setting to change. waiting() (-3) is asked again.
+func TestFlameGraphDisabledIsFinalAndMissingEvidence(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		answers []string
+		want    int // requests per vertex
+		reason  string
+	}{
+		{"disabled", []string{`{"endTimestamp":-2}`}, 1, "rest.flamegraph.enabled: true"},
+		{"terminated", []string{`{"endTimestamp":-1}`}, 1, "not running"},
+		{"waiting, then waiting", []string{`{"endTimestamp":-3}`, `{"endTimestamp":-3}`, `{"endTimestamp":-3}`}, 3, "sampling did not finish"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := diag.ReplayHandler(filepath.Join("testdata", "scenarios", "skew", "flink"))
+			var mu sync.Mutex
+			asked := map[string]int{}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/flamegraph") {
+					mu.Lock()
+					n := asked[r.URL.Path]
+					asked[r.URL.Path]++
+					mu.Unlock()
+					w.Write([]byte(tc.answers[min(n, len(tc.answers)-1)]))
+					return
+				}
+				rec.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			fc, err := diag.NewFlinkClient(srv.URL, diag.FlinkOptions{FlameGraphAttempts: 3, FlameGraphWait: time.Millisecond, GCReadGap: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			je, err := fc.CollectJob(context.Background(), skewJob, scenarioWindow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, m := range je.Missing {
+				found = found || (strings.HasPrefix(m.What, "flame graph") && strings.Contains(m.Reason, tc.reason))
+			}
+			if !found || len(je.FlameGraphs) != 0 {
+				t.Fatalf("missing %+v, flame graphs %d: want the flame graph reported missing saying %q", je.Missing, len(je.FlameGraphs), tc.reason)
+			}
+			if len(asked) == 0 {
+				t.Fatal("no flame graph was asked for")
+			}
+			for p, n := range asked {
+				if n != tc.want {
+					t.Errorf("%s asked %d time(s), want %d", p, n, tc.want)
+				}
+			}
+		})
 	}
 }
 
@@ -364,5 +401,76 @@ func TestUnreadableFlinkWithAnAnomalousLagIsAnAnomaly(t *testing.T) {
 		Lag: []diag.GroupStatus{{Group: "g", Time: t0.Add(time.Minute), Status: diag.StatusStop}}})
 	if r.Verdict != diag.VerdictAnomaly {
 		t.Fatalf("verdict %s (%s), want ANOMALY", r.Verdict, r.Summary)
+	}
+}
+
+// Flink 1.17 and 1.18 have no GC TimeMsPerSecond (it came in 1.19), only
+// the cumulative Status.JVM.GarbageCollector.*.Time: the GC time share is
+// its growth between two reads over the time between them.
+func TestGCShareFromTwoReadsOfTheCumulativeTimeOnFlink117(t *testing.T) {
+	rec := diag.ReplayHandler(filepath.Join("testdata", "scenarios", "skew", "flink"))
+	var mu sync.Mutex
+	reads := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/taskmanagers/") {
+			rec.ServeHTTP(w, r)
+			return
+		}
+		get := r.URL.Query().Get("get")
+		if get == "" { // the list of metrics, as Flink 1.17 has them: ids only
+			w.Write([]byte(`[{"id":"Status.JVM.Memory.Heap.Used"},{"id":"Status.JVM.Memory.Heap.Max"},` +
+				`{"id":"Status.JVM.GarbageCollector.G1_Young_Generation.Count"},{"id":"Status.JVM.GarbageCollector.G1_Young_Generation.Time"},` +
+				`{"id":"Status.JVM.GarbageCollector.G1_Old_Generation.Count"},{"id":"Status.JVM.GarbageCollector.G1_Old_Generation.Time"}]`))
+			return
+		}
+		mu.Lock()
+		reads++
+		n := reads
+		mu.Unlock()
+		// Young GC grows 500 ms and old GC 100 ms from the first read of a
+		// TaskManager to its second.
+		young, old := 40000, 2000
+		if n%2 == 0 {
+			young, old = 40500, 2100
+		}
+		fmt.Fprintf(w, `[{"id":"Status.JVM.GarbageCollector.G1_Young_Generation.Time","value":"%d"},`+
+			`{"id":"Status.JVM.GarbageCollector.G1_Old_Generation.Time","value":"%d"},`+
+			`{"id":"Status.JVM.Memory.Heap.Used","value":"1000"},{"id":"Status.JVM.Memory.Heap.Max","value":"4000"}]`, young, old)
+	}))
+	defer srv.Close()
+	var clockMu sync.Mutex
+	clock := t0
+	fc, err := diag.NewFlinkClient(srv.URL, diag.FlinkOptions{FlameGraphBusy: -1, Parallel: 1, GCReadGap: time.Millisecond,
+		Clock: func() time.Time { // 2 s between the two reads of a TaskManager
+			clockMu.Lock()
+			defer clockMu.Unlock()
+			clock = clock.Add(time.Second)
+			return clock
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	je, err := fc.CollectJob(context.Background(), skewJob, scenarioWindow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(je.TaskManagers) == 0 {
+		t.Fatalf("no TaskManagers; missing %+v", je.Missing)
+	}
+	for _, tm := range je.TaskManagers {
+		// With Parallel 1 the reads of one TaskManager follow each other
+		// and the clock moves 1 s a read: 600 ms of GC in 1 s.
+		if tm.GCTimeShare < 0.599 || tm.GCTimeShare > 0.601 || !strings.Contains(tm.Source, "cumulative GC time read twice") {
+			t.Errorf("TaskManager %s: GC share %v from %q, want 0.6 from two reads", tm.ID, tm.GCTimeShare, tm.Source)
+		}
+	}
+	for _, m := range je.Missing {
+		if strings.HasPrefix(m.What, "GC time") {
+			t.Errorf("GC time reported missing: %+v", m)
+		}
+	}
+	fs := (&diag.GCRule{}).Check(context.Background(), &diag.Evidence{Window: scenarioWindow, TaskManagers: je.TaskManagers})
+	if len(fs) == 0 || !strings.Contains(fs[0].Cause, "GC pressure") {
+		t.Fatalf("findings %+v, want GC pressure", fs)
 	}
 }

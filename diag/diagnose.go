@@ -150,6 +150,14 @@ func (d *Diagnoser) Collect(ctx context.Context, q Query) *Evidence {
 				}
 				ev.AddMissing("logs", "unparsable log lines", reason)
 			}
+			const maxListed = 20
+			for i, u := range res.Unreadable {
+				if i == maxListed {
+					ev.AddMissing("logs", fmt.Sprintf("%d more unreadable part(s) of the logs", len(res.Unreadable)-maxListed), "see the ones above")
+					break
+				}
+				ev.AddMissing("logs", "log "+u.Where(), u.Reason)
+			}
 			if res.Truncated {
 				ev.AddMissing("logs", "log entries", "too many entries in the window; only the first were read (LogFiles.MaxEntries)")
 			}
@@ -193,8 +201,10 @@ func (d *Diagnoser) RunRules(ctx context.Context, ev *Evidence) []Finding {
 		fs, err := runRule(ctx, rule, ev)
 		if err != nil {
 			ev.AddMissing("rules", "rule "+rule.Name(), err.Error())
+			ev.Checks = append(ev.Checks, CheckResult{Rule: rule.Name(), Result: "not checked", Reason: err.Error()})
 			continue
 		}
+		ev.Checks = append(ev.Checks, checkResult(rule, ev, len(fs)))
 		for _, f := range fs {
 			if f.Rule == "" {
 				f.Rule = rule.Name()

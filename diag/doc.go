@@ -29,12 +29,17 @@
 //
 // Collectors sit behind small interfaces so other sources can be added:
 // [JobSource] ([FlinkClient]: job state, exception history, checkpoints,
-// per-subtask busy/back-pressure/input rates, TaskManager GC, flame graphs),
+// per-subtask busy/back-pressure/input rates, TaskManager GC — from
+// TimeMsPerSecond on Flink 1.19+, from two reads of the cumulative GC time
+// before — and flame graphs),
 // [MetricsSource] ([PrometheusClient]: the metrics history, turned into
 // window averages by [PromQueries]) and [LogSource] ([LogFiles]). A
 // [Diagnoser] collects an [Evidence] for a [Query]; whatever a source cannot
-// give (unreachable, unknown job, unparsable log lines) is recorded as
-// [Missing] evidence and never fails the diagnosis. [ReplayHandler] serves
+// give (unreachable, unknown job, unparsable log lines, binary data or
+// over-long lines in a log, which is still read to its end) is recorded
+// as [Missing] evidence and never fails the diagnosis; a configured source
+// that gives nothing makes the verdict UNKNOWN ([VerdictUnknown]), never
+// HEALTHY. [ReplayHandler] serves
 // recorded API responses, so "file://DIR" works wherever a Flink or
 // Prometheus URL is expected.
 //
@@ -53,7 +58,11 @@
 //
 // A [Report] renders as JSON ([Report.WriteJSON]), a terminal table
 // ([Report.WriteText]) and one self-contained HTML page ([Report.WriteHTML])
-// with a green/red timeline. [WriteReport] stores all three in a
+// with a green/red timeline marking restarts, an inline SVG chart of each
+// partition's lag, and the list of checks that ran and passed ([CheckResult],
+// from rules that implement [Preconditions]). The page is tested in headless
+// Chromium at 1400 and 800 px (skipped without chromium on PATH unless
+// HOTCOLD_REQUIRE_CHROMIUM=1). [WriteReport] stores all three in a
 // [ReportSink]: a directory ([DirSink]) or a gocloud.dev/blob bucket
 // ([BlobSink]). A [Watcher] writes a report when an anomaly starts, worsens
 // and ends.

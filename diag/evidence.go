@@ -25,8 +25,9 @@ type MetricsSource interface {
 }
 
 // LogSource reads the log entries of a window. LogFiles reads files and
-// directories. Unparsable lines are reported in LogResult, not as an error;
-// an error means no log could be read at all. Implementations must be safe
+// directories. Unparsable lines and unreadable parts (long lines, binary
+// data, files that cannot be read) are reported in LogResult, not as an
+// error; an error means no log could be read at all. Implementations must be safe
 // for concurrent use.
 type LogSource interface {
 	Logs(ctx context.Context, w Window) (*LogResult, error)
@@ -52,9 +53,11 @@ type Missing struct {
 // it; collectors fill it. A nil or empty field means "not collected", and
 // Missing says why.
 type Evidence struct {
-	JobID  string `json:"job_id,omitempty"`
-	Group  string `json:"group,omitempty"`
-	Window Window `json:"window"`
+	// Checks are filled by Diagnoser.RunRules: what each rule checked.
+	Checks []CheckResult `json:"checks,omitempty"`
+	JobID  string        `json:"job_id,omitempty"`
+	Group  string        `json:"group,omitempty"`
+	Window Window        `json:"window"`
 
 	Job          *JobState         `json:"job,omitempty"`
 	Exceptions   []Exception       `json:"exceptions,omitempty"`
@@ -111,6 +114,10 @@ type Exception struct {
 	Concurrent bool `json:"concurrent,omitempty"`
 	// Source is where it was read: "flink-rest" or "log FILE:LINE".
 	Source string `json:"source"`
+	// Also lists the other places the same failure was seen (same root
+	// cause within FailureMatchWindow), e.g. the log lines of a failure in
+	// the exception history.
+	Also []string `json:"also,omitempty"`
 }
 
 // Checkpoints summarises checkpointing.

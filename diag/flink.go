@@ -42,15 +42,23 @@ type FlinkOptions struct {
 	FlameGraphWait     time.Duration
 	// MaxExceptions is the maxExceptions query parameter. Default 20.
 	MaxExceptions int
+	// GCReadGap: Flink before 1.19 has no GC TimeMsPerSecond metric, only
+	// the cumulative Status.JVM.GarbageCollector.*.Time, so the GC time
+	// share is the growth of that sum between two reads this far apart,
+	// divided by the time between them. Default 5 seconds.
+	GCReadGap time.Duration
+	// Clock times those reads. Default time.Now.
+	Clock func() time.Time
 }
 
 // FlinkClient collects job evidence from Flink's REST API (the JobManager's
 // rest.port, 8081 by default). It implements JobSource and is safe for
 // concurrent use.
 type FlinkClient struct {
-	base string
-	hc   *http.Client
-	opt  FlinkOptions
+	base   string
+	hc     *http.Client
+	opt    FlinkOptions
+	replay bool // file://: recorded answers, one read of each
 }
 
 // NewFlinkClient returns a client for the REST API at baseURL
@@ -84,11 +92,17 @@ func NewFlinkClient(baseURL string, opt FlinkOptions) (*FlinkClient, error) {
 	if opt.MaxExceptions <= 0 {
 		opt.MaxExceptions = 20
 	}
+	if opt.GCReadGap <= 0 {
+		opt.GCReadGap = 5 * time.Second
+	}
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
 	hc, base, err := httpClientFor(baseURL, opt.HTTPClient)
 	if err != nil {
 		return nil, fmt.Errorf("diag: Flink URL: %w", err)
 	}
-	return &FlinkClient{base: base, hc: hc, opt: opt}, nil
+	return &FlinkClient{base: base, hc: hc, opt: opt, replay: strings.HasPrefix(baseURL, "file://")}, nil
 }
 
 // httpError is a non-2xx answer.
@@ -373,13 +387,25 @@ func (f *FlinkClient) CollectJob(ctx context.Context, jobID string, w Window) (*
 		}
 	}
 	slices.Sort(tms)
-	for _, id := range tms {
-		tm, err := f.taskManager(ctx, id)
-		if err != nil {
-			miss("GC time of TaskManager "+id, err)
+	// In parallel: before Flink 1.19 each one takes two reads GCReadGap apart.
+	tmRes := make([]TaskManager, len(tms))
+	tmErr := make([]error, len(tms))
+	for i, id := range tms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			tmRes[i], tmErr[i] = f.taskManager(ctx, id)
+		}()
+	}
+	wg.Wait()
+	for i, id := range tms {
+		if tmErr[i] != nil {
+			miss("GC time of TaskManager "+id, tmErr[i])
 		}
-		if err == nil || tm.HeapMax > 0 {
-			je.TaskManagers = append(je.TaskManagers, tm)
+		if tmErr[i] == nil || tmRes[i].HeapMax > 0 {
+			je.TaskManagers = append(je.TaskManagers, tmRes[i])
 		}
 	}
 
@@ -579,18 +605,32 @@ func (f *FlinkClient) taskManager(ctx context.Context, id string) (TaskManager, 
 	if err := f.get(ctx, mp, &avail); err != nil {
 		return tm, err
 	}
-	var perSecond, all []string
+	var perSecond, all, cumulative []string
 	for _, m := range avail {
-		if strings.HasPrefix(m.ID, "Status.JVM.GarbageCollector.") && strings.HasSuffix(m.ID, ".TimeMsPerSecond") {
-			if strings.Contains(m.ID, ".All.") {
-				all = append(all, m.ID)
-			} else {
-				perSecond = append(perSecond, m.ID)
-			}
+		if !strings.HasPrefix(m.ID, "Status.JVM.GarbageCollector.") {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(m.ID, ".TimeMsPerSecond") && strings.Contains(m.ID, ".All."):
+			all = append(all, m.ID)
+		case strings.HasSuffix(m.ID, ".TimeMsPerSecond"):
+			perSecond = append(perSecond, m.ID)
+		case strings.HasSuffix(m.ID, ".Time") && !strings.Contains(m.ID, ".All."):
+			cumulative = append(cumulative, m.ID)
 		}
 	}
 	if len(all) > 0 {
 		perSecond = all
+	}
+	if len(perSecond) == 0 && len(cumulative) > 0 {
+		if f.replay {
+			_, err := f.taskManagerCumulativeGCRead(ctx, &tm, mp, cumulative)
+			if err == nil {
+				err = errors.New("only the cumulative Status.JVM.GarbageCollector.*.Time (Flink before 1.19), and a recording holds one read of it: the GC rate needs two; give --prometheus for the GC time share")
+			}
+			return tm, err
+		}
+		return f.taskManagerCumulativeGC(ctx, tm, mp, cumulative)
 	}
 	get := append(slices.Clone(perSecond), "Status.JVM.Memory.Heap.Used", "Status.JVM.Memory.Heap.Max")
 	var vals []flinkMetric
@@ -614,9 +654,71 @@ func (f *FlinkClient) taskManager(ctx context.Context, id string) (TaskManager, 
 		}
 	}
 	if !found {
-		return tm, errors.New("no Status.JVM.GarbageCollector.*.TimeMsPerSecond metric (Flink 1.19+); give --prometheus for the GC time share")
+		return tm, errors.New("no Status.JVM.GarbageCollector.*.TimeMsPerSecond (Flink 1.19+) or .Time metric; give --prometheus for the GC time share")
 	}
 	tm.GCTimeShare = min(share, 1)
+	return tm, nil
+}
+
+// taskManagerCumulativeGCRead reads the sum of the cumulative GC times (ms)
+// and the heap figures into tm.
+func (f *FlinkClient) taskManagerCumulativeGCRead(ctx context.Context, tm *TaskManager, mp string, ids []string) (float64, error) {
+	var vals []flinkMetric
+	get := mp + "?get=" + strings.Join(append(slices.Clone(ids), "Status.JVM.Memory.Heap.Used", "Status.JVM.Memory.Heap.Max"), ",")
+	if err := f.get(ctx, get, &vals); err != nil {
+		return 0, err
+	}
+	gcMs, found := 0.0, 0
+	for _, m := range vals {
+		x, err := strconv.ParseFloat(m.Value, 64)
+		if err != nil || x != x {
+			continue
+		}
+		switch {
+		case slices.Contains(ids, m.ID):
+			gcMs += x
+			found++
+		case m.ID == "Status.JVM.Memory.Heap.Used":
+			tm.HeapUsed = int64(x)
+		case m.ID == "Status.JVM.Memory.Heap.Max":
+			tm.HeapMax = int64(x)
+		}
+	}
+	if found != len(ids) {
+		return 0, fmt.Errorf("%d of the %d Status.JVM.GarbageCollector.*.Time metrics had a value", found, len(ids))
+	}
+	return gcMs, nil
+}
+
+// taskManagerCumulativeGC derives the GC time share from two reads of the
+// cumulative GC time (Flink 1.17, 1.18), GCReadGap apart.
+func (f *FlinkClient) taskManagerCumulativeGC(ctx context.Context, tm TaskManager, mp string, ids []string) (TaskManager, error) {
+	read := func() (float64, time.Time, error) {
+		gcMs, err := f.taskManagerCumulativeGCRead(ctx, &tm, mp, ids)
+		return gcMs, f.opt.Clock(), err
+	}
+	gc1, t1, err := read()
+	if err != nil {
+		return tm, err
+	}
+	select {
+	case <-ctx.Done():
+		return tm, ctx.Err()
+	case <-time.After(f.opt.GCReadGap):
+	}
+	gc2, t2, err := read()
+	if err != nil {
+		return tm, err
+	}
+	switch dt := t2.Sub(t1); {
+	case dt <= 0:
+		return tm, errors.New("the two reads of the cumulative GC time were not apart in time")
+	case gc2 < gc1:
+		return tm, fmt.Errorf("the cumulative GC time went back from %.0f ms to %.0f ms between two reads (TaskManager restarted?)", gc1, gc2)
+	default:
+		tm.GCTimeShare = min((gc2-gc1)/(float64(dt)/float64(time.Millisecond)), 1)
+		tm.Source = fmt.Sprintf("flink-rest (cumulative GC time read twice, %s apart)", dt.Round(time.Millisecond))
+	}
 	return tm, nil
 }
 
@@ -630,8 +732,16 @@ func (f *FlinkClient) flameGraph(ctx context.Context, jp string, v Vertex) (Flam
 		if fg.Data != nil && (fg.Data.Value > 0 || len(fg.Data.Children) > 0) {
 			return FlameGraph{VertexID: v.ID, VertexName: v.Name, Time: msTime(fg.EndTimestamp), Root: *fg.Data}, nil
 		}
+		// Flink's VertexFlameGraph: endTimestamp -2 is disabled(), -1
+		// terminated(), both final; -3 waiting() for the first samples.
+		switch fg.EndTimestamp {
+		case -2:
+			return FlameGraph{}, errors.New("flame graphs are disabled on this cluster (set rest.flamegraph.enabled: true in the Flink configuration)")
+		case -1:
+			return FlameGraph{}, errors.New("no flame graph: the vertex's tasks are not running")
+		}
 		if attempt >= f.opt.FlameGraphAttempts {
-			return FlameGraph{}, errors.New("the flame graph stayed empty: flame graphs are disabled (set rest.flamegraph.enabled: true) or sampling did not finish")
+			return FlameGraph{}, fmt.Errorf("the flame graph stayed empty after %d attempts: sampling did not finish (rest.flamegraph.delay-between-samples, rest.flamegraph.num-samples)", attempt)
 		}
 		select {
 		case <-ctx.Done():

@@ -96,3 +96,39 @@ func FuzzDecodeQueryRange(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadLog feeds arbitrary bytes to the log decoder: it must not panic,
+// must read to the end (every line is an entry's, a continuation, an
+// unparsable line or in an unreadable part), and must keep no binary data
+// or line longer than MaxLineBytes in an entry.
+func FuzzReadLog(f *testing.F) {
+	f.Add([]byte("2026-11-22 10:05:00,000 ERROR x - failed\njava.lang.IllegalStateException: bad\n\tat a.B.c(B.java:1)\n"))
+	f.Add([]byte("garbage\n2026-11-22T10:05:00Z INFO x - y\r\n\x00\x01\x02\xff\xfe\n2026-11-22 10:1x:00,000 INFO z"))
+	f.Add([]byte("2026-11-22 10:06:00,000 WARN x - " + strings.Repeat("long ", 100) + "\n\n\n"))
+	f.Add([]byte{0xff, '\n', 0, '\n', 'a'})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lf := &diag.LogFiles{MaxLineBytes: 64}
+		res := lf.ReadLog(bytes.NewReader(data), "f.log", scenarioWindow)
+		lines := bytes.Count(data, []byte("\n"))
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			lines++
+		}
+		for _, e := range res.Entries {
+			if e.Line < 1 || e.Line > lines || e.Time.IsZero() || e.Level == "" {
+				t.Fatalf("entry %+v of %d lines", e, lines)
+			}
+			for _, s := range append([]string{e.Message}, e.More...) {
+				if len(s) > 64 || strings.IndexByte(s, 0) >= 0 {
+					t.Fatalf("entry keeps %q", s)
+				}
+			}
+		}
+		prev := 0
+		for _, u := range res.Unreadable {
+			if u.FromLine <= prev || u.ToLine < u.FromLine || u.ToLine > lines || u.Reason == "" {
+				t.Fatalf("unreadable part %+v after line %d of %d", u, prev, lines)
+			}
+			prev = u.ToLine
+		}
+	})
+}

@@ -2,6 +2,7 @@ package diag
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // LogEntry is one log record: a timestamped first line and the lines that
@@ -53,6 +55,34 @@ type LogResult struct {
 	Bad        []BadLine
 	// Truncated is set when MaxEntries stopped the reading.
 	Truncated bool
+	// Unreadable lists every part of the files that was not read as log
+	// text: files or directories that could not be opened or read to the
+	// end, lines longer than MaxLineBytes (only their prefix was read) and
+	// runs of binary lines (skipped, not taken as part of a record).
+	Unreadable []UnreadablePart
+}
+
+// UnreadablePart is a part of a log file that was not read as log text.
+type UnreadablePart struct {
+	File string `json:"file"`
+	// FromLine and ToLine are the lines, 1-based and inclusive; 0 when the
+	// part is the whole file (it could not be opened).
+	FromLine int `json:"from_line,omitempty"`
+	ToLine   int `json:"to_line,omitempty"`
+	// Reason says what was wrong: "binary data", "line of N bytes, only
+	// the first M read", or the read error.
+	Reason string `json:"reason"`
+}
+
+// Where names the part: "FILE", "FILE:LINE" or "FILE:FROM-TO".
+func (u UnreadablePart) Where() string {
+	switch {
+	case u.FromLine == 0:
+		return u.File
+	case u.FromLine == u.ToLine:
+		return fmt.Sprintf("%s:%d", u.File, u.FromLine)
+	}
+	return fmt.Sprintf("%s:%d-%d", u.File, u.FromLine, u.ToLine)
 }
 
 // LogFiles is a LogSource over log files and directories (read
@@ -72,23 +102,16 @@ type LogFiles struct {
 	MaxEntries int
 	// MaxBad caps the unparsable lines kept as examples. Default 20.
 	MaxBad int
+	// MaxLineBytes is how much of one line is read; the rest of a longer
+	// line is skipped (and listed in LogResult.Unreadable), never the rest
+	// of the file. Default 256 KiB.
+	MaxLineBytes int
 }
 
 // Logs reads the entries within w from every file.
 func (l *LogFiles) Logs(ctx context.Context, w Window) (*LogResult, error) {
 	if len(l.Paths) == 0 {
 		return nil, errors.New("diag: no log paths given")
-	}
-	maxEntries, maxBad := l.MaxEntries, l.MaxBad
-	if maxEntries <= 0 {
-		maxEntries = 200000
-	}
-	if maxBad <= 0 {
-		maxBad = 20
-	}
-	loc := l.Location
-	if loc == nil {
-		loc = time.UTC
 	}
 	var files []string
 	var errs []error
@@ -114,14 +137,22 @@ func (l *LogFiles) Logs(ctx context.Context, w Window) (*LogResult, error) {
 	}
 	slices.Sort(files)
 	res := &LogResult{}
+	for _, err := range errs {
+		res.Unreadable = append(res.Unreadable, UnreadablePart{File: pathOf(err), Reason: err.Error()})
+	}
+	opt := l.options(w)
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		if err := l.readFile(f, w, loc, maxEntries, maxBad, res); err != nil {
+		fh, err := os.Open(f)
+		if err != nil {
 			errs = append(errs, err)
+			res.Unreadable = append(res.Unreadable, UnreadablePart{File: f, Reason: err.Error()})
 			continue
 		}
+		scanLog(fh, f, opt, res)
+		fh.Close()
 		res.Files++
 	}
 	slices.SortStableFunc(res.Entries, func(a, b LogEntry) int { return a.Time.Compare(b.Time) })
@@ -131,29 +162,103 @@ func (l *LogFiles) Logs(ctx context.Context, w Window) (*LogResult, error) {
 		}
 		return res, fmt.Errorf("diag: reading logs: %w", errors.Join(errs...))
 	}
-	if len(errs) > 0 {
-		res.Bad = append(res.Bad, BadLine{Text: "unreadable: " + errors.Join(errs...).Error()})
-	}
 	return res, nil
 }
 
-func (l *LogFiles) readFile(path string, w Window, loc *time.Location, maxEntries, maxBad int, res *LogResult) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return scanLog(f, path, w, loc, maxEntries, maxBad, res)
+// ReadLog reads one log stream named name (as Logs reads each file, with
+// l's options; Paths is not used) and returns the entries within w, the
+// unparsable lines and the unreadable parts. It reads to the end of r
+// whatever r holds.
+func (l *LogFiles) ReadLog(r io.Reader, name string, w Window) *LogResult {
+	res := &LogResult{Files: 1}
+	scanLog(r, name, l.options(w), res)
+	return res
 }
 
-func scanLog(r io.Reader, name string, w Window, loc *time.Location, maxEntries, maxBad int, res *LogResult) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+func (l *LogFiles) options(w Window) scanOptions {
+	opt := scanOptions{w: w, loc: l.Location, maxEntries: l.MaxEntries, maxBad: l.MaxBad, maxLine: l.MaxLineBytes}
+	if opt.maxEntries <= 0 {
+		opt.maxEntries = 200000
+	}
+	if opt.maxBad <= 0 {
+		opt.maxBad = 20
+	}
+	if opt.maxLine <= 0 {
+		opt.maxLine = 256 << 10
+	}
+	if opt.loc == nil {
+		opt.loc = time.UTC
+	}
+	return opt
+}
+
+// pathOf returns the path an fs error names, or "".
+func pathOf(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Path
+	}
+	return ""
+}
+
+type scanOptions struct {
+	w                           Window
+	loc                         *time.Location
+	maxEntries, maxBad, maxLine int
+}
+
+// readLine reads one line of any length from br: its first max bytes
+// (without the line break) and its whole length. err is io.EOF only when
+// there is no line left.
+func readLine(br *bufio.Reader, max int, buf []byte) (prefix []byte, total int, err error) {
+	prefix = buf[:0]
+	for {
+		chunk, err := br.ReadSlice('\n')
+		total += len(chunk)
+		if room := max - len(prefix); room > 0 {
+			prefix = append(prefix, chunk[:min(room, len(chunk))]...)
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && total > 0:
+			return prefix, total, nil
+		case err != nil:
+			return prefix, total, err
+		}
+		total-- // the '\n'
+		prefix = bytes.TrimSuffix(prefix, []byte("\n"))
+		return prefix, total, nil
+	}
+}
+
+// isBinary reports whether a line is not text: it has a NUL byte, or more
+// than a tenth of it is invalid UTF-8 or control characters other than
+// tab, carriage return, form feed and escape (terminal colours).
+func isBinary(b []byte) bool {
+	if bytes.IndexByte(b, 0) >= 0 {
+		return true
+	}
+	bad := 0
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if (r == utf8.RuneError && n <= 1) || (r < 0x20 && r != '\t' && r != '\r' && r != '\f' && r != 0x1b) || r == 0x7f {
+			bad++
+		}
+		i += n
+	}
+	return bad*10 > len(b)
+}
+
+// scanLog reads one log file into res. It never stops before the end of
+// the file except on a read error, which it lists in res.Unreadable.
+func scanLog(r io.Reader, name string, opt scanOptions, res *LogResult) {
+	br := bufio.NewReaderSize(r, 64<<10)
 	var cur *LogEntry
 	keep := false
 	flush := func() {
 		if cur != nil && keep {
-			if len(res.Entries) >= maxEntries {
+			if len(res.Entries) >= opt.maxEntries {
 				res.Truncated = true
 			} else {
 				res.Entries = append(res.Entries, *cur)
@@ -161,16 +266,57 @@ func scanLog(r io.Reader, name string, w Window, loc *time.Location, maxEntries,
 		}
 		cur = nil
 	}
-	line := 0
-	for sc.Scan() {
+	line, binFrom, binBytes := 0, 0, 0
+	endBinary := func() {
+		if binFrom > 0 {
+			res.Unreadable = append(res.Unreadable, UnreadablePart{File: name, FromLine: binFrom, ToLine: line - 1,
+				Reason: fmt.Sprintf("binary data (%d line(s), %d bytes), not log text: skipped", line-binFrom, binBytes)})
+			binFrom, binBytes = 0, 0
+		}
+	}
+	var buf []byte
+	for {
+		raw, total, err := readLine(br, opt.maxLine, buf)
+		buf = raw
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			line++
+			endBinary()
+			res.Unreadable = append(res.Unreadable, UnreadablePart{File: name, FromLine: line, ToLine: line,
+				Reason: fmt.Sprintf("read error: %v; the rest of the file was not read", err)})
+			break
+		}
 		line++
-		text := strings.TrimRight(sc.Text(), "\r")
-		e, err := ParseLogLine(text, loc)
+		if isBinary(raw) {
+			// Binary data ends the record before it: it is not a
+			// continuation of it.
+			flush()
+			if binFrom == 0 {
+				binFrom = line
+			}
+			binBytes += total
+			continue
+		}
+		endBinary()
+		if total > len(raw) {
+			res.Unreadable = append(res.Unreadable, UnreadablePart{File: name, FromLine: line, ToLine: line,
+				Reason: fmt.Sprintf("line of %d bytes, only the first %d read (LogFiles.MaxLineBytes)", total, len(raw))})
+			for i := 0; i < utf8.UTFMax-1 && len(raw) > 0; i++ { // do not end inside a rune
+				if r, n := utf8.DecodeLastRune(raw); r != utf8.RuneError || n != 1 {
+					break
+				}
+				raw = raw[:len(raw)-1]
+			}
+		}
+		text := strings.TrimRight(string(raw), "\r")
+		e, err := ParseLogLine(text, opt.loc)
 		switch {
 		case err == nil:
 			flush()
 			e.File, e.Line = name, line
-			cur, keep = &e, w.Contains(e.Time)
+			cur, keep = &e, opt.w.Contains(e.Time)
 		case errors.Is(err, errNotARecord) && cur != nil:
 			if keep && len(cur.More) < 2000 {
 				cur.More = append(cur.More, text)
@@ -179,16 +325,14 @@ func scanLog(r io.Reader, name string, w Window, loc *time.Location, maxEntries,
 			// blank line before the first record
 		default:
 			res.Unparsable++
-			if len(res.Bad) < maxBad {
+			if len(res.Bad) < opt.maxBad {
 				res.Bad = append(res.Bad, BadLine{File: name, Line: line, Text: truncate(text, 200)})
 			}
 		}
 	}
+	line++
+	endBinary()
 	flush()
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s: line %d: %w", name, line+1, err)
-	}
-	return nil
 }
 
 // errNotARecord means the line does not start a record; it continues the

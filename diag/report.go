@@ -33,6 +33,13 @@ type Report struct {
 	Findings []Finding       `json:"findings"`
 	Missing  []Missing       `json:"missing"`
 	Notes    []string        `json:"notes,omitempty"`
+	// Checks says, rule by rule, what was checked and passed, found
+	// something, or could not be checked.
+	Checks []CheckResult `json:"checks,omitempty"`
+	// Restarts are the times the job failed or restarted in the window.
+	Restarts []time.Time `json:"restarts,omitempty"`
+	// Partitions are each partition's lag over the window, for the chart.
+	Partitions []PartitionSeries `json:"partitions,omitempty"`
 	// Sources says which evidence each part came from.
 	Sources map[string]string `json:"sources,omitempty"`
 }
@@ -64,12 +71,63 @@ type TimelinePoint struct {
 	TimeLag Duration `json:"time_lag"`
 	// Unhealthy counts the partitions that were not OK.
 	Unhealthy int `json:"unhealthy_partitions"`
+	// Restarts counts the restarts after the previous point, up to this one.
+	Restarts int `json:"restarts,omitempty"`
 	// NoData marks the one point of a report without lag samples: it is
 	// neither healthy nor an anomaly unless a finding makes it one.
 	NoData bool `json:"no_data,omitempty"`
 	// Findings are indexes into Report.Findings of the findings dated at
 	// this point (after the previous point, up to this one).
 	Findings []int `json:"findings,omitempty"`
+}
+
+// PartitionSeries is one partition's lag at each evaluation point.
+type PartitionSeries struct {
+	// Name is "topic[partition]", prefixed with the group when the report
+	// covers several groups.
+	Name       string     `json:"name"`
+	Points     []LagPoint `json:"points"`
+	MaxLag     int64      `json:"max_lag"`
+	MaxTimeLag Duration   `json:"max_time_lag"`
+	Worst      Status     `json:"worst_status"`
+}
+
+// LagPoint is a partition's lag at one time.
+type LagPoint struct {
+	Time    time.Time `json:"time"`
+	Lag     int64     `json:"lag"`
+	TimeLag Duration  `json:"time_lag"`
+}
+
+func partitionSeries(lag []GroupStatus) []PartitionSeries {
+	groups := map[string]bool{}
+	for _, gs := range lag {
+		groups[gs.Group] = true
+	}
+	idx := map[string]int{}
+	var out []PartitionSeries
+	for _, gs := range lag {
+		for _, p := range gs.Partitions {
+			name := fmt.Sprintf("%s[%d]", p.Topic, p.Partition)
+			if len(groups) > 1 {
+				name = gs.Group + " " + name
+			}
+			i, ok := idx[name]
+			if !ok {
+				i = len(out)
+				idx[name] = i
+				out = append(out, PartitionSeries{Name: name})
+			}
+			s := &out[i]
+			s.Points = append(s.Points, LagPoint{Time: gs.Time.UTC(), Lag: p.Lag, TimeLag: p.TimeLag})
+			s.MaxLag, s.MaxTimeLag, s.Worst = max(s.MaxLag, p.Lag), max(s.MaxTimeLag, p.TimeLag), max(s.Worst, p.Status)
+		}
+	}
+	for i := range out {
+		sort.SliceStable(out[i].Points, func(a, b int) bool { return out[i].Points[a].Time.Before(out[i].Points[b].Time) })
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
 }
 
 // BuildReport assembles a report from evidence and findings.
@@ -127,6 +185,17 @@ func BuildReport(ev *Evidence, findings []Finding, now time.Time) *Report {
 		p := &r.Timeline[i]
 		p.Healthy = p.Status == StatusOK && !p.NoData
 		r.Status = max(r.Status, p.Status)
+	}
+	r.Checks, r.Restarts, r.Partitions = ev.Checks, ev.Restarts(), partitionSeries(ev.Lag)
+	for _, t := range r.Restarts {
+		idx := len(r.Timeline) - 1
+		for i, p := range r.Timeline {
+			if !t.After(p.Time) {
+				idx = i
+				break
+			}
+		}
+		r.Timeline[idx].Restarts++
 	}
 	for fi, f := range findings {
 		idx := len(r.Timeline) - 1
@@ -252,6 +321,19 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(ew, "     raw record: %s\n", clean(truncate(f.Raw, 300)))
 		}
 		fmt.Fprintf(ew, "     suggestion: %s\n", clean(f.Suggestion))
+	}
+	if len(r.Checks) > 0 {
+		fmt.Fprintf(ew, "\nCHECKS\n")
+		for _, c := range r.Checks {
+			switch c.Result {
+			case "found":
+				fmt.Fprintf(ew, "  %-14s found %d\n", clean(c.Rule), c.Findings)
+			case "passed":
+				fmt.Fprintf(ew, "  %-14s passed\n", clean(c.Rule))
+			default:
+				fmt.Fprintf(ew, "  %-14s not checked: %s\n", clean(c.Rule), clean(c.Reason))
+			}
+		}
 	}
 	fmt.Fprintf(ew, "\nMISSING EVIDENCE\n")
 	if len(r.Missing) == 0 {

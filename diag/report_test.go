@@ -157,3 +157,56 @@ func TestReportsEscapeHostileLogText(t *testing.T) {
 		t.Errorf("report without lag %+v: want one unhealthy point carrying the error finding", r.Timeline)
 	}
 }
+
+// The page marks restarts on the timeline, charts each partition's lag
+// over the window in inline SVG, and lists the checks that ran.
+func TestHTMLReportShowsRestartsLagChartAndChecks(t *testing.T) {
+	r := scenarioReport(t, "dirty", dirtyJob, false, diag.LagConfig{CommitInterval: time.Minute})
+	if len(r.Restarts) == 0 || len(r.Partitions) == 0 || len(r.Checks) == 0 {
+		t.Fatalf("report has %d restarts, %d partition series, %d checks", len(r.Restarts), len(r.Partitions), len(r.Checks))
+	}
+	var b bytes.Buffer
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	h := b.String()
+	marked := 0
+	for _, p := range r.Timeline {
+		marked += p.Restarts
+	}
+	if marked != len(r.Restarts) || strings.Count(h, `<span class="rs"`) == 0 {
+		t.Errorf("%d of %d restarts on the timeline, %d restart marks in the page", marked, len(r.Restarts), strings.Count(h, `<span class="rs"`))
+	}
+	// The first failure, 10:12:04, marks the point of 10:12:30.
+	if !strings.Contains(h, `title="2026-11-22T10:12:30Z OK lag 12800, 32s behind, 1 restart(s)"`) {
+		t.Error("the first restart is not marked at 10:12:30")
+	}
+	if n := strings.Count(h, `<svg class="chart"`); n != 2 {
+		t.Errorf("%d charts, want offset lag and time lag", n)
+	}
+	if n := strings.Count(h, "<polyline"); n != 2*len(r.Partitions) {
+		t.Errorf("%d lines, want one per partition (%d) in each chart", n, len(r.Partitions))
+	}
+	if n := strings.Count(h, `<line class="restart"`); n != 2*len(r.Restarts) {
+		t.Errorf("%d restart lines in the charts, want %d", n, 2*len(r.Restarts))
+	}
+	for _, c := range r.Checks {
+		if !strings.Contains(h, "<td>"+c.Rule+"</td>") {
+			t.Errorf("check %s not listed", c.Rule)
+		}
+	}
+	results := map[string]string{}
+	for _, c := range r.Checks {
+		results[c.Rule] = c.Result
+	}
+	if results["restart"] != "found" || results["bottleneck"] != "not checked" || results["checkpoint"] == "" {
+		t.Errorf("checks %+v: want restart found, bottleneck not checked (the job restarted), checkpoint listed", r.Checks)
+	}
+	var txt bytes.Buffer
+	if err := r.WriteText(&txt); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(txt.String(), "\nCHECKS\n") || !strings.Contains(txt.String(), "bottleneck     not checked: the job restarted in the window") {
+		t.Errorf("terminal report does not list the checks:\n%s", txt.String())
+	}
+}

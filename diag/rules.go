@@ -76,6 +76,101 @@ type Rule interface {
 	Check(ctx context.Context, ev *Evidence) []Finding
 }
 
+// Preconditions is implemented by rules that need some evidence to check
+// anything. NotCheckable returns why ev does not let the rule check (so a
+// rule without findings is "not checked", not "passed"), or "".
+type Preconditions interface {
+	NotCheckable(ev *Evidence) string
+}
+
+// CheckResult says whether a rule checked the window and what it found.
+type CheckResult struct {
+	Rule string `json:"rule"`
+	// Result is "found" (Findings > 0), "passed" (checked, nothing found)
+	// or "not checked" (Reason says why).
+	Result   string `json:"result"`
+	Findings int    `json:"findings"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+func checkResult(r Rule, ev *Evidence, findings int) CheckResult {
+	c := CheckResult{Rule: r.Name(), Findings: findings, Result: "passed"}
+	if p, ok := r.(Preconditions); ok {
+		c.Reason = p.NotCheckable(ev)
+	}
+	switch {
+	case findings > 0:
+		c.Result, c.Reason = "found", ""
+	case c.Reason != "":
+		c.Result = "not checked"
+	}
+	return c
+}
+
+const restartedNotSteady = "the job restarted in the window: a restarting job's load is not its steady state"
+
+// NotCheckable implements Preconditions.
+func (r *RestartRule) NotCheckable(ev *Evidence) string {
+	if ev.Sources["job"] == "" && ev.Sources["logs"] == "" {
+		return "neither the job's exception history nor logs were read"
+	}
+	return ""
+}
+
+// NotCheckable implements Preconditions.
+func (r *CheckpointRule) NotCheckable(ev *Evidence) string {
+	if ev.Checkpoints == nil {
+		return "the job's checkpoints were not read"
+	}
+	return ""
+}
+
+// NotCheckable implements Preconditions.
+func (r *BottleneckRule) NotCheckable(ev *Evidence) string {
+	return loadUnchecked(ev, len(ev.Vertices) > 0)
+}
+
+// NotCheckable implements Preconditions.
+func (r *SkewRule) NotCheckable(ev *Evidence) string { return loadUnchecked(ev, len(ev.Vertices) > 0) }
+
+// NotCheckable implements Preconditions.
+func (r *HotMethodRule) NotCheckable(ev *Evidence) string {
+	if len(ev.FlameGraphs) == 0 && len(ev.Restarts()) == 0 {
+		return "no flame graph was read (only vertices that are busy get one)"
+	}
+	return loadUnchecked(ev, true)
+}
+
+// NotCheckable implements Preconditions.
+func (r *GCRule) NotCheckable(ev *Evidence) string {
+	has := false
+	for _, tm := range ev.TaskManagers {
+		has = has || tm.GCTimeShare >= 0
+	}
+	if !has && len(ev.Restarts()) == 0 {
+		return "no TaskManager's GC time was read"
+	}
+	return loadUnchecked(ev, true)
+}
+
+// NotCheckable implements Preconditions.
+func (r *PartitionLagRule) NotCheckable(ev *Evidence) string {
+	if len(ev.Lag) == 0 {
+		return "no lag evaluations in the window"
+	}
+	return ""
+}
+
+func loadUnchecked(ev *Evidence, has bool) string {
+	if len(ev.Restarts()) > 0 {
+		return restartedNotSteady
+	}
+	if !has {
+		return "the operators' load was not read"
+	}
+	return ""
+}
+
 // RuleConfig holds the thresholds of the built-in rules. Zero fields mean
 // their defaults.
 type RuleConfig struct {

@@ -67,12 +67,53 @@ func (r *BottleneckRule) Check(_ context.Context, ev *Evidence) []Finding {
 				fmt.Sprintf("upstream %s: back-pressured %s (level %s)", pressured.Name, pct(bpMax), orUnknown(pressured.BackPressureLevel)),
 				"load from " + orUnknown(v.MetricsSource),
 			},
-			Suggestion: fmt.Sprintf("Raise the parallelism of %q (now %d, e.g. to %d) or make it cheaper per record (see the hot-method finding, if any). "+
-				"If only one subtask is busy, the keys are skewed: raising the parallelism will not help, fix the skew first.", v.Name, v.Parallelism, max(2, v.Parallelism*2)),
+			Suggestion: fmt.Sprintf("Raise the parallelism of %q (now %d, e.g. to %d) or make it cheaper per record (see the hot-method finding, if any).",
+				v.Name, v.Parallelism, max(2, v.Parallelism*2)),
+		}
+		if why, ok := skewed(*v, cfg); ok {
+			// More subtasks do not split one hot key: lead with what does.
+			f.Details = append(f.Details, "skewed: "+why)
+			f.Suggestion = "One subtask carries the load: hot keys. " + hotKeyAdvice +
+				fmt.Sprintf(" Only once the keys are spread does raising the parallelism of %q (now %d) help.", v.Name, v.Parallelism)
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+// hotKeyAdvice is what fixes a hot key, after Flink's performance tuning
+// guide for streaming aggregation (docs/dev/table/tuning).
+const hotKeyAdvice = "Salt the hot keys (append a random bucket to the key) and aggregate in two steps, first by salted key, then by the key; " +
+	"for Flink SQL aggregations turn on local-global (two-phase) aggregation, 'table.optimizer.agg-phase-strategy' = 'TWO_PHASE', which needs mini-batch: " +
+	"'table.exec.mini-batch.enabled' = 'true' with 'table.exec.mini-batch.allow-latency' (e.g. '5 s') and 'table.exec.mini-batch.size'; " +
+	"for COUNT DISTINCT on a hot key split it, 'table.optimizer.distinct-agg.split.enabled' = 'true' (buckets: 'table.optimizer.distinct-agg.split.bucket-num'); " +
+	"or key by a more selective field."
+
+// skewed reports whether a vertex's load sits on one subtask: its input
+// rate or busy time is SkewRatio times the median of its subtasks.
+func skewed(v Vertex, cfg RuleConfig) (string, bool) {
+	if len(v.Subtasks) < 2 {
+		return "", false
+	}
+	if vals, unit := subtaskInputs(v.Subtasks); vals != nil {
+		hot, med := slices.Max(vals), median(vals)
+		if hot >= cfg.SkewMinRate && (med <= 0 || hot/med >= cfg.SkewRatio) {
+			return fmt.Sprintf("the busiest subtask receives %.0f %s, the median %.0f", hot, unit, med), true
+		}
+	}
+	var busy []float64
+	for _, s := range v.Subtasks {
+		if s.Busy >= 0 {
+			busy = append(busy, s.Busy)
+		}
+	}
+	if len(busy) >= 2 {
+		hot, med := slices.Max(busy), median(busy)
+		if med <= 0 || hot/med >= cfg.SkewRatio {
+			return fmt.Sprintf("the busiest subtask is busy %s, the median %s", pct(hot), pct(med)), true
+		}
+	}
+	return "", false
 }
 
 func maxSubtask(ss []Subtask, f func(Subtask) float64) (float64, int) {
@@ -187,10 +228,7 @@ func (r *SkewRule) Check(_ context.Context, ev *Evidence) []Finding {
 				fmt.Sprintf("subtask %d: %.0f %s; median of %d subtasks: %.0f %s (threshold %.1f×)", hotIdx, hot, unit, len(vals), med, unit, cfg.SkewRatio),
 				"load from " + orUnknown(v.MetricsSource),
 			},
-			Suggestion: "A few hot keys land on one subtask. For Flink SQL aggregations enable mini-batch ('table.exec.mini-batch.enabled' = 'true' with " +
-				"'table.exec.mini-batch.allow-latency' and 'table.exec.mini-batch.size') and local-global aggregation ('table.optimizer.agg-phase-strategy' = 'TWO_PHASE'); " +
-				"for COUNT DISTINCT set 'table.optimizer.distinct-agg.split.enabled' = 'true'. Otherwise fix the key: salt hot keys and aggregate in two steps, " +
-				"or key by a more selective field. Raising the parallelism does not spread a single hot key.",
+			Suggestion: "A few hot keys land on one subtask. " + hotKeyAdvice + " Raising the parallelism does not spread a single hot key.",
 		}
 		if busy := v.Subtasks[slices.IndexFunc(v.Subtasks, func(s Subtask) bool { return s.Index == hotIdx })].Busy; busy >= 0 {
 			f.Details = append(f.Details, fmt.Sprintf("subtask %d is busy %s", hotIdx, pct(busy)))

@@ -10,16 +10,14 @@ import (
 
 // Restarts returns the times in the window at which the job failed or
 // restarted, from the engine's exception history, its state transitions
-// and the logs, deduplicated to one per second and sorted.
+// and the logs, sorted. Reports of one restart from several places (within
+// FailureMatchWindow of the first) count once.
 func (e *Evidence) Restarts() []time.Time {
-	seen := make(map[int64]bool)
-	var out []time.Time
+	var all []time.Time
 	add := func(t time.Time) {
-		if t.IsZero() || !e.Window.Contains(t) || seen[t.Unix()] {
-			return
+		if !t.IsZero() && e.Window.Contains(t) {
+			all = append(all, t)
 		}
-		seen[t.Unix()] = true
-		out = append(out, t)
 	}
 	for _, x := range e.Exceptions {
 		if !x.Concurrent {
@@ -36,7 +34,13 @@ func (e *Evidence) Restarts() []time.Time {
 			add(l.Time)
 		}
 	}
-	sortTimes(out)
+	sortTimes(all)
+	var out []time.Time
+	for _, t := range all {
+		if len(out) == 0 || t.Sub(out[len(out)-1]) > FailureMatchWindow {
+			out = append(out, t)
+		}
+	}
 	return out
 }
 
@@ -49,14 +53,37 @@ func isRestartLog(msg string) bool {
 	return false
 }
 
+// FailureMatchWindow is how far apart in time two reports of a failure with
+// the same root cause (class and message) may be and still be one failure:
+// the JobManager's exception history stamps it when it handles it, the
+// TaskManager's log when it is thrown, and each log its own clock.
+const FailureMatchWindow = 10 * time.Second
+
+// failureKey is a failure's root cause, class and message.
+func failureKey(x Exception) string {
+	text := x.Stacktrace
+	if text == "" {
+		text = x.Name
+	}
+	if root, ok := ParseStackTrace(text).Root(); ok {
+		return root.Header()
+	}
+	return x.Name
+}
+
 // Failures returns the exceptions in the window: the engine's (root
 // exceptions first) and those found in ERROR/WARN log records with a stack
-// trace, in time order.
+// trace, in time order. A log record of a failure already seen (in the
+// exception history or another log: the same root cause within
+// FailureMatchWindow) is not a failure of its own: its place is added to
+// the first report's Also.
 func (e *Evidence) Failures() []Exception {
 	var out []Exception
+	var keys []string
 	for _, x := range e.Exceptions {
 		if e.Window.Contains(x.Time) {
 			out = append(out, x)
+			keys = append(keys, failureKey(x))
 		}
 	}
 	for _, l := range e.Logs {
@@ -68,10 +95,22 @@ func (e *Evidence) Failures() []Exception {
 		if len(st.Causes) == 0 {
 			continue
 		}
-		out = append(out, Exception{
+		x := Exception{
 			Time: l.Time, Name: st.Causes[0].Header(), Stacktrace: text,
 			Source: fmt.Sprintf("log %s:%d", l.File, l.Line),
-		})
+		}
+		key, dup := failureKey(x), false
+		for i := range out {
+			if keys[i] == key && out[i].Time.Sub(x.Time).Abs() <= FailureMatchWindow {
+				out[i].Also = append(out[i].Also, x.Source)
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, x)
+			keys = append(keys, key)
+		}
 	}
 	slices.SortStableFunc(out, func(a, b Exception) int { return a.Time.Compare(b.Time) })
 	return out
@@ -123,8 +162,10 @@ func (r *RestartRule) Check(_ context.Context, ev *Evidence) []Finding {
 			order = append(order, key)
 		}
 		g.count++
-		if len(g.srcs) < 3 && !slices.Contains(g.srcs, x.Source) {
-			g.srcs = append(g.srcs, x.Source)
+		for _, src := range append([]string{x.Source}, x.Also...) {
+			if len(g.srcs) < 3 && !slices.Contains(g.srcs, src) {
+				g.srcs = append(g.srcs, src)
+			}
 		}
 		if g.cls.Raw == "" && cls.Raw != "" {
 			g.cls.Raw = cls.Raw
@@ -167,14 +208,55 @@ func (r *RestartRule) Check(_ context.Context, ev *Evidence) []Finding {
 		out = append(out, f)
 	}
 	if len(failures) == 0 {
-		out = append(out, Finding{
-			Rule: r.Name() + "/no-exception", Severity: SeverityError, Time: restarts[0],
-			Cause:      "The job restarted but no exception was found",
-			Details:    []string{restartLine},
-			Suggestion: "Give the job's exception history (--flink and --job) or the JobManager and TaskManager logs (--logs) for the window, so the root exception can be found.",
-		})
+		out = append(out, noExceptionFinding(r.Name(), ev, restarts[0], restartLine))
 	}
 	return out
+}
+
+// noExceptionFinding says why no exception of a restart is known: what
+// could not be read, or which sources were not given, and only asks for
+// what was not given.
+func noExceptionFinding(rule string, ev *Evidence, at time.Time, restartLine string) Finding {
+	var unread, todo []string
+	flinkRead := ev.Sources["job"] != ""
+	logsRead := ev.Sources["logs"] != ""
+	flinkGiven, logsGiven := flinkRead, logsRead
+	for _, m := range ev.Missing {
+		switch {
+		case m.Source == "flink" && m.Blocking:
+			flinkGiven = true
+			unread = append(unread, "the Flink REST API ("+m.Reason+")")
+		case m.Source == "flink" && m.What == "exception history":
+			unread = append(unread, "the exception history ("+m.Reason+")")
+		case m.Source == "logs" && m.Blocking:
+			logsGiven = true
+			unread = append(unread, "the logs ("+m.Reason+")")
+		}
+	}
+	if !flinkGiven {
+		todo = append(todo, "give the job's exception history (--flink and --job)")
+	}
+	if !logsGiven {
+		todo = append(todo, "give the JobManager and TaskManager logs for the window (--logs)")
+	} else if logsRead {
+		todo = append(todo, "check that the logs given cover the window and the TaskManagers that failed (no WARN or ERROR record in them has a stack trace)")
+	}
+	f := Finding{Rule: rule + "/no-exception", Severity: SeverityError, Time: at, Details: []string{restartLine}}
+	if len(unread) > 0 {
+		f.Cause = "The job restarted, and its exception could not be read"
+		for _, u := range unread {
+			f.Details = append(f.Details, "could not read "+u)
+		}
+		todo = append([]string{"make what could not be read readable (see the reasons above) and run again"}, todo...)
+	} else {
+		f.Cause = "The job restarted, and neither its exception history nor its logs hold the exception"
+	}
+	f.Suggestion = strings.ToUpper(todo[0][:1]) + todo[0][1:]
+	if len(todo) > 1 {
+		f.Suggestion += "; " + strings.Join(todo[1:], "; ")
+	}
+	f.Suggestion += ", so the root exception can be found."
+	return f
 }
 
 func orUnknown(s string) string {

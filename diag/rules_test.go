@@ -211,3 +211,100 @@ type panicRule struct{}
 
 func (panicRule) Name() string                                         { return "panic" }
 func (panicRule) Check(context.Context, *diag.Evidence) []diag.Finding { panic("boom") }
+
+// The same failure seen in the exception history and in a TaskManager log
+// is one failure, not two: 3 restarts give 3 occurrences.
+func TestFailuresSeenInRESTAndLogsCountOnce(t *testing.T) {
+	trace := func(msg string) string {
+		return "java.io.IOException: Failed to deserialize JSON\n\tat a.B.c(B.java:1)\nCaused by: com.fasterxml.jackson.core.JsonParseException: " + msg + "\n\tat d.E.f(E.java:2)"
+	}
+	ev := &diag.Evidence{Window: scenarioWindow}
+	for i, at := range []time.Duration{2 * time.Minute, 7 * time.Minute, 12 * time.Minute} {
+		x := diag.Exception{Time: t0.Add(at), Name: "java.io.IOException: Failed to deserialize JSON", Stacktrace: trace("Unexpected character"), Source: "flink-rest"}
+		ev.Exceptions = append(ev.Exceptions, x)
+		l := strings.Split(trace("Unexpected character"), "\n")
+		// The TaskManager logs it 400 ms before the JobManager records it.
+		ev.Logs = append(ev.Logs, diag.LogEntry{Time: t0.Add(at - 400*time.Millisecond), Level: "WARN", Message: "Source: orders switched from RUNNING to FAILED",
+			More: l, File: "tm.log", Line: 10 * (i + 1)})
+	}
+	// Another failure with another root cause, 2 s after the first: its own.
+	ev.Logs = append(ev.Logs, diag.LogEntry{Time: t0.Add(2*time.Minute + 2*time.Second), Level: "ERROR", Message: "sink failed",
+		More: []string{"java.lang.IllegalStateException: sink closed", "\tat g.H.i(H.java:3)"}, File: "tm.log", Line: 99})
+	fs := ev.Failures()
+	if len(fs) != 4 {
+		t.Fatalf("%d failures %+v, want 3 deserialisation failures and 1 sink failure", len(fs), fs)
+	}
+	for _, x := range fs {
+		if x.Source == "flink-rest" && (len(x.Also) != 1 || !strings.HasPrefix(x.Also[0], "log tm.log:")) {
+			t.Errorf("%s at %s: also seen in %v, want its log line", x.Name, x.Time, x.Also)
+		}
+	}
+	if r := ev.Restarts(); len(r) != 3 {
+		t.Fatalf("restarts %v, want 3", r)
+	}
+	got := (&diag.RestartRule{}).Check(context.Background(), ev)
+	var text string
+	for _, f := range got {
+		text += f.Cause + "\n" + strings.Join(f.Details, "\n") + "\n"
+	}
+	if !strings.Contains(text, "(3 occurrence(s))") || !strings.Contains(text, "restarted 3 time(s)") || !strings.Contains(text, "flink-rest, log tm.log:10") {
+		t.Fatalf("findings do not count 3 failures seen in REST and the log:\n%s", text)
+	}
+}
+
+// A restart whose exception history could not be read does not claim "no
+// exception was found" or ask for --flink and --job, which were given: it
+// says what could not be read.
+func TestRestartWithUnreadableExceptionHistorySaysSo(t *testing.T) {
+	ev := &diag.Evidence{Window: scenarioWindow, Sources: map[string]string{"job": "flink-rest"},
+		Job: &diag.JobState{ID: skewJob, State: "RUNNING", Transitions: map[string]time.Time{"RESTARTING": t0.Add(5 * time.Minute)}}}
+	ev.AddMissing("flink", "exception history", "GET http://jm/jobs/x/exceptions: HTTP 500")
+	ev.AddMissing("logs", "log files", "no logs configured (give --logs PATH)")
+	fs := (&diag.RestartRule{}).Check(context.Background(), ev)
+	if len(fs) != 1 {
+		t.Fatalf("findings %+v, want one", fs)
+	}
+	f := fs[0]
+	all := f.Cause + "\n" + strings.Join(f.Details, "\n") + "\n" + f.Suggestion
+	if !strings.Contains(f.Cause, "could not be read") || !strings.Contains(all, "HTTP 500") {
+		t.Errorf("finding does not say the exception history could not be read:\n%s", all)
+	}
+	if strings.Contains(all, "no exception was found") || strings.Contains(all, "--flink") {
+		t.Errorf("finding claims nothing was found or asks for flags that were given:\n%s", all)
+	}
+	if !strings.Contains(f.Suggestion, "--logs") {
+		t.Errorf("suggestion %q does not ask for the logs, which were not given", f.Suggestion)
+	}
+}
+
+// A skewed bottleneck is fixed by spreading the hot key, not by more
+// subtasks: its suggestion leads with salting, two-phase aggregation,
+// mini-batch and distinct split, and mentions parallelism only after them.
+func TestSkewedBottleneckLeadsWithHotKeyFixes(t *testing.T) {
+	r := newDiagnoser(t, "skew", false).Diagnose(context.Background(), diag.Query{JobID: skewJob, Window: scenarioWindow})
+	var f *diag.Finding
+	for i := range r.Findings {
+		if r.Findings[i].Rule == "bottleneck" {
+			f = &r.Findings[i]
+		}
+	}
+	if f == nil {
+		t.Fatalf("no bottleneck finding in %+v", r.Findings)
+	}
+	s := f.Suggestion
+	at := func(sub string) int {
+		i := strings.Index(s, sub)
+		if i < 0 {
+			t.Fatalf("suggestion %q does not mention %q", s, sub)
+		}
+		return i
+	}
+	salt, twoPhase, mini, distinct, par := at("Salt the hot keys"), at("'table.optimizer.agg-phase-strategy' = 'TWO_PHASE'"),
+		at("'table.exec.mini-batch.enabled' = 'true'"), at("'table.optimizer.distinct-agg.split.enabled' = 'true'"), at("parallelism")
+	if par < salt || par < twoPhase || par < mini || par < distinct {
+		t.Fatalf("suggestion mentions the parallelism before the hot-key fixes: %q", s)
+	}
+	if !strings.Contains(strings.Join(f.Details, "\n"), "skewed:") {
+		t.Errorf("details %q do not say why the vertex is taken as skewed", f.Details)
+	}
+}
