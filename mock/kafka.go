@@ -67,7 +67,7 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 	if err != nil {
 		return fail(err)
 	}
-	col, err := startCollector(ctx, o.Kafka, sinkTopic, offsets)
+	col, err := startCollector(ctx, o.Kafka, sinkTopic, offsets, cmp.Or(o.Isolation, c.Sink.Isolation, ReadCommitted))
 	if err != nil {
 		return fail(err)
 	}
@@ -420,8 +420,13 @@ type collector struct {
 	}
 }
 
-func startCollector(ctx context.Context, kopts []kgo.Opt, topic string, offsets map[int32]kgo.Offset) (*collector, error) {
+func startCollector(ctx context.Context, kopts []kgo.Opt, topic string, offsets map[int32]kgo.Offset, iso Isolation) (*collector, error) {
+	level := kgo.ReadCommitted()
+	if iso == ReadUncommitted {
+		level = kgo.ReadUncommitted()
+	}
 	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, kopts...),
+		kgo.FetchIsolationLevel(level),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
 		kgo.FetchMaxWait(200*time.Millisecond),
 	)...)

@@ -51,6 +51,9 @@ type Options struct {
 	// returns is called after the output is collected. Default nil: the job
 	// is already running.
 	StartJob StartFunc
+	// Isolation, when set, overrides the case's sink.isolation (default
+	// read_committed).
+	Isolation Isolation
 	// StopTimeout bounds the wait for StartJob's stop function; a job that
 	// has not stopped by then is reported and left running. Default 30s
 	// (ExecJob needs its grace period twice at most: interrupt, then kill).
@@ -130,6 +133,9 @@ func (o *Options) validate(kafka bool) error {
 	}
 	if o.Quiet < 0 {
 		errs = append(errs, fmt.Errorf("Quiet: %s is negative", o.Quiet))
+	}
+	if o.Isolation != "" && o.Isolation != ReadCommitted && o.Isolation != ReadUncommitted {
+		errs = append(errs, fmt.Errorf("Isolation: %q: use %s or %s", o.Isolation, ReadCommitted, ReadUncommitted))
 	}
 	if o.RunID != "" && !nameRE.MatchString(o.RunID) {
 		errs = append(errs, fmt.Errorf("RunID: %q: use letters, digits, '.', '_' and '-'", o.RunID))
