@@ -141,8 +141,39 @@ type Sink struct {
 	Schema *row.Schema
 	// Partitions is the partition count of an isolated topic (default 1).
 	Partitions int32
+	// Isolation is how the sink is read: ReadCommitted (the default: a
+	// job writing with Kafka transactions has its aborted records left
+	// out) or ReadUncommitted (every record written). Options.Isolation
+	// overrides it.
+	Isolation Isolation
 
 	codec *row.Codec
+}
+
+// Isolation is how the sink topic is read.
+type Isolation string
+
+// Isolation levels.
+const (
+	// ReadCommitted reads only records of committed transactions (and
+	// every non-transactional record), as a downstream read_committed
+	// consumer sees the sink.
+	ReadCommitted Isolation = "read_committed"
+	// ReadUncommitted reads every record written, aborted transactions
+	// included.
+	ReadUncommitted Isolation = "read_uncommitted"
+)
+
+// ParseIsolation reads an isolation level: read_committed (or committed)
+// and read_uncommitted (or uncommitted); "" is ReadCommitted.
+func ParseIsolation(s string) (Isolation, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "read_committed", "committed":
+		return ReadCommitted, nil
+	case "read_uncommitted", "uncommitted":
+		return ReadUncommitted, nil
+	}
+	return "", fmt.Errorf("unknown isolation %q: use read_committed (the default) or read_uncommitted", s)
 }
 
 // Expect is the expected result of a case.
@@ -297,6 +328,7 @@ type sinkYAML struct {
 	Columns    yaml.Node `yaml:"columns"`
 	Key        []string  `yaml:"key"`
 	Partitions int32     `yaml:"partitions"`
+	Isolation  string    `yaml:"isolation"`
 }
 
 type expectYAML struct {
@@ -311,7 +343,7 @@ var knownYAMLFields = map[string]string{
 	"caseYAML":     "name, description, sources, schedule, sink, expect",
 	"sourceYAML":   "name, topic, format, key_format, columns, key, partitions, messages",
 	"scheduleYAML": "interval, by, order",
-	"sinkYAML":     "topic, format, columns, key, partitions",
+	"sinkYAML":     "topic, format, columns, key, partitions, isolation",
 	"expectYAML":   "rows, ignore, float_tolerance, timeout, quiet",
 }
 
@@ -650,6 +682,11 @@ func (l *loader) sink(c *Case, sy sinkYAML) {
 	}
 	if s.Partitions == 0 {
 		s.Partitions = 1
+	}
+	if iso, err := ParseIsolation(sy.Isolation); err != nil {
+		l.ps.add(l.pos("sink", "isolation"), "sink.isolation", "%v", err)
+	} else {
+		s.Isolation = iso
 	}
 	if sy.Columns.Kind == 0 {
 		l.ps.add(l.pos("sink"), "sink.columns", "declare the sink columns and their types, e.g. {order_id: BIGINT NOT NULL, amount: DECIMAL(10, 2)}")

@@ -10,7 +10,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/hotcold/hotcold/internal/procgroup"
 )
 
 // ExecJob returns a StartFunc that runs a shell command (sh -c) as the job
@@ -23,58 +26,170 @@ import (
 //	HOTCOLD_SOURCE_<NAME>     the run's topic of each source (name upper-cased, other characters as _)
 //	HOTCOLD_TOPIC_<TOPIC>     the run's topic for each topic named in the case
 //
-// Stopping sends an interrupt, then kills the process if it has not ended
-// after grace (default 10s). Output goes to stdout and stderr (nil:
-// discarded).
+// The command runs in its own process group, so a wrapper script's
+// children belong to the job too. Stopping sends an interrupt (SIGINT) to
+// the whole group and waits until every process of it has exited; after
+// grace (default 10s) it kills the group, which is reported as an error.
+// Output goes to stdout and stderr (nil: discarded); the end of stderr is
+// kept for the report.
+//
+// A job that exits by itself before the run ends is reported through
+// RunInfo.JobEnded: a non-zero status ends the run at once with verdict
+// Error and a *JobExit naming the status and the end of stderr. A job that
+// exits 0 on the interrupt, or dies of it (status 130, or 143 after
+// SIGTERM, as the JVM reports), stopped cleanly.
 func ExecJob(command, brokers string, grace time.Duration, stdout, stderr io.Writer) StartFunc {
 	if grace <= 0 {
 		grace = 10 * time.Second
 	}
 	return func(ctx context.Context, run RunInfo) (func() error, error) {
-		jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		cmd := exec.CommandContext(jctx, "sh", "-c", command)
+		cmd := exec.Command("/bin/sh", "-c", command)
 		cmd.Env = append(os.Environ(), JobEnv(run, brokers)...)
-		cmd.Stdout, cmd.Stderr = stdout, stderr
-		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-		cmd.WaitDelay = grace
-		if err := cmd.Start(); err != nil {
-			cancel()
+		tail := &tailBuffer{max: 4 << 10}
+		cmd.Stdout = stdout
+		if stderr != nil {
+			cmd.Stderr = io.MultiWriter(stderr, tail)
+		} else {
+			cmd.Stderr = tail
+		}
+		g, err := procgroup.Start(cmd)
+		if err != nil {
 			return nil, fmt.Errorf("mock: start %q: %w", command, err)
 		}
 		var (
-			once    sync.Once
-			waitErr error
-			stopped bool
-			mu      sync.Mutex
+			mu       sync.Mutex
+			stopping bool
 		)
-		done := make(chan struct{})
+		exitErr := func(byUs bool) error {
+			st := g.ProcessState()
+			if st == nil || st.Success() {
+				return nil
+			}
+			e := &JobExit{Command: command, Status: st.ExitCode(), Stderr: tail.String(), Stopped: byUs}
+			if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				e.Status, e.Signal = 128+int(ws.Signal()), ws.Signal().String()
+				if byUs && ws.Signal() == syscall.SIGINT {
+					return nil // ended by our interrupt
+				}
+			}
+			if byUs && (e.Status == 130 || e.Status == 143) && e.Signal == "" {
+				return nil // exited "by" the interrupt, as a JVM does
+			}
+			return e
+		}
 		go func() {
-			err := cmd.Wait()
+			<-g.Done()
 			mu.Lock()
-			waitErr = err
+			byUs := stopping
 			mu.Unlock()
-			close(done)
+			if !byUs && run.JobEnded != nil {
+				run.JobEnded(exitErr(false))
+			}
 		}()
+		var (
+			once    sync.Once
+			stopErr error
+		)
 		return func() error {
 			once.Do(func() {
 				mu.Lock()
-				stopped = true
+				select {
+				case <-g.Done(): // ended by itself: its status stands
+				default:
+					stopping = true
+				}
+				byUs := stopping
 				mu.Unlock()
-				cancel()
-				<-done
+				if err := g.Stop(context.WithoutCancel(ctx), syscall.SIGINT, grace); err != nil {
+					stopErr = fmt.Errorf("mock: stop job %q: %w", command, err)
+					return
+				}
+				if e := exitErr(byUs); e != nil {
+					var je *JobExit
+					if errors.As(e, &je) && je.Signal == "killed" && byUs {
+						je.Text = fmt.Sprintf("did not stop within %s of the interrupt and was killed", grace)
+					}
+					stopErr = e
+				}
 			})
-			mu.Lock()
-			defer mu.Unlock()
-			var ee *exec.ExitError
-			if stopped && errors.As(waitErr, &ee) && !ee.Exited() {
-				return nil // ended by our interrupt
-			}
-			if waitErr != nil {
-				return fmt.Errorf("mock: job %q: %w", command, waitErr)
-			}
-			return nil
+			return stopErr
 		}, nil
 	}
+}
+
+// JobExit is the error of a job under test that exited with a non-zero
+// status (on its own, or when it was stopped).
+type JobExit struct {
+	// Command is the job's command line.
+	Command string
+	// Status is the exit status (128+N when killed by signal N).
+	Status int
+	// Signal names the signal that killed it, if any.
+	Signal string
+	// Stderr is the end of its standard error.
+	Stderr string
+	// Stopped is set when it exited after the run asked it to stop.
+	Stopped bool
+	// Text, when set, replaces the description of how it ended.
+	Text string
+}
+
+func (e *JobExit) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the job under test (%s) ", e.Command)
+	switch {
+	case e.Text != "":
+		b.WriteString(e.Text)
+	case e.Signal != "":
+		fmt.Fprintf(&b, "was killed by %s (status %d)", e.Signal, e.Status)
+	default:
+		fmt.Fprintf(&b, "exited with status %d", e.Status)
+	}
+	if !e.Stopped {
+		b.WriteString(" before the run ended")
+	}
+	if e.Status == 127 && e.Signal == "" {
+		b.WriteString(" (127: the shell did not find the command; check --exec)")
+	}
+	if s := strings.TrimSpace(e.Stderr); s != "" {
+		b.WriteString("; the end of its stderr:\n")
+		b.WriteString(s)
+	} else {
+		b.WriteString("; it wrote nothing to stderr")
+	}
+	return b.String()
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+	cut bool
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+		t.cut = true
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := string(t.b)
+	if t.cut {
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			s = s[i+1:]
+		}
+		s = "...\n" + s
+	}
+	return s
 }
 
 // JobEnv returns the environment ExecJob gives the job, as KEY=value.

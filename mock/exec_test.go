@@ -48,7 +48,7 @@ func TestExecJobReportsAJobThatFailedByItself(t *testing.T) {
 	for _, err := os.Stat(marker); err != nil && time.Now().Before(deadline); _, err = os.Stat(marker) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := stop(); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+	if err := stop(); err == nil || !strings.Contains(err.Error(), "exited with status 3") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,27 +67,41 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 	if err != nil {
 		return fail(err)
 	}
-	col, err := startCollector(ctx, o.Kafka, sinkTopic, offsets)
+	col, err := startCollector(ctx, o.Kafka, sinkTopic, offsets, cmp.Or(o.Isolation, c.Sink.Isolation, ReadCommitted))
 	if err != nil {
 		return fail(err)
 	}
 	defer col.stop()
 
+	// A job that fails before the run ends cancels it with its error.
+	runCtx, cancelRun := context.WithCancelCause(ctx)
+	defer cancelRun(nil)
 	var stopJob func() error
 	if o.StartJob != nil {
-		stopJob, err = o.StartJob(ctx, RunInfo{RunID: o.RunID, Topics: res.Topics, Case: c})
+		ended := func(err error) {
+			if err != nil {
+				cancelRun(&jobFailed{err})
+			}
+		}
+		stopJob, err = o.StartJob(ctx, RunInfo{RunID: o.RunID, Topics: res.Topics, Case: c, JobEnded: ended})
 		if err != nil {
 			return fail(fmt.Errorf("mock: start the job under test: %w", err))
 		}
 	}
-	res.Sent, err = send(ctx, cl, c, &o, res.Topics, parts, log)
+	res.Sent, err = send(runCtx, cl, c, &o, res.Topics, parts, log)
 	if err == nil {
-		res.Complete, err = awaitOutput(ctx, col, c, &o)
+		res.Complete, err = awaitOutput(runCtx, col, c, &o)
+	}
+	var jf *jobFailed
+	if errors.As(context.Cause(runCtx), &jf) {
+		err = jf.err // the job's failure, not the cancellation it caused
 	}
 	if stopJob != nil {
-		if serr := stopWithin(stopJob, jobStopTimeout); serr != nil {
+		if serr := stopWithin(stopJob, cmp.Or(o.StopTimeout, jobStopTimeout)); serr != nil && jf == nil {
 			log.Warn("mock run: the job under test", "err", serr)
-			res.Problems = append(res.Problems, Problem{Seq: -1, Row: "job under test", Text: serr.Error()})
+			if err == nil {
+				err = serr // a job that did not stop cleanly gives no verdict
+			}
 		}
 	}
 	col.stop()
@@ -106,6 +121,12 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 	return res, nil
 }
 
+// jobFailed is the cause of a run cancelled by the job's failure.
+type jobFailed struct{ err error }
+
+func (e *jobFailed) Error() string { return e.err.Error() }
+func (e *jobFailed) Unwrap() error { return e.err }
+
 // jobStopTimeout bounds the wait for the job under test to stop, so that a
 // job that ignores its stop cannot hang the run.
 const jobStopTimeout = 30 * time.Second
@@ -119,12 +140,13 @@ func stopWithin(stop func() error, d time.Duration) error {
 	defer t.Stop()
 	select {
 	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("stopped with an error: %w", err)
+		var je *JobExit
+		if err != nil && !errors.As(err, &je) {
+			err = fmt.Errorf("mock: the job under test did not stop cleanly: %w", err)
 		}
-		return nil
+		return err
 	case <-t.C:
-		return fmt.Errorf("did not stop within %s; it was left running", d)
+		return fmt.Errorf("mock: the job under test did not stop within %s; it was left running", d)
 	}
 }
 
@@ -398,8 +420,13 @@ type collector struct {
 	}
 }
 
-func startCollector(ctx context.Context, kopts []kgo.Opt, topic string, offsets map[int32]kgo.Offset) (*collector, error) {
+func startCollector(ctx context.Context, kopts []kgo.Opt, topic string, offsets map[int32]kgo.Offset, iso Isolation) (*collector, error) {
+	level := kgo.ReadCommitted()
+	if iso == ReadUncommitted {
+		level = kgo.ReadUncommitted()
+	}
 	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, kopts...),
+		kgo.FetchIsolationLevel(level),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
 		kgo.FetchMaxWait(200*time.Millisecond),
 	)...)

@@ -51,6 +51,13 @@ type Options struct {
 	// returns is called after the output is collected. Default nil: the job
 	// is already running.
 	StartJob StartFunc
+	// Isolation, when set, overrides the case's sink.isolation (default
+	// read_committed).
+	Isolation Isolation
+	// StopTimeout bounds the wait for StartJob's stop function; a job that
+	// has not stopped by then is reported and left running. Default 30s
+	// (ExecJob needs its grace period twice at most: interrupt, then kill).
+	StopTimeout time.Duration
 	// Logger receives progress and diagnostics. Default: discarded.
 	Logger *slog.Logger
 	// Progress, if set, is called as messages are sent and received (at
@@ -59,7 +66,10 @@ type Options struct {
 }
 
 // StartFunc starts the job under test for a run. It must return once the
-// job is started; stop must stop it and release what it holds.
+// job is started; stop must stop it, release what it holds, and return an
+// error when the job did not stop cleanly (a non-zero exit status). A job
+// that ends by itself before stop is called must be reported through
+// RunInfo.JobEnded.
 type StartFunc func(ctx context.Context, run RunInfo) (stop func() error, err error)
 
 // RunInfo describes a run to the job it starts.
@@ -68,6 +78,12 @@ type RunInfo struct {
 	// Topics maps each topic named in the case to the topic the run uses.
 	Topics map[string]string
 	Case   *Case
+	// JobEnded is called (at most once, from any goroutine) by a StartFunc
+	// whose job ended by itself before stop was called: with nil after a
+	// clean exit, else with the error (ExecJob: a *JobExit). An error ends
+	// the run at once with verdict Error. Nil when the caller does not
+	// listen.
+	JobEnded func(error)
 }
 
 // Progress reports how far a run is.
@@ -117,6 +133,9 @@ func (o *Options) validate(kafka bool) error {
 	}
 	if o.Quiet < 0 {
 		errs = append(errs, fmt.Errorf("Quiet: %s is negative", o.Quiet))
+	}
+	if o.Isolation != "" && o.Isolation != ReadCommitted && o.Isolation != ReadUncommitted {
+		errs = append(errs, fmt.Errorf("Isolation: %q: use %s or %s", o.Isolation, ReadCommitted, ReadUncommitted))
 	}
 	if o.RunID != "" && !nameRE.MatchString(o.RunID) {
 		errs = append(errs, fmt.Errorf("RunID: %q: use letters, digits, '.', '_' and '-'", o.RunID))

@@ -390,10 +390,7 @@ func TestRunReportsAJobThatFailed(t *testing.T) {
 	c := loadCase(t, "testdata/cases/refund-before-order")
 	failing := mock.JobFunc(func(context.Context, mock.Input) ([]row.Row, error) { return nil, errors.New("bad input") })
 	res, err := mock.Run(ctxFor(t), c, mock.Options{Kafka: kopts, FullSpeed: true, Timeout: 300 * time.Millisecond, StartJob: kafkaJob(t, kopts, failing)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Verdict != mock.Fail || !strings.Contains(res.Report(), "note: job under test: stopped with an error: bad input") {
-		t.Fatalf("report:\n%s", res.Report())
+	if err == nil || res.Verdict != mock.Error || !strings.Contains(res.Reason, "the job under test did not stop cleanly: bad input") {
+		t.Fatalf("error %v, report:\n%s", err, res.Report())
 	}
 }

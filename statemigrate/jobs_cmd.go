@@ -15,8 +15,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
+	"github.com/hotcold/hotcold/internal/procgroup"
 	"github.com/hotcold/hotcold/state"
 )
 
@@ -35,8 +38,11 @@ import (
 //
 // Each value is substituted shell-quoted; the line runs under /bin/sh -c in
 // its own process group, with stdout and stderr appended to Dir/<role>.log.
+// Stop signals the whole group (a wrapper script's children too) and
+// returns once every process of it has exited and the job's state
+// directory is unlocked.
 // The pid of each job it starts is kept in Dir/<role>.pid and its exit
-// status in Dir/<role>.exit, so that a workflow resumed in a new process
+// status in Dir/<role>.exit and its state directory in Dir/<role>.state, so that a workflow resumed in a new process
 // stops and waits for the jobs the crashed one started. A job started by
 // CommandJobs keeps running after the workflow's process exits (e.g. the
 // online job after the switch).
@@ -59,8 +65,17 @@ type CommandJobs struct {
 	// StopTimeout is how long Stop waits after SIGTERM before SIGKILL. Zero
 	// means one minute.
 	StopTimeout time.Duration
+	// OnlineStateDir is the state directory of the online job that runs
+	// before the bypass: Stop(Online) waits until it is released. Empty:
+	// Stop waits for the process only.
+	OnlineStateDir string
 	// Logger receives starts and stops. Nil discards them.
 	Logger *slog.Logger
+
+	mu struct {
+		sync.Mutex
+		groups map[Role]*procgroup.Group // started by this value
+	}
 }
 
 var _ Jobs = (*CommandJobs)(nil)
@@ -137,9 +152,20 @@ func readPID(path string) (int, bool) {
 	return pid, err == nil && pid > 0
 }
 
+// group returns the process group this CommandJobs started for role in
+// this process, if its pid is pid.
+func (j *CommandJobs) group(role Role, pid int) *procgroup.Group {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if g := j.mu.groups[role]; g != nil && g.Pid() == pid {
+		return g
+	}
+	return nil
+}
+
 // Start starts the job unless the job of role already runs.
 func (j *CommandJobs) Start(ctx context.Context, role Role, spec JobSpec) error {
-	if pid, ok := readPID(j.file(role, "pid")); ok && alive(pid) {
+	if pid, ok := readPID(j.file(role, "pid")); ok && procgroup.Alive(pid) {
 		return nil
 	}
 	if j.Old == "" || j.New == "" || j.Dir == "" {
@@ -150,85 +176,157 @@ func (j *CommandJobs) Start(ctx context.Context, role Role, spec JobSpec) error 
 	if err != nil {
 		return err
 	}
+	// Stop waits until the state is released, also in a resumed workflow.
+	if err := state.WriteFileAtomic(j.file(role, "state"), []byte(spec.StateDir+"\n")); err != nil {
+		logf.Close()
+		return err
+	}
 	cmd := exec.Command("/bin/sh", "-c", line)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	setProcessGroup(cmd)
 	os.Remove(j.file(role, "exit"))
-	if err := cmd.Start(); err != nil {
+	g, err := procgroup.Start(cmd)
+	if err != nil {
 		logf.Close()
 		return fmt.Errorf("statemigrate: start the %s job (%s): %w", role, line, err)
 	}
-	if err := state.WriteFileAtomic(j.file(role, "pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n")); err != nil {
-		_ = signalGroup(cmd.Process.Pid, true)
+	if err := state.WriteFileAtomic(j.file(role, "pid"), []byte(strconv.Itoa(g.Pid())+"\n")); err != nil {
+		_ = g.Stop(ctx, syscall.SIGKILL, j.stopTimeout())
+		logf.Close()
 		return err
 	}
+	j.mu.Lock()
+	if j.mu.groups == nil {
+		j.mu.groups = map[Role]*procgroup.Group{}
+	}
+	j.mu.groups[role] = g
+	j.mu.Unlock()
 	exitFile := j.file(role, "exit")
-	// Reap the child when it exits and record its status; the goroutine
-	// ends with the process.
+	// Record the exit status once the shell has exited and been reaped;
+	// the goroutine ends with the process.
 	go func() {
-		err := cmd.Wait()
+		<-g.Done()
 		logf.Close()
 		code := 0
-		if err != nil {
-			code = 1
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				code = ee.ExitCode()
-			}
+		if st := g.ProcessState(); st != nil {
+			code = st.ExitCode()
+		}
+		if ws, ok := g.ProcessState().Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal()) // as a shell reports it
 		}
 		_ = state.WriteFileAtomic(exitFile, []byte(strconv.Itoa(code)+"\n"))
 	}()
-	j.log().Info("bypass: job started", "job", role, "logic", spec.Logic, "pid", cmd.Process.Pid, "command", line)
+	j.log().Info("bypass: job started", "job", role, "logic", spec.Logic, "pid", g.Pid(), "command", line)
 	return nil
 }
 
-// Stop sends SIGTERM to the job and waits until it has exited (SIGKILL
-// after StopTimeout).
+func (j *CommandJobs) stopTimeout() time.Duration {
+	if j.StopTimeout == 0 {
+		return time.Minute
+	}
+	return j.StopTimeout
+}
+
+// stateDir is the state directory of the job of role, if known.
+func (j *CommandJobs) stateDir(role Role) string {
+	if b, err := os.ReadFile(j.file(role, "state")); err == nil {
+		return strings.TrimSpace(string(b))
+	}
+	if role == Online {
+		return j.OnlineStateDir
+	}
+	return ""
+}
+
+// Stop sends SIGTERM to the job's process group and returns once every
+// process of the group has exited and the job's state directory is no
+// longer locked (SIGKILL to the group after StopTimeout). A job it did not
+// start (OnlinePIDFile) is stopped as a group when its pid leads one, else
+// alone.
 func (j *CommandJobs) Stop(ctx context.Context, role Role) error {
 	pidFile := j.file(role, "pid")
 	pid, ok := readPID(pidFile)
 	if !ok && role == Online && j.OnlinePIDFile != "" {
-		pid, ok = readPID(j.OnlinePIDFile)
-	}
-	if !ok || !alive(pid) {
-		os.Remove(pidFile)
-		return nil
-	}
-	timeout := j.StopTimeout
-	if timeout == 0 {
-		timeout = time.Minute
-	}
-	j.log().Info("bypass: stopping job", "job", role, "pid", pid)
-	if err := signalGroup(pid, false); err != nil {
-		return fmt.Errorf("statemigrate: stop the %s job (pid %d): %w", role, pid, err)
-	}
-	deadline := time.Now().Add(timeout)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			j.log().Warn("bypass: job did not stop in time; killing it", "job", role, "pid", pid)
-			_ = signalGroup(pid, true)
-			deadline = time.Now().Add(timeout)
+		if _, err := os.Stat(j.OnlinePIDFile); err == nil {
+			if pid, ok = readPID(j.OnlinePIDFile); !ok {
+				return fmt.Errorf("statemigrate: stop the online job: %s holds no process id; fix it (or stop the job yourself and remove the file), then run again", j.OnlinePIDFile)
+			}
 		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
-			return err
+	}
+	timeout := j.stopTimeout()
+	if ok && procgroup.Alive(pid) {
+		j.log().Info("bypass: stopping job", "job", role, "pid", pid)
+		var err error
+		if g := j.group(role, pid); g != nil {
+			err = g.Stop(ctx, syscall.SIGTERM, timeout)
+		} else {
+			err = procgroup.StopPid(ctx, pid, syscall.SIGTERM, timeout)
 		}
+		if err != nil {
+			return fmt.Errorf("statemigrate: stop the %s job (pid %d): %w", role, pid, err)
+		}
+	}
+	if err := j.waitReleased(ctx, role, timeout); err != nil {
+		return err
 	}
 	os.Remove(pidFile)
 	return nil
 }
 
-// Wait waits until the job has exited and reports a non-zero exit status
-// with the end of its log.
+// waitReleased waits until no process holds the lock of the role's state
+// directory (where the system tells: Linux).
+func (j *CommandJobs) waitReleased(ctx context.Context, role Role, timeout time.Duration) error {
+	dir := j.stateDir(role)
+	if dir == "" {
+		return nil
+	}
+	lock := filepath.Join(dir, "LOCK")
+	deadline := time.Now().Add(timeout)
+	for {
+		holders, err := procgroup.LockHolders(lock)
+		if errors.Is(err, errors.ErrUnsupported) {
+			return nil // the job's processes have exited, which released it
+		}
+		if err != nil {
+			return fmt.Errorf("statemigrate: check whether the %s job's state %s is released: %w", role, dir, err)
+		}
+		if len(holders) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("statemigrate: the %s job stopped, but its state %s is still locked by process %v: stop that process, then run again", role, dir, holders)
+		}
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// Wait waits until the job has exited (every process of its group) and
+// reports a non-zero exit status with the end of its log.
 func (j *CommandJobs) Wait(ctx context.Context, role Role) error {
 	pid, ok := readPID(j.file(role, "pid"))
-	if ok {
-		for alive(pid) {
-			if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+	if !ok {
+		return nil // not started by this workflow; the offsets tell
+	}
+	if g := j.group(role, pid); g != nil {
+		if err := g.WaitGone(ctx); err != nil {
+			return err
+		}
+	} else {
+		if err := procgroup.WaitExit(ctx, pid, 0); err != nil {
+			return err
+		}
+		if procgroup.IsLeader(pid) {
+			if err := procgroup.WaitGone(ctx, pid, 0); err != nil {
 				return err
 			}
 		}
 	}
-	// The reaper writes the exit file right after the process is gone.
+	if err := j.waitReleased(ctx, role, j.stopTimeout()); err != nil {
+		return err
+	}
+	// The reaper writes the exit file right after the shell is reaped (in
+	// this process, or in the crashed one that started it).
 	var b []byte
 	var err error
 	for i := 0; i < 100; i++ {
@@ -241,7 +339,7 @@ func (j *CommandJobs) Wait(ctx context.Context, role Role) error {
 	}
 	os.Remove(j.file(role, "pid"))
 	if err != nil {
-		return nil // not started by this process; the offsets tell
+		return nil // its starter crashed before recording the status; the offsets tell
 	}
 	if code := strings.TrimSpace(string(b)); code != "0" {
 		return fmt.Errorf("the %s job exited with status %s; the end of %s:\n%s", role, code, j.file(role, "log"), logTail(j.file(role, "log")))

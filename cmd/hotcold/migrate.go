@@ -253,7 +253,7 @@ the online job that runs now.`,
 					return err
 				}
 			}
-			jobs.Dir, jobs.Logger = cfg.WorkDir, log
+			jobs.Dir, jobs.Logger, jobs.OnlineStateDir = cfg.WorkDir, log, cfg.OnlineStateDir
 			cfg.Jobs = &jobs
 			b, err := statemigrate.NewBypass(cfg)
 			if err != nil {

@@ -173,7 +173,10 @@ func TestHelperAggJob(t *testing.T) {
 		os.Exit(2)
 	}
 	if *pidFile != "" {
-		os.WriteFile(*pidFile, []byte(fmt.Sprint(os.Getpid())), 0o644)
+		// Atomically, as a process manager does: the test and the bypass
+		// poll for the file.
+		os.WriteFile(*pidFile+".tmp", []byte(fmt.Sprint(os.Getpid())), 0o644)
+		os.Rename(*pidFile+".tmp", *pidFile)
 	}
 	r, err := agg.NewRunner(agg.RunnerConfig{Agg: migrateAgg(*logic), Job: "refunds", Brokers: []string{*brokers},
 		InputTopic: "refunds", OutputTopic: *output, StateDir: *dir, Group: *group, NoSync: true})

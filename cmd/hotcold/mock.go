@@ -228,6 +228,8 @@ type mockRunFlags struct {
 	quiet     time.Duration
 	store     string
 	exec      string
+	stopGrace time.Duration
+	isolation string
 	verbose   bool
 }
 
@@ -242,6 +244,8 @@ func (f *mockRunFlags) add(cmd *cobra.Command) {
 	fs.DurationVar(&f.timeout, "timeout", 0, "override expect.timeout: give up waiting for output this long after the last input")
 	fs.DurationVar(&f.quiet, "quiet", 0, "override expect.quiet: output is complete after this long without a sink message")
 	fs.StringVar(&f.store, "store", ".hotcold/mock", `where results (and pushed cases) are kept: a directory, file:///dir or s3://bucket?region=... ("" keeps nothing)`)
+	fs.StringVar(&f.isolation, "isolation", "", "read the sink read_committed or read_uncommitted (default: the case's sink.isolation, else read_committed)")
+	fs.DurationVar(&f.stopGrace, "stop-grace", 10*time.Second, "how long the --exec job has to stop after SIGINT before its process group is killed")
 	fs.StringVar(&f.exec, "exec", "", "start this shell command as the job under test for each run; it gets HOTCOLD_SOURCE_<NAME>, HOTCOLD_SINK_TOPIC, HOTCOLD_BROKERS, HOTCOLD_RUN_ID")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
 }
@@ -261,8 +265,16 @@ func (f *mockRunFlags) options(cmd *cobra.Command) (mock.Options, error) {
 	if o.FullSpeed {
 		o.Speed = 1
 	}
+	if f.isolation != "" {
+		iso, err := mock.ParseIsolation(f.isolation)
+		if err != nil {
+			return mock.Options{}, fmt.Errorf("--isolation: %w", err)
+		}
+		o.Isolation = iso
+	}
 	if f.exec != "" {
-		o.StartJob = mock.ExecJob(f.exec, strings.Join(f.brokers, ","), 0, cmd.ErrOrStderr(), cmd.ErrOrStderr())
+		o.StartJob = mock.ExecJob(f.exec, strings.Join(f.brokers, ","), f.stopGrace, cmd.ErrOrStderr(), cmd.ErrOrStderr())
+		o.StopTimeout = 2*f.stopGrace + 5*time.Second
 	}
 	if f.verbose {
 		w := cmd.ErrOrStderr()
