@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hotcold/hotcold/internal/yamlerr"
 	"io/fs"
 	"os"
 	"path"
@@ -339,39 +340,6 @@ type expectYAML struct {
 	Quiet          string    `yaml:"quiet"`
 }
 
-var knownYAMLFields = map[string]string{
-	"caseYAML":     "name, description, sources, schedule, sink, expect",
-	"sourceYAML":   "name, topic, format, key_format, columns, key, partitions, messages",
-	"scheduleYAML": "interval, by, order",
-	"sinkYAML":     "topic, format, columns, key, partitions, isolation",
-	"expectYAML":   "rows, ignore, float_tolerance, timeout, quiet",
-}
-
-var yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
-var yamlUnknownRE = regexp.MustCompile(`^field (\S+) not found in type mock\.(\w+)$`)
-
-// yamlProblems converts a yaml.v3 error into CaseErrors.
-func yamlProblems(file string, err error, ps *problems) {
-	var te *yaml.TypeError
-	msgs := []string{err.Error()}
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	}
-	for _, m := range msgs {
-		m = strings.TrimPrefix(m, "yaml: ")
-		e := &CaseError{File: file, Problem: m}
-		if g := yamlLineRE.FindStringSubmatch(m); g != nil {
-			e.Line, _ = strconv.Atoi(g[1])
-			e.Problem = g[2]
-			if u := yamlUnknownRE.FindStringSubmatch(g[2]); u != nil {
-				e.Field = u[1]
-				e.Problem = "unknown field (known fields: " + knownYAMLFields[u[2]] + ")"
-			}
-		}
-		ps.addErr(e)
-	}
-}
-
 // loader carries the state of one LoadCase.
 type loader struct {
 	fsys    fs.FS  // rooted at the case directory
@@ -446,9 +414,11 @@ func loadCase(fsys fs.FS, file, display string) (*Case, error) {
 	l.files = append(l.files, File{Name: file, Data: data})
 	shown := l.shown(file)
 
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		yamlProblems(shown, err, &l.ps)
+	doc, err := yamlerr.Parse(shown, data)
+	if err != nil {
+		var ye *yamlerr.Error
+		errors.As(err, &ye)
+		l.ps.addErr(&CaseError{File: ye.File, Line: ye.Line, Column: ye.Column, Problem: ye.Msg})
 		return nil, l.ps.err()
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
@@ -457,12 +427,12 @@ func loadCase(fsys fs.FS, file, display string) (*Case, error) {
 	}
 	l.root = doc.Content[0]
 	var cy caseYAML
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cy); err != nil {
-		yamlProblems(shown, err, &l.ps)
-		return nil, l.ps.err()
+	decoded := &yamlerr.Errors{}
+	yamlerr.DecodeNode(shown, l.root, "", &cy, decoded)
+	for _, e := range decoded.List {
+		l.ps.addErr(&CaseError{File: e.File, Line: e.Line, Column: e.Column, Field: e.Path, Problem: e.Msg})
 	}
+	l.ps.decoded = decoded
 	c := &Case{Name: cy.Name, Description: cy.Description, Path: shown}
 	if c.Name != "" && !nameRE.MatchString(c.Name) {
 		l.ps.add(l.pos("name"), "name", "%q: use letters, digits, '.', '_' and '-' (it names storage paths and topics)", c.Name)
@@ -554,6 +524,15 @@ func (l *loader) topic(t, field string, p ...any) {
 	}
 }
 
+// sqlTypeProblem words a type error in the Flink SQL names cases use.
+func sqlTypeProblem(ts string, err error) string {
+	msg := strings.TrimPrefix(err.Error(), "row: ")
+	if strings.HasPrefix(msg, "unknown type") {
+		return fmt.Sprintf("unknown type %q: use a Flink SQL type: BOOLEAN, INT, BIGINT, FLOAT, DOUBLE, STRING, BYTES, DATE, TIMESTAMP(3), TIMESTAMP(6), TIMESTAMP_LTZ(3), DECIMAL(p, s), optionally followed by NOT NULL", ts)
+	}
+	return msg
+}
+
 // columns reads a mapping of column name to SQL type ("BIGINT NOT NULL").
 func (l *loader) columns(n *yaml.Node, key []string, field string, p ...any) *row.Schema {
 	if n.Kind == 0 {
@@ -586,7 +565,7 @@ func (l *loader) columns(n *yaml.Node, key []string, field string, p ...any) *ro
 			if strings.Count(ts, "(") != strings.Count(ts, ")") || strings.Contains(name.Value, ")") {
 				hint = ` (in a {...} mapping, quote types that hold a comma: "DECIMAL(10, 2)")`
 			}
-			l.ps.add(pos, field+".columns."+name.Value, "%v%s", err, hint)
+			l.ps.addCol(pos, tn.Column, field+".columns."+name.Value, "%s%s", sqlTypeProblem(ts, err), hint)
 			bad = true
 			continue
 		}
