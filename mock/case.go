@@ -104,8 +104,16 @@ type Source struct {
 	Schema *row.Schema
 	// Partitions is the partition count of an isolated topic (default 1).
 	Partitions int32
-	// Messages are the messages in file order.
+	// Messages are the messages in file order (after loading, the
+	// source's end messages follow, one per partition).
 	Messages []Message
+	// End, when set, is the source's declared end (the case's
+	// sources[i].end): after the last scheduled message it is sent once to
+	// every partition of the source, with its timestamp (default EndOfTime),
+	// so that an event-time job's watermark passes every window and
+	// interval and nothing is held back by this source. Its row must carry
+	// a far-future event time where the job's watermark reads one.
+	End *Message
 
 	codec *row.Codec
 }
@@ -315,6 +323,7 @@ type sourceYAML struct {
 	Key        []string  `yaml:"key"`
 	Partitions int32     `yaml:"partitions"`
 	Messages   yaml.Node `yaml:"messages"`
+	End        yaml.Node `yaml:"end"`
 }
 
 type scheduleYAML struct {
@@ -510,6 +519,7 @@ func (l *loader) sources(c *Case, list []sourceYAML) {
 		}
 		if s.Name != "" && (s.Schema == nil || s.codec != nil || s.Format == Raw) {
 			l.messages(s, &sy.Messages, field, i)
+			l.end(s, &sy.End, field, i)
 		}
 		c.Sources = append(c.Sources, s)
 	}
@@ -637,6 +647,37 @@ func (l *loader) messages(s *Source, n *yaml.Node, field string, i int) {
 			s.Messages = append(s.Messages, m)
 		}
 	}
+}
+
+// EndOfTime is the default timestamp of a source's end message:
+// 9999-12-31 23:59:59.999 UTC, later than any event time a case holds.
+var EndOfTime = time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)
+
+// end reads a source's declared end: one message like those of messages.
+func (l *loader) end(s *Source, n *yaml.Node, field string, i int) {
+	if n.Kind == 0 {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		l.ps.addCol(l.pos("sources", i, "end"), n.Column, field+".end", "want one message, e.g. {row: {order_id: 0, order_time: \"9999-12-31 23:59:59.999\"}}")
+		return
+	}
+	seq := &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{n}, Line: n.Line, Column: n.Column}
+	lines, pos, ok := l.lines(seq, field+".end", "sources", i, "end")
+	if !ok || len(lines) != 1 {
+		return
+	}
+	m, ok := parseMessage(lines[0], pos[0], s, &l.ps)
+	if !ok {
+		return
+	}
+	if m.Timestamp.IsZero() {
+		m.Timestamp = EndOfTime
+	}
+	if m.Note == "" {
+		m.Note = "end of source " + s.Name
+	}
+	s.End = &m
 }
 
 func (l *loader) sink(c *Case, sy sinkYAML) {
