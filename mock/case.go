@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hotcold/hotcold/internal/yamlerr"
 	"io/fs"
 	"os"
 	"path"
@@ -103,8 +104,16 @@ type Source struct {
 	Schema *row.Schema
 	// Partitions is the partition count of an isolated topic (default 1).
 	Partitions int32
-	// Messages are the messages in file order.
+	// Messages are the messages in file order (after loading, the
+	// source's end messages follow, one per partition).
 	Messages []Message
+	// End, when set, is the source's declared end (the case's
+	// sources[i].end): after the last scheduled message it is sent once to
+	// every partition of the source, with its timestamp (default EndOfTime),
+	// so that an event-time job's watermark passes every window and
+	// interval and nothing is held back by this source. Its row must carry
+	// a far-future event time where the job's watermark reads one.
+	End *Message
 
 	codec *row.Codec
 }
@@ -314,6 +323,7 @@ type sourceYAML struct {
 	Key        []string  `yaml:"key"`
 	Partitions int32     `yaml:"partitions"`
 	Messages   yaml.Node `yaml:"messages"`
+	End        yaml.Node `yaml:"end"`
 }
 
 type scheduleYAML struct {
@@ -337,39 +347,6 @@ type expectYAML struct {
 	FloatTolerance float64   `yaml:"float_tolerance"`
 	Timeout        string    `yaml:"timeout"`
 	Quiet          string    `yaml:"quiet"`
-}
-
-var knownYAMLFields = map[string]string{
-	"caseYAML":     "name, description, sources, schedule, sink, expect",
-	"sourceYAML":   "name, topic, format, key_format, columns, key, partitions, messages",
-	"scheduleYAML": "interval, by, order",
-	"sinkYAML":     "topic, format, columns, key, partitions, isolation",
-	"expectYAML":   "rows, ignore, float_tolerance, timeout, quiet",
-}
-
-var yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
-var yamlUnknownRE = regexp.MustCompile(`^field (\S+) not found in type mock\.(\w+)$`)
-
-// yamlProblems converts a yaml.v3 error into CaseErrors.
-func yamlProblems(file string, err error, ps *problems) {
-	var te *yaml.TypeError
-	msgs := []string{err.Error()}
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	}
-	for _, m := range msgs {
-		m = strings.TrimPrefix(m, "yaml: ")
-		e := &CaseError{File: file, Problem: m}
-		if g := yamlLineRE.FindStringSubmatch(m); g != nil {
-			e.Line, _ = strconv.Atoi(g[1])
-			e.Problem = g[2]
-			if u := yamlUnknownRE.FindStringSubmatch(g[2]); u != nil {
-				e.Field = u[1]
-				e.Problem = "unknown field (known fields: " + knownYAMLFields[u[2]] + ")"
-			}
-		}
-		ps.addErr(e)
-	}
 }
 
 // loader carries the state of one LoadCase.
@@ -446,9 +423,11 @@ func loadCase(fsys fs.FS, file, display string) (*Case, error) {
 	l.files = append(l.files, File{Name: file, Data: data})
 	shown := l.shown(file)
 
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		yamlProblems(shown, err, &l.ps)
+	doc, err := yamlerr.Parse(shown, data)
+	if err != nil {
+		var ye *yamlerr.Error
+		errors.As(err, &ye)
+		l.ps.addErr(&CaseError{File: ye.File, Line: ye.Line, Column: ye.Column, Problem: ye.Msg})
 		return nil, l.ps.err()
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
@@ -457,12 +436,12 @@ func loadCase(fsys fs.FS, file, display string) (*Case, error) {
 	}
 	l.root = doc.Content[0]
 	var cy caseYAML
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cy); err != nil {
-		yamlProblems(shown, err, &l.ps)
-		return nil, l.ps.err()
+	decoded := &yamlerr.Errors{}
+	yamlerr.DecodeNode(shown, l.root, "", &cy, decoded)
+	for _, e := range decoded.List {
+		l.ps.addErr(&CaseError{File: e.File, Line: e.Line, Column: e.Column, Field: e.Path, Problem: e.Msg})
 	}
+	l.ps.decoded = decoded
 	c := &Case{Name: cy.Name, Description: cy.Description, Path: shown}
 	if c.Name != "" && !nameRE.MatchString(c.Name) {
 		l.ps.add(l.pos("name"), "name", "%q: use letters, digits, '.', '_' and '-' (it names storage paths and topics)", c.Name)
@@ -540,6 +519,7 @@ func (l *loader) sources(c *Case, list []sourceYAML) {
 		}
 		if s.Name != "" && (s.Schema == nil || s.codec != nil || s.Format == Raw) {
 			l.messages(s, &sy.Messages, field, i)
+			l.end(s, &sy.End, field, i)
 		}
 		c.Sources = append(c.Sources, s)
 	}
@@ -552,6 +532,15 @@ func (l *loader) topic(t, field string, p ...any) {
 	case !topicRE.MatchString(t):
 		l.ps.add(l.pos(p...), field, "%q is not a valid Kafka topic name (letters, digits, '.', '_', '-')", t)
 	}
+}
+
+// sqlTypeProblem words a type error in the Flink SQL names cases use.
+func sqlTypeProblem(ts string, err error) string {
+	msg := strings.TrimPrefix(err.Error(), "row: ")
+	if strings.HasPrefix(msg, "unknown type") {
+		return fmt.Sprintf("unknown type %q: use a Flink SQL type: BOOLEAN, INT, BIGINT, FLOAT, DOUBLE, STRING, BYTES, DATE, TIMESTAMP(3), TIMESTAMP(6), TIMESTAMP_LTZ(3), DECIMAL(p, s), optionally followed by NOT NULL", ts)
+	}
+	return msg
 }
 
 // columns reads a mapping of column name to SQL type ("BIGINT NOT NULL").
@@ -586,7 +575,7 @@ func (l *loader) columns(n *yaml.Node, key []string, field string, p ...any) *ro
 			if strings.Count(ts, "(") != strings.Count(ts, ")") || strings.Contains(name.Value, ")") {
 				hint = ` (in a {...} mapping, quote types that hold a comma: "DECIMAL(10, 2)")`
 			}
-			l.ps.add(pos, field+".columns."+name.Value, "%v%s", err, hint)
+			l.ps.addCol(pos, tn.Column, field+".columns."+name.Value, "%s%s", sqlTypeProblem(ts, err), hint)
 			bad = true
 			continue
 		}
@@ -658,6 +647,37 @@ func (l *loader) messages(s *Source, n *yaml.Node, field string, i int) {
 			s.Messages = append(s.Messages, m)
 		}
 	}
+}
+
+// EndOfTime is the default timestamp of a source's end message:
+// 9999-12-31 23:59:59.999 UTC, later than any event time a case holds.
+var EndOfTime = time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)
+
+// end reads a source's declared end: one message like those of messages.
+func (l *loader) end(s *Source, n *yaml.Node, field string, i int) {
+	if n.Kind == 0 {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		l.ps.addCol(l.pos("sources", i, "end"), n.Column, field+".end", "want one message, e.g. {row: {order_id: 0, order_time: \"9999-12-31 23:59:59.999\"}}")
+		return
+	}
+	seq := &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{n}, Line: n.Line, Column: n.Column}
+	lines, pos, ok := l.lines(seq, field+".end", "sources", i, "end")
+	if !ok || len(lines) != 1 {
+		return
+	}
+	m, ok := parseMessage(lines[0], pos[0], s, &l.ps)
+	if !ok {
+		return
+	}
+	if m.Timestamp.IsZero() {
+		m.Timestamp = EndOfTime
+	}
+	if m.Note == "" {
+		m.Note = "end of source " + s.Name
+	}
+	s.End = &m
 }
 
 func (l *loader) sink(c *Case, sy sinkYAML) {

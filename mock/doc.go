@@ -9,13 +9,16 @@
 //
 //   - the sources: topic, key and value format, optional typed columns,
 //     and the messages (a JSONL file or an inline list; each message has a
-//     value, and optionally a key, headers, a timestamp and a wait);
+//     value, and optionally a key, headers, a timestamp and a wait), and
+//     an optional end: a message sent last to every partition with a
+//     far-future timestamp ([EndOfTime]), so event-time jobs flush;
 //   - the schedule: the global arrival order across sources (a list such
 //     as [refunds, orders*2, refunds], by timestamp, or source after
 //     source) and the interval before each message;
 //   - the sink: topic, changelog format (debezium-json, canal-json,
-//     changelog-json, upsert-kafka, json), typed columns and the primary
-//     key to merge by (none: a multiset);
+//     changelog-json, upsert-kafka, json), typed columns, the primary
+//     key to merge by (none: a multiset), and the isolation it is read
+//     with (read_committed by default);
 //   - the expectation: the expected table (JSONL), ignored columns, a
 //     float tolerance, a timeout and a quiet period.
 //

@@ -2,6 +2,7 @@ package mock
 
 import (
 	"fmt"
+	"github.com/hotcold/hotcold/internal/yamlerr"
 	"strings"
 )
 
@@ -81,10 +82,33 @@ func (es CaseErrors) Unwrap() []error {
 }
 
 // problems collects CaseErrors.
-type problems struct{ list CaseErrors }
+type problems struct {
+	list CaseErrors
+	// decoded are the problems of decoding the case file: a check of a
+	// field that failed to decode is skipped (it would only follow on).
+	decoded *yamlerr.Errors
+}
 
 func (p *problems) add(pos Pos, field, format string, args ...any) {
-	p.list = append(p.list, &CaseError{File: pos.File, Line: pos.Line, Field: field, Problem: fmt.Sprintf(format, args...)})
+	p.addCol(pos, 0, field, format, args...)
+}
+
+// addCol is add with a column (0: unknown).
+func (p *problems) addCol(pos Pos, col int, field, format string, args ...any) {
+	if p.decoded != nil && field != "" && p.decoded.Has(field) {
+		return
+	}
+	p.list = append(p.list, &CaseError{File: pos.File, Line: pos.Line, Column: col, Field: field, Problem: userWords(fmt.Sprintf(format, args...))})
+}
+
+// userWords drops the package prefixes of wrapped errors and names
+// decimals as cases write them.
+func userWords(s string) string {
+	for strings.HasPrefix(s, "row: ") {
+		s = s[len("row: "):]
+	}
+	s = strings.ReplaceAll(s, ": row: ", ": ")
+	return strings.ReplaceAll(s, "decimal128(", "DECIMAL(")
 }
 
 func (p *problems) addErr(e *CaseError) { p.list = append(p.list, e) }

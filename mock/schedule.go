@@ -88,6 +88,25 @@ func plan(c *Case) ([]Step, *CaseError) {
 			steps[i].Wait = c.Schedule.Interval
 		}
 	}
+	// Declared ends go last, to every partition of their source.
+	for _, s := range c.Sources {
+		if s.End == nil {
+			continue
+		}
+		for p := int32(0); p < s.Partitions; p++ {
+			m := *s.End
+			m.Partition = p
+			s.Messages = append(s.Messages, m)
+			wait := c.Schedule.Interval
+			switch {
+			case m.After != nil:
+				wait = *m.After
+			case len(steps) == 0:
+				wait = 0
+			}
+			steps = append(steps, Step{Seq: len(steps), Source: s, Index: len(s.Messages) - 1, Wait: wait})
+		}
+	}
 	return steps, nil
 }
 
