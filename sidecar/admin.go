@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,6 +36,7 @@ type admin struct {
 	jobs      *authority // to tell a job's token from an unknown one
 	calls     *prometheus.CounterVec
 	logger    *slog.Logger
+	roots     inputRoots // where Load may read files
 	interval  time.Duration
 
 	// stop is cancelled when a shutdown runs out of time: every admin call
@@ -75,6 +75,10 @@ func newAdmin(store coldstore.Store, o Options, jobs *authority) *admin {
 	default:
 		a.backend = be
 		a.tokenHash = sha256.Sum256([]byte(o.AdminToken))
+		a.roots, _ = newInputRoots(o.AdminInputRoots) // checked by Options.validate
+		if len(a.roots) == 0 {
+			o.Logger.Warn("sidecar: admin Load refuses every file: no admin input roots; set --admin-input-root DIR (admin.input_roots in the config)")
+		}
 		o.Logger.Info("sidecar: admin service on: hotcold load --sidecar can load, list and roll back versions", "service", AdminServiceName)
 	}
 	return a
@@ -228,10 +232,23 @@ func (as *adminServer) Load(req *adminpb.LoadRequest, stream adminpb.AdminServic
 }
 
 func (as *adminServer) load(ctx context.Context, req *adminpb.LoadRequest, stream adminpb.AdminService_LoadServer) (coldstore.LoadResult, error) {
-	if err := validateLoadRequest(req); err != nil {
+	if len(as.a.roots) == 0 {
+		return coldstore.LoadResult{}, status.Error(codes.FailedPrecondition, "the sidecar has no admin input roots, so it loads no files: start hotcold serve with --admin-input-root DIR (admin.input_roots in the config), the directory the daily Parquet files arrive in")
+	}
+	if err := validateLoadRequest(req, as.a.roots); err != nil {
 		return coldstore.LoadResult{}, err
 	}
-	src, err := coldstore.OpenParquet(ctx, req.Files...)
+	files := make([]string, len(req.Files))
+	for i, f := range req.Files {
+		// Read the resolved paths, so that a link swapped after the check
+		// is not followed out of the roots.
+		real, msg := as.a.roots.resolve(f)
+		if msg != "" {
+			return coldstore.LoadResult{}, badRequest([]fieldViolation{{fmt.Sprintf("files[%d]", i), msg}})
+		}
+		files[i] = real
+	}
+	src, err := coldstore.OpenParquet(ctx, files...)
 	if err != nil {
 		if isContextError(err) {
 			return coldstore.LoadResult{}, err
@@ -381,7 +398,9 @@ func badRequest(vs []fieldViolation) error {
 
 // validateLoadRequest checks a LoadRequest before any file is opened,
 // reporting every problem at once.
-func validateLoadRequest(req *adminpb.LoadRequest) error {
+// roots are the admin input roots every file must be under; nil checks
+// the fields alone, without looking at any file.
+func validateLoadRequest(req *adminpb.LoadRequest, roots inputRoots) error {
 	var bad []fieldViolation
 	if msg := checkName(req.Table); msg != "" {
 		bad = append(bad, fieldViolation{"table", msg})
@@ -407,13 +426,11 @@ func validateLoadRequest(req *adminpb.LoadRequest) error {
 			bad = append(bad, fieldViolation{field, "is empty"})
 		case !filepath.IsAbs(f):
 			bad = append(bad, fieldViolation{field, fmt.Sprintf("%q is not an absolute path: the sidecar reads the files on its own host, so give absolute paths", f)})
+		case roots == nil:
+			// Checked by the caller; no file is looked at.
 		default:
-			if _, err := os.Stat(f); err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					bad = append(bad, fieldViolation{field, fmt.Sprintf("%s: no such file on the sidecar's host", f)})
-				} else {
-					bad = append(bad, fieldViolation{field, fmt.Sprintf("%s: %v", f, errors.Unwrap(err))})
-				}
+			if _, msg := roots.resolve(f); msg != "" {
+				bad = append(bad, fieldViolation{field, msg})
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +94,9 @@ type AdminConfig struct {
 	Token     string `yaml:"token"`
 	TokenEnv  string `yaml:"token_env"`
 	TokenFile string `yaml:"token_file"`
+	// InputRoots are the directories admin Load may read files under
+	// (Options.AdminInputRoots). Empty: admin Load refuses every file.
+	InputRoots []string `yaml:"input_roots"`
 }
 
 // TLSConfig is the tls section of the config file (see TLSFiles).
@@ -228,6 +232,13 @@ func (c *Config) Validate() error {
 		if n != 1 {
 			add([]any{"admin"}, "give the admin token in exactly one of token, token_env or token_file (or --admin-token-file)")
 		}
+		for i, r := range a.InputRoots {
+			if !filepath.IsAbs(r) {
+				add([]any{"admin", "input_roots", i}, "%q: give an absolute directory", r)
+			} else if fi, err := os.Stat(r); err != nil || !fi.IsDir() {
+				add([]any{"admin", "input_roots", i}, "%q is not an existing directory", r)
+			}
+		}
 	}
 	if t := c.TLS; t != nil {
 		if t.CertFile == "" {
@@ -285,6 +296,7 @@ func (c *Config) ServerOptions() (Options, error) {
 			errs = append(errs, err)
 		}
 		o.AdminToken = tok
+		o.AdminInputRoots = a.InputRoots
 	}
 	if len(errs) > 0 {
 		return Options{}, fmt.Errorf("sidecar config: %w", errors.Join(errs...))

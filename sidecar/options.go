@@ -80,6 +80,15 @@ type Options struct {
 	// with Unimplemented).
 	AdminToken string
 
+	// AdminInputRoots are the directories an admin Load may read Parquet
+	// files under (symbolic links are resolved, both of the roots and of
+	// the files, and must stay inside). A file outside is refused with
+	// InvalidArgument before anything is read, with the same answer
+	// whether it exists or not. Each must be an existing absolute
+	// directory. Empty: admin Load refuses every call with
+	// FailedPrecondition (ListVersions and Rollback still work).
+	AdminInputRoots []string
+
 	// AdminProgressInterval is the time between the progress events of an
 	// admin Load stream (LoadSpec.ProgressInterval). Zero means 1s.
 	AdminProgressInterval time.Duration
@@ -144,6 +153,9 @@ func (o *Options) validate() error {
 	}
 	if o.DrainTimeout < 0 {
 		errs = append(errs, fmt.Errorf("DrainTimeout %v: must be positive (or 0 for the default)", o.DrainTimeout))
+	}
+	if _, err := newInputRoots(o.AdminInputRoots); err != nil {
+		errs = append(errs, err)
 	}
 	if o.AdminProgressInterval < 0 {
 		errs = append(errs, fmt.Errorf("AdminProgressInterval %v: must be positive (or 0 for the default)", o.AdminProgressInterval))

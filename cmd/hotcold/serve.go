@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -38,6 +40,7 @@ func newServeCmd() *cobra.Command {
 		tlsCert    string
 		tlsKey     string
 		tlsCA      string
+		inputRoots []string
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -53,6 +56,7 @@ With an admin token (--admin-token-file, or admin: in the config) it also
 serves the hotcold.admin.v1 API, so that the daily load goes through it while
 it holds the store: hotcold load --sidecar ADDR --admin-token-file FILE (and
 load list / load rollback). Without one, admin calls fail with Unimplemented.
+An admin load reads only files under the --admin-input-root directories.
 Over a pebble: store it pins every table in memory in the background at
 startup (lookups are served meanwhile) and logs how many were pinned.
 
@@ -62,7 +66,7 @@ have TLS (--tls-cert, --tls-key, and --tls-client-ca for mutual TLS; tls:
 in the config), else tokens cross the network in clear and serve warns. On SIGINT/SIGTERM it stops accepting
 calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 		Example: `  hotcold serve --store pebble:./cold --unix /tmp/hotcold.sock
-  hotcold serve --store pebble:./cold --unix /tmp/hotcold.sock --admin-token-file admin.token
+  hotcold serve --store pebble:./cold --unix /tmp/hotcold.sock --admin-token-file admin.token --admin-input-root /data/exports
   hotcold serve --store pebble:/var/lib/hotcold/cold --listen :7070 --unix /run/hotcold.sock --config sidecar.yaml
   hotcold serve --store pebble:./cold --listen :7070 --tls-cert server.pem --tls-key server.key --tls-client-ca clients-ca.pem
   hotcold serve --config sidecar.yaml --metrics-listen 127.0.0.1:9464 --cache-size 1GiB`,
@@ -92,7 +96,24 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			set("cache-size", func() { cfg.Cache.Size = cacheSize })
 			set("no-cache", func() { cfg.Cache.Disabled = noCache })
 			set("version-check-interval", func() { cfg.Cache.VersionCheckInterval = verCheck })
-			set("admin-token-file", func() { cfg.Admin = &sidecar.AdminConfig{TokenFile: adminToken} })
+			set("admin-token-file", func() {
+				var roots []string
+				if cfg.Admin != nil {
+					roots = cfg.Admin.InputRoots
+				}
+				cfg.Admin = &sidecar.AdminConfig{TokenFile: adminToken, InputRoots: roots}
+			})
+			if f.Changed("admin-input-root") {
+				if cfg.Admin == nil {
+					return errors.New("--admin-input-root needs the admin service: give --admin-token-file too (or admin: in the config)")
+				}
+				for i, r := range inputRoots {
+					if abs, err := filepath.Abs(r); err == nil {
+						inputRoots[i] = abs
+					}
+				}
+				cfg.Admin.InputRoots = inputRoots
+			}
 			if f.Changed("tls-cert") || f.Changed("tls-key") || f.Changed("tls-client-ca") {
 				if cfg.TLS == nil {
 					cfg.TLS = &sidecar.TLSConfig{}
@@ -201,6 +222,7 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 	f.DurationVar(&verCheck, "version-check-interval", 0, "how long a table's live version is trusted before asking the store again (default 0: every call)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug (logs every call), info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
+	f.StringArrayVar(&inputRoots, "admin-input-root", nil, "directory admin Load may read Parquet files under (repeatable; overrides admin.input_roots); without one, admin Load refuses every file")
 	f.StringVar(&adminToken, "admin-token-file", "", "file holding the admin token: turns on the admin API for hotcold load --sidecar (overrides admin: in the config)")
 	return c
 }
