@@ -846,6 +846,9 @@ func (r *Redis) Load(ctx context.Context, spec LoadSpec) (res LoadResult, err er
 	if err := pl.run(ctx); err != nil {
 		return res, wrap(err)
 	}
+	if err := spec.guard(live, pl.pairs.Load()); err != nil {
+		return res, err
+	}
 	if h := testHooks.beforePublish; h != nil {
 		h()
 	}

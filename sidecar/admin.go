@@ -193,7 +193,7 @@ func (a *admin) statusOf(method string, err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, coldstore.ErrVersionExists):
 		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, coldstore.ErrSchemaChanged):
+	case errors.Is(err, coldstore.ErrSchemaChanged), errors.Is(err, coldstore.ErrLoadGuard):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, coldstore.ErrNoTable):
 		return status.Error(codes.NotFound, err.Error())
@@ -269,6 +269,9 @@ func (as *adminServer) load(ctx context.Context, req *adminpb.LoadRequest, strea
 		AllowSchemaChange: req.AllowSchemaChange,
 		Source:            src,
 		MemoryBudget:      req.MemoryBudgetBytes,
+		MinRows:           req.MinRows,
+		MaxShrink:         req.MaxShrink,
+		Force:             req.Force,
 		Progress:          relay.offer,
 		ProgressInterval:  as.a.interval,
 	}
@@ -433,6 +436,12 @@ func validateLoadRequest(req *adminpb.LoadRequest, roots inputRoots) error {
 				bad = append(bad, fieldViolation{field, msg})
 			}
 		}
+	}
+	if req.MinRows < 0 {
+		bad = append(bad, fieldViolation{"min_rows", fmt.Sprintf("%d: must not be negative", req.MinRows)})
+	}
+	if !(req.MaxShrink >= 0 && req.MaxShrink <= 1) {
+		bad = append(bad, fieldViolation{"max_shrink", fmt.Sprintf("%g: want a fraction from 0 to 1 (1: no limit)", req.MaxShrink)})
 	}
 	if req.MemoryBudgetBytes < 0 {
 		bad = append(bad, fieldViolation{"memory_budget_bytes", fmt.Sprintf("%d: must not be negative (0 for the default)", req.MemoryBudgetBytes)})

@@ -740,3 +740,28 @@ func TestNewServerRejectsAnInputRootThatIsNoDirectory(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminLoadGuardsRefuseAShrunkenVersionUnlessForced(t *testing.T) {
+	store := newPebble(t)
+	loadLocally(t, store, "v1", 100)
+	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, AdminInputRoots: testRoots})
+	c := adminClient(t, sc.tcp, adminToken)
+	ctx := context.Background()
+	small := writeOrdersParquet(t, t.TempDir(), "small.parquet", 0, 10, "v2")
+	req := sidecar.AdminLoad{Table: "orders", Version: "v2", Key: []string{"order_id"}, Files: []string{small}}
+	_, err := c.Load(ctx, req, nil)
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "10 rows, 90% fewer than the 100 of the live version v1") || !strings.Contains(err.Error(), "nothing was published") {
+		t.Fatalf("a shrunken version through the sidecar: %v, want FailedPrecondition", err)
+	}
+	if info, err := store.Describe(ctx, "orders"); err != nil || info.Version != "v1" {
+		t.Fatalf("live after the refused load: %+v, %v; want v1", info, err)
+	}
+	req.MaxShrink = 2
+	if _, err := c.Load(ctx, req, nil); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "max_shrink") {
+		t.Fatalf("max_shrink 2: %v, want InvalidArgument naming max_shrink", err)
+	}
+	req.MaxShrink, req.Force = 0, true
+	if res, err := c.Load(ctx, req, nil); err != nil || res.Rows != 10 {
+		t.Fatalf("forced: %+v, %v", res, err)
+	}
+}

@@ -110,6 +110,9 @@ func newLoadCmd() *cobra.Command {
 		memory      int64
 		tmpDir      string
 		progress    string
+		minRows     int64
+		maxShrink   float64
+		force       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "load (--store STORE | --sidecar ADDR) --table T --version V --key COL[,COL] FILE.parquet...",
@@ -122,6 +125,10 @@ mix. Rows with the same key: the last one wins (counted as duplicates).
 The store is pebble:DIR (embedded, sstable ingestion) or
 redis://HOST:PORT[,HOST:PORT...] (Redis, Redis Cluster, Valkey, Kvrocks;
 pipelined writes). The last --keep versions are kept for "load rollback".
+
+Guards: a version with no rows (fewer than --min-rows), or with more than
+--max-shrink (default 0.5) fewer rows than the live version, is refused and
+nothing is published; --force publishes it anyway.
 
 --covers-until is the event-time watermark of the data: every row with event
 time before it is in this version, so hot state may drop what is older.
@@ -211,6 +218,7 @@ version stays as it was.`,
 				res, err := c.Load(ctx, sidecar.AdminLoad{
 					Table: f.table, Version: version, Key: splitList(key), Files: abs, CoversUntil: cu,
 					AllowSchemaChange: allowChange, MemoryBudget: memory,
+					MinRows: minRows, MaxShrink: maxShrink, Force: force,
 				}, onProgress)
 				if err != nil {
 					return err
@@ -230,6 +238,7 @@ version stays as it was.`,
 			spec := coldstore.LoadSpec{
 				Table: f.table, Version: version, Key: splitList(key), CoversUntil: cu,
 				AllowSchemaChange: allowChange, Source: src, MemoryBudget: memory, TempDir: tmpDir,
+				MinRows: minRows, MaxShrink: maxShrink, Force: force,
 			}
 			if show != progressNever {
 				spec.Progress = pp.update
@@ -256,6 +265,9 @@ version stays as it was.`,
 	fl.IntVar(&f.keep, "keep", 0, "versions to keep per table, counting the new one (default 3)")
 	fl.Int64Var(&memory, "memory", 0, "bytes of sorted rows held in memory before spilling to disk (default 256 MiB)")
 	fl.StringVar(&tmpDir, "tmp-dir", "", "directory for sort spills (default: the store's)")
+	fl.Int64Var(&minRows, "min-rows", 0, "refuse a version with fewer distinct rows (0: 1, so an empty input is refused)")
+	fl.Float64Var(&maxShrink, "max-shrink", coldstore.DefaultMaxShrink, "refuse a version with this fraction fewer rows than the live one, or more (1: no limit)")
+	fl.BoolVar(&force, "force", false, "publish even when --min-rows or --max-shrink refuses the version")
 	fl.StringVar(&progress, "progress", "auto", "progress on stderr: auto (on a terminal), always, never")
 	cmd.AddCommand(newLoadListCmd(&f), newLoadRollbackCmd(&f), newLoadSampleCmd())
 	return cmd
