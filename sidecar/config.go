@@ -36,6 +36,9 @@ type Config struct {
 	Store string `yaml:"store"`
 	// MaxBatch is the largest batch accepted (Options.MaxBatch).
 	MaxBatch int `yaml:"max_batch"`
+	// MaxAnswerBytes is the largest answer sent (Options.MaxAnswerBytes),
+	// e.g. "64MiB".
+	MaxAnswerBytes ByteSize `yaml:"max_answer_bytes"`
 	// CallTimeout bounds every call (Options.CallTimeout), e.g. "5s".
 	CallTimeout time.Duration `yaml:"call_timeout"`
 	// DrainTimeout bounds the graceful shutdown (Options.DrainTimeout).
@@ -176,6 +179,9 @@ func (c *Config) Validate() error {
 	if c.CallTimeout < 0 {
 		add([]any{"call_timeout"}, "must be positive")
 	}
+	if c.MaxAnswerBytes < 0 || c.MaxAnswerBytes > math.MaxInt32 {
+		add([]any{"max_answer_bytes"}, "must be a size from 1B to 2GiB")
+	}
 	if c.DrainTimeout < 0 {
 		add([]any{"drain_timeout"}, "must be positive")
 	}
@@ -272,6 +278,7 @@ func (c *Config) SocketMode() (os.FileMode, error) {
 func (c *Config) ServerOptions() (Options, error) {
 	o := Options{
 		MaxBatch:             c.MaxBatch,
+		MaxAnswerBytes:       int(c.MaxAnswerBytes),
 		CallTimeout:          c.CallTimeout,
 		DrainTimeout:         c.DrainTimeout,
 		StreamConcurrency:    c.StreamConcurrency,

@@ -35,6 +35,13 @@ type Options struct {
 	// Zero means 1024.
 	MaxBatch int
 
+	// MaxAnswerBytes is the largest answer (one Lookup or BatchLookup
+	// response, one StreamLookup message) the server sends; a larger one
+	// fails with ResourceExhausted naming the limit. Keep it at or below
+	// the clients' receive limit. Zero means 64 MiB, the default receive
+	// limit of the Go, Python and Java clients.
+	MaxAnswerBytes int
+
 	// CallTimeout bounds every call: a call without a deadline, or with a
 	// later one, gets this deadline. On StreamLookup it bounds each request
 	// of the stream rather than the stream. Zero means 5s.
@@ -94,6 +101,10 @@ type Options struct {
 	AdminProgressInterval time.Duration
 }
 
+// DefaultMaxMessageBytes is the default answer limit of the server and
+// receive limit of the clients: 64 MiB.
+const DefaultMaxMessageBytes = 64 << 20
+
 // Job is one caller identity: a Flink job or Go service with its token.
 type Job struct {
 	// Name identifies the job in logs and metrics. Required, unique.
@@ -124,6 +135,9 @@ func (o *Options) withDefaults() Options {
 	if c.CallTimeout == 0 {
 		c.CallTimeout = 5 * time.Second
 	}
+	if c.MaxAnswerBytes == 0 {
+		c.MaxAnswerBytes = DefaultMaxMessageBytes
+	}
 	if c.CacheBytes == 0 {
 		c.CacheBytes = 64 << 20
 	}
@@ -141,6 +155,9 @@ func (o *Options) validate() error {
 	var errs []error
 	if o.MaxBatch < 0 {
 		errs = append(errs, fmt.Errorf("MaxBatch %d: must be positive (or 0 for the default)", o.MaxBatch))
+	}
+	if o.MaxAnswerBytes < 0 {
+		errs = append(errs, fmt.Errorf("MaxAnswerBytes %d: must be positive (or 0 for the default)", o.MaxAnswerBytes))
 	}
 	if o.CallTimeout < 0 {
 		errs = append(errs, fmt.Errorf("CallTimeout %v: must be positive (or 0 for the default)", o.CallTimeout))

@@ -41,6 +41,7 @@ func newServeCmd() *cobra.Command {
 		tlsKey     string
 		tlsCA      string
 		inputRoots []string
+		maxAnswer  sidecar.ByteSize
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -91,6 +92,7 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			set("metrics-listen", func() { cfg.MetricsListen = metrics })
 			set("store", func() { cfg.Store = store })
 			set("max-batch", func() { cfg.MaxBatch = maxBatch })
+			set("max-answer-size", func() { cfg.MaxAnswerBytes = maxAnswer })
 			set("call-timeout", func() { cfg.CallTimeout = timeout })
 			set("drain-timeout", func() { cfg.DrainTimeout = drain })
 			set("cache-size", func() { cfg.Cache.Size = cacheSize })
@@ -215,6 +217,7 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 	f.StringVar(&metrics, "metrics-listen", "", "host:port of the HTTP server with /metrics (default: none)")
 	f.StringVar(&store, "store", "", "cold store URL: pebble:DIR or redis://HOST:PORT[/DB]")
 	f.IntVar(&maxBatch, "max-batch", 0, "largest batch of keys per request (default 1024)")
+	f.Var(&maxAnswer, "max-answer-size", "largest answer sent, e.g. 64MiB; keep it at or below the clients' receive limit (default 64MiB)")
 	f.DurationVar(&timeout, "call-timeout", 0, "deadline of every call (default 5s)")
 	f.DurationVar(&drain, "drain-timeout", 0, "how long in-flight calls may finish on shutdown (default 10s)")
 	f.Var(&cacheSize, "cache-size", "read cache size, e.g. 256MiB (default 64MiB)")
