@@ -48,7 +48,9 @@ type RedisOptions struct {
 	KeepVersions int
 	// RefreshInterval is how long a reader trusts its cached copy of a
 	// table's live pointer before reading it again; a version published
-	// by another process becomes visible within it. Default 1s.
+	// by another process becomes visible within it (a publish by this
+	// Redis value is visible at once). Default 1s; ?refresh= in a store
+	// URL sets it.
 	RefreshInterval time.Duration
 	// DropGrace is how long the data of a version dropped by retention
 	// stays after the publish that dropped it, so that readers that still
