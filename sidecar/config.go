@@ -414,8 +414,15 @@ func ParseByteSize(s string) (ByteSize, error) {
 	return ByteSize(n), err
 }
 
-// String renders the size with the largest binary unit that divides it.
-func (b ByteSize) String() string { return bytesize.Format(int64(b)) }
+// String renders the size with the largest binary unit that divides it;
+// zero is "0" (so that a flag without a value set shows no default of its
+// own in --help).
+func (b ByteSize) String() string {
+	if b == 0 {
+		return "0"
+	}
+	return bytesize.Format(int64(b))
+}
 
 // UnmarshalText implements encoding.TextUnmarshaler (YAML and flags).
 func (b *ByteSize) UnmarshalText(text []byte) error {

@@ -54,6 +54,9 @@ func (f *loadFlags) open(ctx context.Context, cmd *cobra.Command) (coldstore.Bac
 	if f.store == "" {
 		return nil, errors.New("no store: pass --store pebble:DIR or --store redis://HOST:PORT (or set HOTCOLD_STORE), or --sidecar ADDR --admin-token-file FILE to go through a running hotcold serve")
 	}
+	if cmd.Flags().Changed("keep") && f.keep < 1 {
+		return nil, fmt.Errorf("--keep %d: keep at least 1 version (the live one); 3 (the default) leaves two to roll back to", f.keep)
+	}
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	b, err := coldstore.Open(ctx, f.store, &coldstore.Options{KeepVersions: f.keep, Logger: logger})
 	if err != nil && isLocked(err) {
@@ -262,7 +265,7 @@ version stays as it was.`,
 	fl.StringVar(&key, "key", "", "key columns, comma-separated, in key order")
 	fl.StringVar(&coversUntil, "covers-until", "", "event-time watermark of the data (RFC 3339); empty: unknown")
 	fl.BoolVar(&allowChange, "allow-schema-change", false, "accept input that appends nullable columns to the live schema")
-	fl.IntVar(&f.keep, "keep", 0, "versions to keep per table, counting the new one (default 3)")
+	fl.IntVar(&f.keep, "keep", 3, "versions to keep per table, counting the new one (at least 1)")
 	fl.Int64Var(&memory, "memory", 0, "bytes of sorted rows held in memory before spilling to disk (default 256 MiB)")
 	fl.StringVar(&tmpDir, "tmp-dir", "", "directory for sort spills (default: the store's)")
 	fl.Int64Var(&minRows, "min-rows", 0, "refuse a version with fewer distinct rows (0: 1, so an empty input is refused)")

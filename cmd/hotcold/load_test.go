@@ -217,3 +217,27 @@ func TestLoadRefusesEmptyAndShrunkenVersionsUnlessForced(t *testing.T) {
 		t.Fatalf("a forced empty load: %+v", s)
 	}
 }
+
+func TestLoadKeepZeroIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	a := writeOrders(t, dir, "a.parquet", 0, 10, "a")
+	_, _, err := runLoad(t, "load", "--store", "pebble:"+filepath.Join(dir, "cold"), "--table", "orders", "--version", "v1", "--key", "order_id", "--keep", "0", a)
+	if err == nil || !strings.Contains(err.Error(), "--keep 0: keep at least 1 version") {
+		t.Fatalf("--keep 0: %v", err)
+	}
+}
+
+func TestServeHelpShowsEachDefaultOnce(t *testing.T) {
+	out, err := run(t, "serve", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Count(line, "(default") > 1 {
+			t.Errorf("two defaults on one line: %s", line)
+		}
+	}
+	if !strings.Contains(out, "--cache-size") {
+		t.Fatalf("no --cache-size in:\n%s", out)
+	}
+}

@@ -151,7 +151,7 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			shown := coldstore.Redact(cfg.Store) // the store URL as printed and logged: no password
 			st, err := coldstore.Open(ctx, cfg.Store, &coldstore.Options{Logger: logger, Registerer: reg})
 			if err != nil {
-				return fmt.Errorf("open the cold store %q: %w (load a table into it first with `hotcold load --store %s ...`)", shown, err, shown)
+				return fmt.Errorf("open the cold store %q: %w (%s)", shown, err, openHint(err, shown))
 			}
 			defer st.Close()
 			if tables, err := st.Tables(ctx); err == nil && len(tables) == 0 {
@@ -228,6 +228,22 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 	f.StringArrayVar(&inputRoots, "admin-input-root", nil, "directory admin Load may read Parquet files under (repeatable; overrides admin.input_roots); without one, admin Load refuses every file")
 	f.StringVar(&adminToken, "admin-token-file", "", "file holding the admin token: turns on the admin API for hotcold load --sidecar (overrides admin: in the config)")
 	return c
+}
+
+// openHint tells what to do about an error opening the store.
+func openHint(err error, shown string) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "CLUSTERDOWN"):
+		return "the Redis Cluster is down or has slots no master serves: check it with redis-cli --cluster check HOST:PORT and restart or replace the failed masters"
+	case strings.Contains(msg, "WRONGPASS"), strings.Contains(msg, "NOAUTH"):
+		return "the store refused the credentials: check the user and password in the store URL"
+	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "no such host"):
+		return "the store is not reachable: check the address and that it is running"
+	case errors.Is(err, coldstore.ErrLocked):
+		return "another process holds it (another hotcold serve or load?); load through that sidecar with hotcold load --sidecar"
+	}
+	return "check the store URL; a new store is created with hotcold load --store " + shown + " ..."
 }
 
 // serveLogger returns a slog logger on the command's stderr.
