@@ -57,6 +57,57 @@ type LoadSpec struct {
 	// TempDir is where sorted runs spill. Default: the backend's choice
 	// (the Pebble directory, or os.TempDir() for Redis).
 	TempDir string
+
+	// MinRows is the fewest distinct rows a version may have to be
+	// published. Zero means 1: an empty input is refused. A refused load
+	// publishes nothing and its error matches ErrLoadGuard.
+	MinRows int64
+	// MaxShrink is the largest fraction by which the new version may have
+	// fewer rows than the live one: with 0.5 a table of 1,000,000 live rows
+	// refuses a version under 500,000. Zero means 0.5; 1 turns the check
+	// off. Must be in [0, 1].
+	MaxShrink float64
+	// Force publishes the version even when MinRows or MaxShrink would
+	// refuse it (a table that really became empty or much smaller).
+	Force bool
+}
+
+// ErrLoadGuard is matched (errors.Is) by the error of a load refused by
+// LoadSpec.MinRows or LoadSpec.MaxShrink; nothing was published.
+var ErrLoadGuard = errors.New("coldstore: load refused by a guard")
+
+// DefaultMaxShrink is LoadSpec.MaxShrink's default.
+const DefaultMaxShrink = 0.5
+
+// guard refuses a version of rows distinct rows by MinRows and MaxShrink
+// against live (nil for a new table), unless Force is set.
+func (spec *LoadSpec) guard(live *versionMeta, rows int64) error {
+	if spec.Force {
+		return nil
+	}
+	minRows := spec.MinRows
+	if minRows == 0 {
+		minRows = 1
+	}
+	const tail = "; nothing was published (the live version is unchanged). Check the input, or publish it anyway with --force (LoadSpec.Force)"
+	if rows < minRows {
+		if rows == 0 {
+			return errorOf(ErrLoadGuard, "coldstore: load %s version %s: refused: the input has no rows (at least %d wanted, --min-rows)%s", spec.Table, spec.Version, minRows, tail)
+		}
+		return errorOf(ErrLoadGuard, "coldstore: load %s version %s: refused: %d rows, fewer than --min-rows %d%s", spec.Table, spec.Version, rows, minRows, tail)
+	}
+	shrink := spec.MaxShrink
+	if shrink == 0 {
+		shrink = DefaultMaxShrink
+	}
+	if live != nil && shrink < 1 {
+		floor := int64(float64(live.Rows) * (1 - shrink))
+		if rows < floor {
+			return errorOf(ErrLoadGuard, "coldstore: load %s version %s: refused: %d rows, %.0f%% fewer than the %d of the live version %s (--max-shrink %g allows at least %d)%s",
+				spec.Table, spec.Version, rows, 100*(1-float64(rows)/float64(live.Rows)), live.Rows, live.Version, shrink, floor, tail)
+		}
+	}
+	return nil
 }
 
 // LoadProgress is a snapshot of a running load.
@@ -186,6 +237,12 @@ func (spec *LoadSpec) check() error {
 	}
 	if spec.ProgressInterval < 0 {
 		errs = append(errs, fmt.Errorf("ProgressInterval is %v, want >= 0", spec.ProgressInterval))
+	}
+	if spec.MinRows < 0 {
+		errs = append(errs, fmt.Errorf("--min-rows (MinRows) is %d, want >= 0", spec.MinRows))
+	}
+	if !(spec.MaxShrink >= 0 && spec.MaxShrink <= 1) {
+		errs = append(errs, fmt.Errorf("--max-shrink (MaxShrink) is %g, want a fraction from 0 to 1 (1: no limit)", spec.MaxShrink))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("coldstore: invalid load: %w", errors.Join(errs...))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hotcold/hotcold/row"
 )
@@ -185,15 +186,19 @@ func CheckName(s string) error {
 	if s == "" {
 		return errors.New("is empty")
 	}
-	if len(s) > 128 {
-		return fmt.Errorf("%.20q... is longer than 128 characters", s)
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%+q is not valid UTF-8 (use letters, digits, '_', '-', '.', '=')", s)
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	// Rune by rune, so that a non-ASCII letter is named as the user typed
+	// it ('ü', not the first byte of its encoding).
+	for _, c := range s {
 		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '=' {
 			continue
 		}
-		return fmt.Errorf("%q: character %q is not allowed (use letters, digits, '_', '-', '.', '=')", s, c)
+		return fmt.Errorf("%q: character %q is not allowed (use ASCII letters, digits, '_', '-', '.', '=')", s, c)
+	}
+	if len(s) > 128 {
+		return fmt.Errorf("%.20q... is longer than 128 characters", s)
 	}
 	return nil
 }

@@ -94,3 +94,42 @@ func FuzzRunCursor(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckNameNamesTheCharacterNotItsFirstByte(t *testing.T) {
+	for name, want := range map[string]string{
+		"ünï":         `"ünï": character 'ü' is not allowed (use ASCII letters`,
+		"orders_日本":   `character '日' is not allowed`,
+		"a b":         `character ' ' is not allowed`,
+		"bad\xffutf8": `is not valid UTF-8`,
+		"":            "is empty",
+	} {
+		err := CheckName(name)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckName(%q) = %v, want %q", name, err, want)
+		}
+	}
+	for _, ok := range []string{"orders", "dt=2026-11-22", "a.b_c-D"} {
+		if err := CheckName(ok); err != nil {
+			t.Errorf("CheckName(%q) = %v", ok, err)
+		}
+	}
+}
+
+func FuzzCheckName(f *testing.F) {
+	for _, s := range []string{"orders", "ünï", "a b", "\xff", "dt=2026-11-22", strings.Repeat("x", 129)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := CheckName(s)
+		if err == nil && (s == "" || len(s) > 128) {
+			t.Fatalf("CheckName(%q) accepted it", s)
+		}
+		if err == nil {
+			for _, c := range s {
+				if c > 0x7f {
+					t.Fatalf("CheckName(%q) accepted a non-ASCII name", s)
+				}
+			}
+		}
+	})
+}

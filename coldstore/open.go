@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -80,6 +81,9 @@ type Location struct {
 	// Cluster forces the cluster client for a single address
 	// (?cluster=true); without it one address is auto-detected.
 	Cluster bool
+	// RefreshInterval is RedisOptions.RefreshInterval (?refresh=250ms;
+	// refresh=0 reads the live pointer on every call); 0 means unset.
+	RefreshInterval time.Duration
 }
 
 // ParseLocation parses a store URL:
@@ -92,7 +96,10 @@ type Location struct {
 //	rediss://...                     the same over TLS
 //
 // A Redis URL may carry user:password@, a /DB number and the query
-// parameters prefix=KEYPREFIX and cluster=true. Every problem is an error
+// parameters prefix=KEYPREFIX, cluster=true and refresh=DURATION (how long
+// a reader trusts a table's live version before reading it again, so how
+// late another process's publish may be seen: default 1s; refresh=0 reads
+// it on every call). Every problem is an error
 // that shows a valid example.
 func ParseLocation(s string) (Location, error) {
 	bad := func(format string, args ...any) (Location, error) {
@@ -205,8 +212,17 @@ func ParseLocation(s string) (Location, error) {
 				return bad("cluster=%q is not a boolean", v)
 			}
 			loc.Cluster = b
+		case "refresh":
+			d, err := time.ParseDuration(v)
+			if v == "0" {
+				d, err = time.Nanosecond, nil // every call
+			}
+			if err != nil || d <= 0 {
+				return bad("refresh=%q: want a duration such as 250ms, or 0 to read the live version on every call", v)
+			}
+			loc.RefreshInterval = d
 		default:
-			return bad("unknown parameter %q (known: prefix, cluster)", k)
+			return bad("unknown parameter %q (known: prefix, cluster, refresh)", k)
 		}
 	}
 	if loc.DB != 0 && (len(loc.Addrs) > 1 || loc.Cluster) {
@@ -260,6 +276,12 @@ func (l Location) String() string {
 	if l.Cluster {
 		q.Set("cluster", "true")
 	}
+	switch {
+	case l.RefreshInterval == time.Nanosecond:
+		q.Set("refresh", "0")
+	case l.RefreshInterval > 0:
+		q.Set("refresh", l.RefreshInterval.String())
+	}
 	if len(q) > 0 {
 		b.WriteString("?")
 		b.WriteString(q.Encode())
@@ -296,6 +318,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (Backend, error) {
 		ro := &RedisOptions{
 			Addrs: loc.Addrs, Cluster: loc.Cluster, Username: loc.Username, Password: loc.Password, DB: loc.DB,
 			Prefix: loc.Prefix, KeepVersions: o.KeepVersions, Logger: o.Logger, Registerer: o.Registerer,
+			RefreshInterval: loc.RefreshInterval,
 		}
 		if loc.TLS {
 			ro.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}

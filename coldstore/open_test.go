@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/redistest"
 )
 
 func TestParseLocation(t *testing.T) {
@@ -131,4 +133,58 @@ func TestOpenRefusesADirectoryThatHoldsNoStore(t *testing.T) {
 		t.Fatalf("reopening a created store: %v", err)
 	}
 	st.Close()
+}
+
+func TestRedisURLSetsTheRefreshInterval(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"redis://h:1":               0,
+		"redis://h:1?refresh=250ms": 250 * time.Millisecond,
+		"redis://h:1?refresh=0":     time.Nanosecond,
+	} {
+		loc, err := coldstore.ParseLocation(in)
+		if err != nil || loc.RefreshInterval != want {
+			t.Errorf("%q: RefreshInterval %v, %v; want %v", in, loc.RefreshInterval, err, want)
+		}
+		if again, err := coldstore.ParseLocation(loc.String()); err != nil || again.RefreshInterval != want {
+			t.Errorf("%q renders as %q, which reads back as %v, %v", in, loc.String(), again.RefreshInterval, err)
+		}
+	}
+	for _, bad := range []string{"redis://h:1?refresh=soon", "redis://h:1?refresh=-1s"} {
+		if _, err := coldstore.ParseLocation(bad); err == nil || !strings.Contains(err.Error(), "refresh=") {
+			t.Errorf("%q: %v, want an error naming refresh=", bad, err)
+		}
+	}
+}
+
+// A publish by another process is seen by the next call with refresh=0,
+// where the default would keep answering from the old version for up to
+// a second.
+func TestRedisRefreshZeroSeesAnotherProcesssPublishOnTheNextCall(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	url := "redis://" + srv.Addr()
+	writer, err := coldstore.Open(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	reader, err := coldstore.Open(ctx, url+"?refresh=0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	publish := func(v string) {
+		t.Helper()
+		if _, err := writer.Load(ctx, coldstore.LoadSpec{Table: "orders", Version: v, Key: []string{"order_id"}, Source: coldstore.RowSource(ordersSchema, ordersRows(0, 10, v))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("v1")
+	if info, err := reader.Describe(ctx, "orders"); err != nil || info.Version != "v1" {
+		t.Fatalf("reader: %+v, %v", info, err)
+	}
+	publish("v2")
+	if info, err := reader.Describe(ctx, "orders"); err != nil || info.Version != "v2" {
+		t.Fatalf("reader with refresh=0 after another process published v2: %+v, %v", info, err)
+	}
 }

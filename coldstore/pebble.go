@@ -778,6 +778,9 @@ func (p *Pebble) Load(ctx context.Context, spec LoadSpec) (res LoadResult, err e
 	if err := pl.run(ctx); err != nil {
 		return res, fmt.Errorf("coldstore: load %s version %s: %w", spec.Table, spec.Version, err)
 	}
+	if err := spec.guard(live, pl.pairs.Load()); err != nil {
+		return res, err
+	}
 	prog.setPhase("ingest")
 	if paths := ssts.sorted(); len(paths) > 0 {
 		if err := p.db.Ingest(ctx, paths); err != nil {

@@ -430,7 +430,7 @@ func TestPebbleAllowedSchemaChangeAppendsNullableColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	res, err := p.Load(context.Background(), coldstore.LoadSpec{Table: "orders", Version: "v2", Key: []string{"order_id"}, Source: src, AllowSchemaChange: true})
+	res, err := p.Load(context.Background(), coldstore.LoadSpec{Table: "orders", Version: "v2", Key: []string{"order_id"}, Source: src, AllowSchemaChange: true, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,9 @@ type RedisOptions struct {
 	KeepVersions int
 	// RefreshInterval is how long a reader trusts its cached copy of a
 	// table's live pointer before reading it again; a version published
-	// by another process becomes visible within it. Default 1s.
+	// by another process becomes visible within it (a publish by this
+	// Redis value is visible at once). Default 1s; ?refresh= in a store
+	// URL sets it.
 	RefreshInterval time.Duration
 	// DropGrace is how long the data of a version dropped by retention
 	// stays after the publish that dropped it, so that readers that still
@@ -845,6 +847,9 @@ func (r *Redis) Load(ctx context.Context, spec LoadSpec) (res LoadResult, err er
 	}
 	if err := pl.run(ctx); err != nil {
 		return res, wrap(err)
+	}
+	if err := spec.guard(live, pl.pairs.Load()); err != nil {
+		return res, err
 	}
 	if h := testHooks.beforePublish; h != nil {
 		h()

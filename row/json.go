@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/apache/arrow/go/v17/arrow/decimal128"
 )
 
 // FieldError is a value that does not fit its column. Column names the
@@ -217,7 +215,7 @@ func ValueFromJSON(t Type, raw any) (Value, error) {
 		default:
 			return Value{}, fmt.Errorf("not a decimal")
 		}
-		n, err := decimal128.FromString(text, t.Precision, t.Scale)
+		n, err := ParseDecimal(text, t.Precision, t.Scale)
 		if err != nil {
 			return Value{}, fmt.Errorf("not a decimal(%d, %d): %v", t.Precision, t.Scale, err)
 		}

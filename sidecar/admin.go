@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,6 +36,7 @@ type admin struct {
 	jobs      *authority // to tell a job's token from an unknown one
 	calls     *prometheus.CounterVec
 	logger    *slog.Logger
+	roots     inputRoots // where Load may read files
 	interval  time.Duration
 
 	// stop is cancelled when a shutdown runs out of time: every admin call
@@ -75,6 +75,10 @@ func newAdmin(store coldstore.Store, o Options, jobs *authority) *admin {
 	default:
 		a.backend = be
 		a.tokenHash = sha256.Sum256([]byte(o.AdminToken))
+		a.roots, _ = newInputRoots(o.AdminInputRoots) // checked by Options.validate
+		if len(a.roots) == 0 {
+			o.Logger.Warn("sidecar: admin Load refuses every file: no admin input roots; set --admin-input-root DIR (admin.input_roots in the config)")
+		}
 		o.Logger.Info("sidecar: admin service on: hotcold load --sidecar can load, list and roll back versions", "service", AdminServiceName)
 	}
 	return a
@@ -189,7 +193,7 @@ func (a *admin) statusOf(method string, err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, coldstore.ErrVersionExists):
 		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, coldstore.ErrSchemaChanged):
+	case errors.Is(err, coldstore.ErrSchemaChanged), errors.Is(err, coldstore.ErrLoadGuard):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, coldstore.ErrNoTable):
 		return status.Error(codes.NotFound, err.Error())
@@ -228,10 +232,23 @@ func (as *adminServer) Load(req *adminpb.LoadRequest, stream adminpb.AdminServic
 }
 
 func (as *adminServer) load(ctx context.Context, req *adminpb.LoadRequest, stream adminpb.AdminService_LoadServer) (coldstore.LoadResult, error) {
-	if err := validateLoadRequest(req); err != nil {
+	if len(as.a.roots) == 0 {
+		return coldstore.LoadResult{}, status.Error(codes.FailedPrecondition, "the sidecar has no admin input roots, so it loads no files: start hotcold serve with --admin-input-root DIR (admin.input_roots in the config), the directory the daily Parquet files arrive in")
+	}
+	if err := validateLoadRequest(req, as.a.roots); err != nil {
 		return coldstore.LoadResult{}, err
 	}
-	src, err := coldstore.OpenParquet(ctx, req.Files...)
+	files := make([]string, len(req.Files))
+	for i, f := range req.Files {
+		// Read the resolved paths, so that a link swapped after the check
+		// is not followed out of the roots.
+		real, msg := as.a.roots.resolve(f)
+		if msg != "" {
+			return coldstore.LoadResult{}, badRequest([]fieldViolation{{fmt.Sprintf("files[%d]", i), msg}})
+		}
+		files[i] = real
+	}
+	src, err := coldstore.OpenParquet(ctx, files...)
 	if err != nil {
 		if isContextError(err) {
 			return coldstore.LoadResult{}, err
@@ -252,6 +269,9 @@ func (as *adminServer) load(ctx context.Context, req *adminpb.LoadRequest, strea
 		AllowSchemaChange: req.AllowSchemaChange,
 		Source:            src,
 		MemoryBudget:      req.MemoryBudgetBytes,
+		MinRows:           req.MinRows,
+		MaxShrink:         req.MaxShrink,
+		Force:             req.Force,
 		Progress:          relay.offer,
 		ProgressInterval:  as.a.interval,
 	}
@@ -381,7 +401,9 @@ func badRequest(vs []fieldViolation) error {
 
 // validateLoadRequest checks a LoadRequest before any file is opened,
 // reporting every problem at once.
-func validateLoadRequest(req *adminpb.LoadRequest) error {
+// roots are the admin input roots every file must be under; nil checks
+// the fields alone, without looking at any file.
+func validateLoadRequest(req *adminpb.LoadRequest, roots inputRoots) error {
 	var bad []fieldViolation
 	if msg := checkName(req.Table); msg != "" {
 		bad = append(bad, fieldViolation{"table", msg})
@@ -407,15 +429,19 @@ func validateLoadRequest(req *adminpb.LoadRequest) error {
 			bad = append(bad, fieldViolation{field, "is empty"})
 		case !filepath.IsAbs(f):
 			bad = append(bad, fieldViolation{field, fmt.Sprintf("%q is not an absolute path: the sidecar reads the files on its own host, so give absolute paths", f)})
+		case roots == nil:
+			// Checked by the caller; no file is looked at.
 		default:
-			if _, err := os.Stat(f); err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					bad = append(bad, fieldViolation{field, fmt.Sprintf("%s: no such file on the sidecar's host", f)})
-				} else {
-					bad = append(bad, fieldViolation{field, fmt.Sprintf("%s: %v", f, errors.Unwrap(err))})
-				}
+			if _, msg := roots.resolve(f); msg != "" {
+				bad = append(bad, fieldViolation{field, msg})
 			}
 		}
+	}
+	if req.MinRows < 0 {
+		bad = append(bad, fieldViolation{"min_rows", fmt.Sprintf("%d: must not be negative", req.MinRows)})
+	}
+	if !(req.MaxShrink >= 0 && req.MaxShrink <= 1) {
+		bad = append(bad, fieldViolation{"max_shrink", fmt.Sprintf("%g: want a fraction from 0 to 1 (1: no limit)", req.MaxShrink)})
 	}
 	if req.MemoryBudgetBytes < 0 {
 		bad = append(bad, fieldViolation{"memory_budget_bytes", fmt.Sprintf("%d: must not be negative (0 for the default)", req.MemoryBudgetBytes)})

@@ -56,6 +56,12 @@ type AdminLoad struct {
 	// MemoryBudget is the bytes of sorted rows the sidecar holds in memory
 	// before spilling to disk. Zero: the store's default (256 MiB).
 	MemoryBudget int64
+	// MinRows, MaxShrink and Force are the load guards
+	// (coldstore.LoadSpec): by default an empty version, or one under half
+	// the live version's rows, is refused and nothing is published.
+	MinRows   int64
+	MaxShrink float64
+	Force     bool
 }
 
 // NewAdminClient returns a client of the admin service of the sidecar at
@@ -105,6 +111,7 @@ func (c *AdminClient) Load(ctx context.Context, req AdminLoad, progress func(col
 	preq := &adminpb.LoadRequest{
 		Table: req.Table, Version: req.Version, Key: req.Key, Files: req.Files,
 		CoversUntil: timeToProto(req.CoversUntil), AllowSchemaChange: req.AllowSchemaChange, MemoryBudgetBytes: req.MemoryBudget,
+		MinRows: req.MinRows, MaxShrink: req.MaxShrink, Force: req.Force,
 	}
 	stream, err := c.rpc.Load(ctx, preq)
 	if err != nil {

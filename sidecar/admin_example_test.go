@@ -25,7 +25,7 @@ func ExampleAdminClient() {
 	}
 	defer store.Close()
 
-	srv, err := sidecar.NewServer(store, sidecar.Options{AdminToken: "s3cret-admin"})
+	srv, err := sidecar.NewServer(store, sidecar.Options{AdminToken: "s3cret-admin", AdminInputRoots: []string{os.TempDir()}})
 	if err != nil {
 		panic(err)
 	}

@@ -43,7 +43,7 @@ func FuzzValidateLoadRequest(f *testing.F) {
 		if err := proto.Unmarshal(data, req); err != nil {
 			return
 		}
-		err := validateLoadRequest(req)
+		err := validateLoadRequest(req, inputRoots{"/tmp"})
 		if err == nil {
 			if checkName(req.Table) != "" || checkName(req.Version) != "" || len(req.Key) == 0 || len(req.Files) == 0 || req.MemoryBudgetBytes < 0 {
 				t.Fatalf("accepted %v", req)

@@ -132,7 +132,7 @@ func TestAdminLoadPublishesANewVersionWhileLookupsRun(t *testing.T) {
 	// A long version check interval: only the admin load's own refresh can
 	// make lookups see v2 right after it returns.
 	sc := startSidecar(t, store, sidecar.Options{
-		AdminToken: adminToken, Jobs: []sidecar.Job{readerJob},
+		AdminToken: adminToken, AdminInputRoots: testRoots, Jobs: []sidecar.Job{readerJob},
 		VersionCheckInterval: time.Hour, AdminProgressInterval: time.Millisecond,
 	})
 	reader := dial(t, sc.unix, sidecar.WithToken(jobToken))
@@ -233,7 +233,7 @@ func slicesEqual(a, b []string) bool {
 func TestAdminServiceNeedsItsOwnToken(t *testing.T) {
 	store := newPebble(t)
 	loadLocally(t, store, "v1", 10)
-	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, Jobs: []sidecar.Job{readerJob}})
+	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, AdminInputRoots: testRoots, Jobs: []sidecar.Job{readerJob}})
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name, token string
@@ -290,7 +290,7 @@ func TestAdminServiceIsOffWithoutATokenOrALoadableStore(t *testing.T) {
 		log   string
 	}{
 		{"no admin token", newPebble(t), sidecar.Options{Logger: logger}, "admin service off: no admin token configured"},
-		{"a store that cannot be loaded", newMemory(t), sidecar.Options{Logger: logger, AdminToken: adminToken}, "admin service off: the store cannot be loaded"},
+		{"a store that cannot be loaded", newMemory(t), sidecar.Options{Logger: logger, AdminToken: adminToken, AdminInputRoots: testRoots}, "admin service off: the store cannot be loaded"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := startSidecar(t, tc.store, tc.opts)
@@ -320,7 +320,7 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 func TestAdminLoadErrorsNameTheFieldOrFile(t *testing.T) {
 	store := newPebble(t)
 	loadLocally(t, store, "v1", 10)
-	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken})
+	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, AdminInputRoots: testRoots})
 	c := adminClient(t, sc.tcp, adminToken)
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -356,7 +356,7 @@ func TestAdminLoadErrorsNameTheFieldOrFile(t *testing.T) {
 		{"missing fields", sidecar.AdminLoad{}, codes.InvalidArgument, []string{"table: must not be empty", "version: must not be empty", "key: must name the key columns", "files: must list the Parquet files"}, nil},
 		{"a bad table name", sidecar.AdminLoad{Table: "a b", Version: "v2", Key: []string{"order_id"}, Files: []string{good}}, codes.InvalidArgument, []string{`table: "a b": character ' ' is not allowed`}, nil},
 		{"a relative path", load("v2", good, "orders/part-1.parquet"), codes.InvalidArgument, []string{`files[1]: "orders/part-1.parquet" is not an absolute path`}, nil},
-		{"a missing file", load("v2", filepath.Join(dir, "missing.parquet")), codes.InvalidArgument, []string{"files[0]: " + filepath.Join(dir, "missing.parquet") + ": no such file on the sidecar's host"}, nil},
+		{"a missing file", load("v2", filepath.Join(dir, "missing.parquet")), codes.InvalidArgument, []string{"files[0]: " + filepath.Join(dir, "missing.parquet") + ": no such file under the admin input roots"}, nil},
 		{"a corrupt file", load("v2", good, corrupt), codes.InvalidArgument, []string{corrupt}, nil},
 		{"a key column not in the file", sidecar.AdminLoad{Table: "orders", Version: "v2", Key: []string{"id"}, Files: []string{good}}, codes.InvalidArgument, []string{`key[0]: key column "id" is not in ` + good + " (its columns: order_id, customer, amount, created, note)"}, nil},
 		{"a null key", sidecar.AdminLoad{Table: "fresh", Version: "f1", Key: []string{"order_id"}, Files: []string{nullKey}}, codes.InvalidArgument, []string{nullKey, "row group 0", "order_id", "key column is null"}, nil},
@@ -396,7 +396,7 @@ func TestAdminListAndRollbackThroughTheSidecar(t *testing.T) {
 	// With a long version check interval and key 3 in the read cache, only
 	// the admin calls' refresh of the live version makes the next lookup
 	// leave the cached row of the previous version.
-	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, VersionCheckInterval: time.Hour})
+	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, AdminInputRoots: testRoots, VersionCheckInterval: time.Hour})
 	c := adminClient(t, sc.unix, adminToken)
 	reader := dial(t, sc.unix)
 	ctx := context.Background()
@@ -497,7 +497,7 @@ func (s *gatedSource) Next(ctx context.Context, r *row.Row) error {
 func TestCancellingAnAdminLoadLeavesTheLiveVersion(t *testing.T) {
 	store := newGatedPebble(t)
 	loadLocally(t, store.Pebble, "v1", 20)
-	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, AdminProgressInterval: time.Millisecond})
+	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, AdminInputRoots: testRoots, AdminProgressInterval: time.Millisecond})
 	c := adminClient(t, sc.tcp, adminToken)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -527,7 +527,7 @@ func TestCancellingAnAdminLoadLeavesTheLiveVersion(t *testing.T) {
 func TestShutdownCancelsALoadAfterTheDrainTimeout(t *testing.T) {
 	store := newGatedPebble(t)
 	loadLocally(t, store.Pebble, "v1", 20)
-	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, DrainTimeout: 50 * time.Millisecond})
+	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, AdminInputRoots: testRoots, DrainTimeout: 50 * time.Millisecond})
 	c := adminClient(t, sc.tcp, adminToken)
 	loadErr := make(chan error, 1)
 	go func() {
@@ -560,7 +560,7 @@ func TestAdminCallsAreNotBoundByTheCallTimeout(t *testing.T) {
 	store := newPebble(t)
 	loadLocally(t, store, "v1", 10)
 	// Every lookup-service call would be cut at once; admin calls are not.
-	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, CallTimeout: time.Nanosecond})
+	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, AdminInputRoots: testRoots, CallTimeout: time.Nanosecond})
 	c := adminClient(t, sc.tcp, adminToken)
 	ctx := context.Background()
 	if _, err := c.Load(ctx, sidecar.AdminLoad{Table: "orders", Version: "v2", Key: []string{"order_id"},
@@ -578,7 +578,7 @@ func TestAdminCallsAreNotBoundByTheCallTimeout(t *testing.T) {
 func TestAdminMessagesArePlainProtobuf(t *testing.T) {
 	store := newPebble(t)
 	loadLocally(t, store, "v1", 10)
-	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken})
+	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, AdminInputRoots: testRoots})
 	// A generated client with the default codec, as any language would use.
 	rpc := adminpb.NewAdminServiceClient(rawConn(t, sc.unix))
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminToken)
@@ -667,5 +667,101 @@ func TestWarmUpPinsEveryTable(t *testing.T) {
 				t.Fatalf("lookup after warm-up: %+v %v", r, err)
 			}
 		})
+	}
+}
+
+// testRoots are the admin input roots of the tests: their files are in
+// t.TempDir().
+var testRoots = []string{os.TempDir()}
+
+func TestAdminLoadReadsOnlyUnderTheInputRootsAndDoesNotTellWhatExistsOutside(t *testing.T) {
+	store := newPebble(t)
+	loadLocally(t, store, "v1", 10)
+	root, outside := t.TempDir(), t.TempDir()
+	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, AdminInputRoots: []string{root}})
+	c := adminClient(t, sc.tcp, adminToken)
+	ctx := context.Background()
+	load := func(version, file string) error {
+		_, err := c.Load(ctx, sidecar.AdminLoad{Table: "orders", Version: version, Key: []string{"order_id"}, Files: []string{file}}, nil)
+		return err
+	}
+
+	inside := writeOrdersParquet(t, root, "day.parquet", 0, 10, "v2")
+	if err := load("v2", inside); err != nil {
+		t.Fatalf("a file under the root: %v", err)
+	}
+	exists := writeOrdersParquet(t, outside, "exists.parquet", 0, 10, "v3")
+	missing := filepath.Join(outside, "missing.parquet")
+	errExists, errMissing := load("v3", exists), load("v3", missing)
+	for _, err := range []error{errExists, errMissing} {
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "is not under the sidecar's admin input roots") {
+			t.Fatalf("a file outside the roots: %v, want InvalidArgument naming the roots", err)
+		}
+	}
+	if a, b := strings.ReplaceAll(errExists.Error(), exists, "F"), strings.ReplaceAll(errMissing.Error(), missing, "F"); a != b {
+		t.Fatalf("the answers tell an existing file outside the roots from a missing one:\n%s\n%s", a, b)
+	}
+	// Climbing out with .. is outside too, and so is a link inside the root
+	// to a file outside; a link to nothing gets the same answer.
+	if err := load("v3", filepath.Join(root, "..", filepath.Base(outside), "exists.parquet")); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "not under") {
+		t.Fatalf("a path climbing out with ..: %v", err)
+	}
+	link, dangling := filepath.Join(root, "link.parquet"), filepath.Join(root, "dangling.parquet")
+	if err := os.Symlink(exists, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(missing, dangling); err != nil {
+		t.Fatal(err)
+	}
+	errLink, errDangling := load("v3", link), load("v3", dangling)
+	if status.Code(errLink) != codes.InvalidArgument || !strings.Contains(errLink.Error(), "or it links outside them") {
+		t.Fatalf("a link out of the root: %v", errLink)
+	}
+	if a, b := strings.ReplaceAll(errLink.Error(), link, "F"), strings.ReplaceAll(errDangling.Error(), dangling, "F"); a != b {
+		t.Fatalf("the answers tell a link to an existing file from a dangling one:\n%s\n%s", a, b)
+	}
+	if vs, err := c.Versions(ctx, "orders"); err != nil || len(vs) != 2 {
+		t.Fatalf("versions after the refused loads: %v, %v; want v1 and v2 only", vs, err)
+	}
+
+	// Without roots, admin Load reads nothing.
+	noRoots := startSidecar(t, newPebble(t), sidecar.Options{AdminToken: adminToken})
+	_, err := adminClient(t, noRoots.tcp, adminToken).Load(ctx, sidecar.AdminLoad{Table: "orders", Version: "v1", Key: []string{"order_id"}, Files: []string{inside}}, nil)
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "--admin-input-root DIR") {
+		t.Fatalf("Load on a sidecar without input roots: %v, want FailedPrecondition telling how to set one", err)
+	}
+}
+
+func TestNewServerRejectsAnInputRootThatIsNoDirectory(t *testing.T) {
+	_, err := sidecar.NewServer(newMemory(t), sidecar.Options{AdminToken: adminToken, AdminInputRoots: []string{"relative/dir", "/nonexistent/exports"}})
+	for _, w := range []string{`AdminInputRoots[0] "relative/dir": must be an absolute directory`, `AdminInputRoots[1] "/nonexistent/exports"`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("NewServer: %v, want %q", err, w)
+		}
+	}
+}
+
+func TestAdminLoadGuardsRefuseAShrunkenVersionUnlessForced(t *testing.T) {
+	store := newPebble(t)
+	loadLocally(t, store, "v1", 100)
+	sc := startSidecar(t, store, sidecar.Options{AdminToken: adminToken, AdminInputRoots: testRoots})
+	c := adminClient(t, sc.tcp, adminToken)
+	ctx := context.Background()
+	small := writeOrdersParquet(t, t.TempDir(), "small.parquet", 0, 10, "v2")
+	req := sidecar.AdminLoad{Table: "orders", Version: "v2", Key: []string{"order_id"}, Files: []string{small}}
+	_, err := c.Load(ctx, req, nil)
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "10 rows, 90% fewer than the 100 of the live version v1") || !strings.Contains(err.Error(), "nothing was published") {
+		t.Fatalf("a shrunken version through the sidecar: %v, want FailedPrecondition", err)
+	}
+	if info, err := store.Describe(ctx, "orders"); err != nil || info.Version != "v1" {
+		t.Fatalf("live after the refused load: %+v, %v; want v1", info, err)
+	}
+	req.MaxShrink = 2
+	if _, err := c.Load(ctx, req, nil); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "max_shrink") {
+		t.Fatalf("max_shrink 2: %v, want InvalidArgument naming max_shrink", err)
+	}
+	req.MaxShrink, req.Force = 0, true
+	if res, err := c.Load(ctx, req, nil); err != nil || res.Rows != 10 {
+		t.Fatalf("forced: %+v, %v", res, err)
 	}
 }

@@ -60,6 +60,7 @@ type clientConfig struct {
 	autoInflight int
 	dialOpts     []grpc.DialOption
 	tls          *tls.Config
+	maxRecv      int
 }
 
 type optionFunc func(*clientConfig)
@@ -110,6 +111,12 @@ func WithAutoBatchConcurrency(n int) Option {
 	return optionFunc(func(c *clientConfig) { c.autoInflight = n })
 }
 
+// WithMaxReceiveSize sets the largest answer the client accepts, in
+// bytes; a larger one fails with ResourceExhausted. Keep the sidecar's
+// max_answer_bytes at or below it. Default: 64 MiB (DefaultMaxMessageBytes,
+// as the Python and Java clients), not gRPC's 4 MiB.
+func WithMaxReceiveSize(n int) Option { return optionFunc(func(c *clientConfig) { c.maxRecv = n }) }
+
 // WithTLS makes the client reach the sidecar over TLS with cfg (see
 // ClientTLS for one built from PEM files: CA, client certificate for
 // mutual TLS). Default: plaintext, for a sidecar on loopback or a unix
@@ -129,7 +136,7 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 // connection; the first call does (and is retried while the sidecar is
 // Unavailable).
 func Dial(addr string, opts ...Option) (*Client, error) {
-	cfg := clientConfig{callTimeout: 5 * time.Second, retries: 3, backoff: 25 * time.Millisecond, maxBatch: 1024, autoInflight: 2}
+	cfg := clientConfig{callTimeout: 5 * time.Second, retries: 3, backoff: 25 * time.Millisecond, maxBatch: 1024, autoInflight: 2, maxRecv: DefaultMaxMessageBytes}
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
@@ -143,6 +150,9 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 	if cfg.maxBatch <= 0 {
 		errs = append(errs, fmt.Errorf("WithMaxBatch(%d): must be positive", cfg.maxBatch))
 	}
+	if cfg.maxRecv <= 0 {
+		errs = append(errs, fmt.Errorf("WithMaxReceiveSize(%d): must be positive", cfg.maxRecv))
+	}
 	if cfg.autoInflight <= 0 {
 		errs = append(errs, fmt.Errorf("WithAutoBatchConcurrency(%d): must be positive", cfg.autoInflight))
 	}
@@ -154,7 +164,7 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 	}
 	dial := []grpc.DialOption{
 		transportCredentials(cfg.tls),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(newCodec())),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(newCodec()), grpc.MaxCallRecvMsgSize(cfg.maxRecv)),
 		grpc.WithChainUnaryInterceptor(
 			timeout.UnaryClientInterceptor(cfg.callTimeout),
 			retry.UnaryClientInterceptor(

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,9 @@ type Config struct {
 	Store string `yaml:"store"`
 	// MaxBatch is the largest batch accepted (Options.MaxBatch).
 	MaxBatch int `yaml:"max_batch"`
+	// MaxAnswerBytes is the largest answer sent (Options.MaxAnswerBytes),
+	// e.g. "64MiB".
+	MaxAnswerBytes ByteSize `yaml:"max_answer_bytes"`
 	// CallTimeout bounds every call (Options.CallTimeout), e.g. "5s".
 	CallTimeout time.Duration `yaml:"call_timeout"`
 	// DrainTimeout bounds the graceful shutdown (Options.DrainTimeout).
@@ -93,6 +97,9 @@ type AdminConfig struct {
 	Token     string `yaml:"token"`
 	TokenEnv  string `yaml:"token_env"`
 	TokenFile string `yaml:"token_file"`
+	// InputRoots are the directories admin Load may read files under
+	// (Options.AdminInputRoots). Empty: admin Load refuses every file.
+	InputRoots []string `yaml:"input_roots"`
 }
 
 // TLSConfig is the tls section of the config file (see TLSFiles).
@@ -172,6 +179,9 @@ func (c *Config) Validate() error {
 	if c.CallTimeout < 0 {
 		add([]any{"call_timeout"}, "must be positive")
 	}
+	if c.MaxAnswerBytes < 0 || c.MaxAnswerBytes > math.MaxInt32 {
+		add([]any{"max_answer_bytes"}, "must be a size from 1B to 2GiB")
+	}
 	if c.DrainTimeout < 0 {
 		add([]any{"drain_timeout"}, "must be positive")
 	}
@@ -228,6 +238,13 @@ func (c *Config) Validate() error {
 		if n != 1 {
 			add([]any{"admin"}, "give the admin token in exactly one of token, token_env or token_file (or --admin-token-file)")
 		}
+		for i, r := range a.InputRoots {
+			if !filepath.IsAbs(r) {
+				add([]any{"admin", "input_roots", i}, "%q: give an absolute directory", r)
+			} else if fi, err := os.Stat(r); err != nil || !fi.IsDir() {
+				add([]any{"admin", "input_roots", i}, "%q is not an existing directory", r)
+			}
+		}
 	}
 	if t := c.TLS; t != nil {
 		if t.CertFile == "" {
@@ -261,6 +278,7 @@ func (c *Config) SocketMode() (os.FileMode, error) {
 func (c *Config) ServerOptions() (Options, error) {
 	o := Options{
 		MaxBatch:             c.MaxBatch,
+		MaxAnswerBytes:       int(c.MaxAnswerBytes),
 		CallTimeout:          c.CallTimeout,
 		DrainTimeout:         c.DrainTimeout,
 		StreamConcurrency:    c.StreamConcurrency,
@@ -285,6 +303,7 @@ func (c *Config) ServerOptions() (Options, error) {
 			errs = append(errs, err)
 		}
 		o.AdminToken = tok
+		o.AdminInputRoots = a.InputRoots
 	}
 	if len(errs) > 0 {
 		return Options{}, fmt.Errorf("sidecar config: %w", errors.Join(errs...))
@@ -395,8 +414,15 @@ func ParseByteSize(s string) (ByteSize, error) {
 	return ByteSize(n), err
 }
 
-// String renders the size with the largest binary unit that divides it.
-func (b ByteSize) String() string { return bytesize.Format(int64(b)) }
+// String renders the size with the largest binary unit that divides it;
+// zero is "0" (so that a flag without a value set shows no default of its
+// own in --help).
+func (b ByteSize) String() string {
+	if b == 0 {
+		return "0"
+	}
+	return bytesize.Format(int64(b))
+}
 
 // UnmarshalText implements encoding.TextUnmarshaler (YAML and flags).
 func (b *ByteSize) UnmarshalText(text []byte) error {

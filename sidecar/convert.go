@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 
@@ -112,52 +111,11 @@ func FormatDecimal(n decimal128.Num, scale int32) string {
 	return digits
 }
 
-// ParseDecimal reads plain decimal text ("-1234.5", "+7", "0.25") as an
-// unscaled decimal128 of the given precision and scale. It is exact: text
-// with more fraction digits than scale is an error unless the extra digits
-// are zeros, and a number that does not fit precision is an error.
+// ParseDecimal reads plain decimal text as an unscaled decimal128 of the
+// given precision and scale: row.ParseDecimal, the one decimal rule of
+// hotcold (exact; excess scale, exponents and overflow are errors).
 func ParseDecimal(s string, precision, scale int32) (decimal128.Num, error) {
-	if precision < 1 || precision > 38 || scale < 0 || scale > precision {
-		return decimal128.Num{}, fmt.Errorf("decimal(%d, %d) is not a valid type", precision, scale)
-	}
-	orig := s
-	neg := false
-	if s != "" && (s[0] == '-' || s[0] == '+') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	intPart, frac, hasPoint := strings.Cut(s, ".")
-	if intPart == "" && (!hasPoint || frac == "") {
-		return decimal128.Num{}, fmt.Errorf("%q is not a decimal number", orig)
-	}
-	for _, part := range []string{intPart, frac} {
-		for i := 0; i < len(part); i++ {
-			if part[i] < '0' || part[i] > '9' {
-				return decimal128.Num{}, fmt.Errorf("%q is not a decimal number", orig)
-			}
-		}
-	}
-	if len(frac) > int(scale) {
-		extra := frac[scale:]
-		if strings.Trim(extra, "0") != "" {
-			return decimal128.Num{}, fmt.Errorf("%q has more than %d digits after the point", orig, scale)
-		}
-		frac = frac[:scale]
-	}
-	frac += strings.Repeat("0", int(scale)-len(frac))
-	digits := strings.TrimLeft(intPart+frac, "0")
-	if len(digits) > int(precision) {
-		return decimal128.Num{}, fmt.Errorf("%q does not fit decimal(%d, %d)", orig, precision, scale)
-	}
-	if digits == "" {
-		return decimal128.Num{}, nil
-	}
-	var b big.Int
-	b.SetString(digits, 10)
-	if neg {
-		b.Neg(&b)
-	}
-	return decimal128.FromBigInt(&b), nil
+	return row.ParseDecimal(s, precision, scale)
 }
 
 // SchemaToProto converts a schema.

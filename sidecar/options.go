@@ -35,6 +35,13 @@ type Options struct {
 	// Zero means 1024.
 	MaxBatch int
 
+	// MaxAnswerBytes is the largest answer (one Lookup or BatchLookup
+	// response, one StreamLookup message) the server sends; a larger one
+	// fails with ResourceExhausted naming the limit. Keep it at or below
+	// the clients' receive limit. Zero means 64 MiB, the default receive
+	// limit of the Go, Python and Java clients.
+	MaxAnswerBytes int
+
 	// CallTimeout bounds every call: a call without a deadline, or with a
 	// later one, gets this deadline. On StreamLookup it bounds each request
 	// of the stream rather than the stream. Zero means 5s.
@@ -80,10 +87,23 @@ type Options struct {
 	// with Unimplemented).
 	AdminToken string
 
+	// AdminInputRoots are the directories an admin Load may read Parquet
+	// files under (symbolic links are resolved, both of the roots and of
+	// the files, and must stay inside). A file outside is refused with
+	// InvalidArgument before anything is read, with the same answer
+	// whether it exists or not. Each must be an existing absolute
+	// directory. Empty: admin Load refuses every call with
+	// FailedPrecondition (ListVersions and Rollback still work).
+	AdminInputRoots []string
+
 	// AdminProgressInterval is the time between the progress events of an
 	// admin Load stream (LoadSpec.ProgressInterval). Zero means 1s.
 	AdminProgressInterval time.Duration
 }
+
+// DefaultMaxMessageBytes is the default answer limit of the server and
+// receive limit of the clients: 64 MiB.
+const DefaultMaxMessageBytes = 64 << 20
 
 // Job is one caller identity: a Flink job or Go service with its token.
 type Job struct {
@@ -115,6 +135,9 @@ func (o *Options) withDefaults() Options {
 	if c.CallTimeout == 0 {
 		c.CallTimeout = 5 * time.Second
 	}
+	if c.MaxAnswerBytes == 0 {
+		c.MaxAnswerBytes = DefaultMaxMessageBytes
+	}
 	if c.CacheBytes == 0 {
 		c.CacheBytes = 64 << 20
 	}
@@ -133,6 +156,9 @@ func (o *Options) validate() error {
 	if o.MaxBatch < 0 {
 		errs = append(errs, fmt.Errorf("MaxBatch %d: must be positive (or 0 for the default)", o.MaxBatch))
 	}
+	if o.MaxAnswerBytes < 0 {
+		errs = append(errs, fmt.Errorf("MaxAnswerBytes %d: must be positive (or 0 for the default)", o.MaxAnswerBytes))
+	}
 	if o.CallTimeout < 0 {
 		errs = append(errs, fmt.Errorf("CallTimeout %v: must be positive (or 0 for the default)", o.CallTimeout))
 	}
@@ -144,6 +170,9 @@ func (o *Options) validate() error {
 	}
 	if o.DrainTimeout < 0 {
 		errs = append(errs, fmt.Errorf("DrainTimeout %v: must be positive (or 0 for the default)", o.DrainTimeout))
+	}
+	if _, err := newInputRoots(o.AdminInputRoots); err != nil {
+		errs = append(errs, err)
 	}
 	if o.AdminProgressInterval < 0 {
 		errs = append(errs, fmt.Errorf("AdminProgressInterval %v: must be positive (or 0 for the default)", o.AdminProgressInterval))

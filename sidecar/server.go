@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/bytesize"
 	"github.com/hotcold/hotcold/sidecar/adminpb"
 	"github.com/hotcold/hotcold/sidecar/lookuppb"
 )
@@ -241,7 +242,20 @@ func (s *Server) lookup(ctx context.Context, req *lookupRequest) (*rawResponse, 
 		return nil, err
 	}
 	s.countKeys(ctx, req.table, 1)
-	return encodeLookupResponse(out[0], st), nil
+	return s.checkAnswer(encodeLookupResponse(out[0], st))
+}
+
+// checkAnswer refuses an answer larger than Options.MaxAnswerBytes, the
+// receive limit of the clients, with a message naming the limit (instead
+// of the client's bare "received message larger than max").
+func (s *Server) checkAnswer(raw *rawResponse) (*rawResponse, error) {
+	if n := raw.buf.Len(); n > s.opts.MaxAnswerBytes {
+		raw.buf.Free()
+		return nil, status.Errorf(codes.ResourceExhausted,
+			"the answer is %s, over the sidecar's answer limit of %s (max_answer_bytes, --max-answer-size): ask for fewer keys per call, or raise the limit on the sidecar and the client's receive limit with it (Go WithMaxReceiveSize, Python max_receive_bytes, Java maxInboundMessageSize)",
+			bytesize.Format(int64(n)), bytesize.Format(int64(s.opts.MaxAnswerBytes)))
+	}
+	return raw, nil
 }
 
 // lookupHandler is the gRPC method handler of Lookup: like the generated
@@ -361,7 +375,7 @@ func (s *Server) batch(ctx context.Context, r *batchRequest) (*rawResponse, erro
 		tables = append(tables, st.tvEnc)
 		s.countKeys(ctx, g.table, len(g.idx))
 	}
-	return encodeBatchResponse(r.stream, r.id, all, tables), nil
+	return s.checkAnswer(encodeBatchResponse(r.stream, r.id, all, tables))
 }
 
 func groupByTable(def string, refs []keyRef) []*tableGroup {

@@ -56,6 +56,9 @@ func (f *loadFlags) open(ctx context.Context, cmd *cobra.Command, create bool) (
 	if f.store == "" {
 		return nil, errors.New("no store: pass --store pebble:DIR or --store redis://HOST:PORT (or set HOTCOLD_STORE), or --sidecar ADDR --admin-token-file FILE to go through a running hotcold serve")
 	}
+	if cmd.Flags().Changed("keep") && f.keep < 1 {
+		return nil, fmt.Errorf("--keep %d: keep at least 1 version (the live one); 3 (the default) leaves two to roll back to", f.keep)
+	}
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	b, err := coldstore.Open(ctx, f.store, &coldstore.Options{KeepVersions: f.keep, Logger: logger, Create: create})
 	if err != nil && isLocked(err) {
@@ -112,6 +115,9 @@ func newLoadCmd() *cobra.Command {
 		memory      int64
 		tmpDir      string
 		progress    string
+		minRows     int64
+		maxShrink   float64
+		force       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "load (--store STORE | --sidecar ADDR) --table T --version V --key COL[,COL] FILE.parquet...",
@@ -124,6 +130,10 @@ mix. Rows with the same key: the last one wins (counted as duplicates).
 The store is pebble:DIR (embedded, sstable ingestion) or
 redis://HOST:PORT[,HOST:PORT...] (Redis, Redis Cluster, Valkey, Kvrocks;
 pipelined writes). The last --keep versions are kept for "load rollback".
+
+Guards: a version with no rows (fewer than --min-rows), or with more than
+--max-shrink (default 0.5) fewer rows than the live version, is refused and
+nothing is published; --force publishes it anyway.
 
 --covers-until is the event-time watermark of the data: every row with event
 time before it is in this version, so hot state may drop what is older.
@@ -213,6 +223,7 @@ version stays as it was.`,
 				res, err := c.Load(ctx, sidecar.AdminLoad{
 					Table: f.table, Version: version, Key: splitList(key), Files: abs, CoversUntil: cu,
 					AllowSchemaChange: allowChange, MemoryBudget: memory,
+					MinRows: minRows, MaxShrink: maxShrink, Force: force,
 				}, onProgress)
 				if err != nil {
 					return err
@@ -232,6 +243,7 @@ version stays as it was.`,
 			spec := coldstore.LoadSpec{
 				Table: f.table, Version: version, Key: splitList(key), CoversUntil: cu,
 				AllowSchemaChange: allowChange, Source: src, MemoryBudget: memory, TempDir: tmpDir,
+				MinRows: minRows, MaxShrink: maxShrink, Force: force,
 			}
 			if show != progressNever {
 				spec.Progress = pp.update
@@ -255,9 +267,12 @@ version stays as it was.`,
 	fl.StringVar(&key, "key", "", "key columns, comma-separated, in key order")
 	fl.StringVar(&coversUntil, "covers-until", "", "event-time watermark of the data (RFC 3339); empty: unknown")
 	fl.BoolVar(&allowChange, "allow-schema-change", false, "accept input that appends nullable columns to the live schema")
-	fl.IntVar(&f.keep, "keep", 0, "versions to keep per table, counting the new one (default 3)")
+	fl.IntVar(&f.keep, "keep", 3, "versions to keep per table, counting the new one (at least 1)")
 	fl.Int64Var(&memory, "memory", 0, "bytes of sorted rows held in memory before spilling to disk (default 256 MiB)")
 	fl.StringVar(&tmpDir, "tmp-dir", "", "directory for sort spills (default: the store's)")
+	fl.Int64Var(&minRows, "min-rows", 0, "refuse a version with fewer distinct rows (0: 1, so an empty input is refused)")
+	fl.Float64Var(&maxShrink, "max-shrink", coldstore.DefaultMaxShrink, "refuse a version with this fraction fewer rows than the live one, or more (1: no limit)")
+	fl.BoolVar(&force, "force", false, "publish even when --min-rows or --max-shrink refuses the version")
 	fl.StringVar(&progress, "progress", "auto", "progress on stderr: auto (on a terminal), always, never")
 	cmd.AddCommand(newLoadListCmd(&f), newLoadRollbackCmd(&f), newLoadSampleCmd())
 	return cmd

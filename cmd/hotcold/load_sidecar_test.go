@@ -59,7 +59,7 @@ func TestLoadListRollbackThroughServeWhileItHoldsTheStore(t *testing.T) {
 
 	tokenFile := writeAdminToken(t, dir, "tok-admin")
 	sock := filepath.Join(dir, "hotcold.sock")
-	srv := startServe(t, "--store", cold, "--unix", sock, "--listen", "127.0.0.1:0", "--admin-token-file", tokenFile)
+	srv := startServe(t, "--store", cold, "--unix", sock, "--listen", "127.0.0.1:0", "--admin-token-file", tokenFile, "--admin-input-root", dir)
 	addr := "unix://" + sock
 
 	// The store is held: a direct load says how to go through the sidecar.
@@ -146,7 +146,7 @@ func TestLoadListRollbackThroughServeWhileItHoldsTheStore(t *testing.T) {
 	}{
 		{[]string{"load", "--sidecar", addr, "--table", "orders", "--version", "v2", "--key", "order_id", v2}, `version "v2" is already retained`},
 		{[]string{"load", "--sidecar", addr, "--table", "orders", "--version", "v3", "--key", "id", v2}, `key column "id" is not in ` + v2 + " (its columns: order_id, customer)"},
-		{[]string{"load", "--sidecar", addr, "--table", "orders", "--version", "v3", "--key", "order_id", filepath.Join(dir, "missing.parquet")}, "no such file on the sidecar's host"},
+		{[]string{"load", "--sidecar", addr, "--table", "orders", "--version", "v3", "--key", "order_id", filepath.Join(dir, "missing.parquet")}, "no such file under the admin input roots"},
 		{[]string{"load", "--sidecar", addr, "--store", cold, "--table", "orders", "--version", "v3", "--key", "order_id", v2}, "give --store (open the store here) or --sidecar"},
 		{[]string{"load", "--sidecar", addr, "--keep", "5", "--table", "orders", "--version", "v3", "--key", "order_id", v2}, "--keep and --tmp-dir are the sidecar's settings"},
 		{[]string{"load", "list", "--sidecar", addr, "--table", "nope"}, `table "nope" has no version in the store of sidecar ` + addr + ": load one first"},

@@ -75,7 +75,7 @@ func TestLoadListRollbackOnPebble(t *testing.T) {
 		t.Fatalf("summary %+v", s)
 	}
 	c := writeOrders(t, dir, "c.parquet", 0, 10, "two")
-	mustLoadCLI(t, "--store", store, "--table", "orders", "--version", "dt=2026-11-22", "--key", "order_id", c)
+	mustLoadCLI(t, "--store", store, "--table", "orders", "--version", "dt=2026-11-22", "--key", "order_id", "--max-shrink", "1", c)
 
 	out, _, err := runLoad(t, "load", "list", "--store", store)
 	if err != nil {
@@ -180,5 +180,64 @@ func TestLoadSampleWritesALoadableFile(t *testing.T) {
 	}
 	if _, _, err := runLoad(t, "load", "sample", "--day", "today", p); err == nil || !strings.Contains(err.Error(), "YYYY-MM-DD") {
 		t.Fatalf("bad --day: %v", err)
+	}
+}
+
+func TestLoadRefusesEmptyAndShrunkenVersionsUnlessForced(t *testing.T) {
+	dir := t.TempDir()
+	store := "pebble:" + filepath.Join(dir, "cold")
+	full := writeOrders(t, dir, "full.parquet", 0, 100, "a")
+	empty := writeOrders(t, dir, "empty.parquet", 0, 0, "b")
+	small := writeOrders(t, dir, "small.parquet", 0, 40, "c")
+	args := func(version string, extra ...string) []string {
+		return append([]string{"load", "--store", store, "--table", "orders", "--version", version, "--key", "order_id"}, extra...)
+	}
+	if _, _, err := runLoad(t, args("v0", empty)...); err == nil || !strings.Contains(err.Error(), "the input has no rows") || !strings.Contains(err.Error(), "nothing was published") {
+		t.Fatalf("an empty first load: %v", err)
+	}
+	mustLoadCLI(t, "--store", store, "--table", "orders", "--version", "v1", "--key", "order_id", full)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{args("v2", empty), "the input has no rows"},
+		{args("v2", small), "40 rows, 60% fewer than the 100 of the live version v1 (--max-shrink 0.5 allows at least 50)"},
+		{args("v2", "--min-rows", "200", full), "100 rows, fewer than --min-rows 200"},
+		{args("v2", "--max-shrink", "2", full), "--max-shrink (MaxShrink) is 2"},
+	} {
+		if _, _, err := runLoad(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("hotcold %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+	out, _, err := runLoad(t, "load", "list", "--store", store, "--table", "orders")
+	if err != nil || !strings.Contains(out, "v1") || strings.Contains(out, "v2") {
+		t.Fatalf("after refused loads: %v\n%s", err, out)
+	}
+	if s := mustLoadCLI(t, "--store", store, "--table", "orders", "--version", "v2", "--key", "order_id", "--force", empty); s.Rows != 0 {
+		t.Fatalf("a forced empty load: %+v", s)
+	}
+}
+
+func TestLoadKeepZeroIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	a := writeOrders(t, dir, "a.parquet", 0, 10, "a")
+	_, _, err := runLoad(t, "load", "--store", "pebble:"+filepath.Join(dir, "cold"), "--table", "orders", "--version", "v1", "--key", "order_id", "--keep", "0", a)
+	if err == nil || !strings.Contains(err.Error(), "--keep 0: keep at least 1 version") {
+		t.Fatalf("--keep 0: %v", err)
+	}
+}
+
+func TestServeHelpShowsEachDefaultOnce(t *testing.T) {
+	out, err := run(t, "serve", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Count(line, "(default") > 1 {
+			t.Errorf("two defaults on one line: %s", line)
+		}
+	}
+	if !strings.Contains(out, "--cache-size") {
+		t.Fatalf("no --cache-size in:\n%s", out)
 	}
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -38,6 +40,8 @@ func newServeCmd() *cobra.Command {
 		tlsCert    string
 		tlsKey     string
 		tlsCA      string
+		inputRoots []string
+		maxAnswer  sidecar.ByteSize
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -53,6 +57,7 @@ With an admin token (--admin-token-file, or admin: in the config) it also
 serves the hotcold.admin.v1 API, so that the daily load goes through it while
 it holds the store: hotcold load --sidecar ADDR --admin-token-file FILE (and
 load list / load rollback). Without one, admin calls fail with Unimplemented.
+An admin load reads only files under the --admin-input-root directories.
 Over a pebble: store it pins every table in memory in the background at
 startup (lookups are served meanwhile) and logs how many were pinned.
 
@@ -62,7 +67,7 @@ have TLS (--tls-cert, --tls-key, and --tls-client-ca for mutual TLS; tls:
 in the config), else tokens cross the network in clear and serve warns. On SIGINT/SIGTERM it stops accepting
 calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 		Example: `  hotcold serve --store pebble:./cold --unix /tmp/hotcold.sock
-  hotcold serve --store pebble:./cold --unix /tmp/hotcold.sock --admin-token-file admin.token
+  hotcold serve --store pebble:./cold --unix /tmp/hotcold.sock --admin-token-file admin.token --admin-input-root /data/exports
   hotcold serve --store pebble:/var/lib/hotcold/cold --listen :7070 --unix /run/hotcold.sock --config sidecar.yaml
   hotcold serve --store pebble:./cold --listen :7070 --tls-cert server.pem --tls-key server.key --tls-client-ca clients-ca.pem
   hotcold serve --config sidecar.yaml --metrics-listen 127.0.0.1:9464 --cache-size 1GiB`,
@@ -87,12 +92,30 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			set("metrics-listen", func() { cfg.MetricsListen = metrics })
 			set("store", func() { cfg.Store = store })
 			set("max-batch", func() { cfg.MaxBatch = maxBatch })
+			set("max-answer-size", func() { cfg.MaxAnswerBytes = maxAnswer })
 			set("call-timeout", func() { cfg.CallTimeout = timeout })
 			set("drain-timeout", func() { cfg.DrainTimeout = drain })
 			set("cache-size", func() { cfg.Cache.Size = cacheSize })
 			set("no-cache", func() { cfg.Cache.Disabled = noCache })
 			set("version-check-interval", func() { cfg.Cache.VersionCheckInterval = verCheck })
-			set("admin-token-file", func() { cfg.Admin = &sidecar.AdminConfig{TokenFile: adminToken} })
+			set("admin-token-file", func() {
+				var roots []string
+				if cfg.Admin != nil {
+					roots = cfg.Admin.InputRoots
+				}
+				cfg.Admin = &sidecar.AdminConfig{TokenFile: adminToken, InputRoots: roots}
+			})
+			if f.Changed("admin-input-root") {
+				if cfg.Admin == nil {
+					return errors.New("--admin-input-root needs the admin service: give --admin-token-file too (or admin: in the config)")
+				}
+				for i, r := range inputRoots {
+					if abs, err := filepath.Abs(r); err == nil {
+						inputRoots[i] = abs
+					}
+				}
+				cfg.Admin.InputRoots = inputRoots
+			}
 			if f.Changed("tls-cert") || f.Changed("tls-key") || f.Changed("tls-client-ca") {
 				if cfg.TLS == nil {
 					cfg.TLS = &sidecar.TLSConfig{}
@@ -128,7 +151,7 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			shown := coldstore.Redact(cfg.Store) // the store URL as printed and logged: no password
 			st, err := coldstore.Open(ctx, cfg.Store, &coldstore.Options{Logger: logger, Registerer: reg})
 			if err != nil {
-				return fmt.Errorf("open the cold store %q: %w (load a table into it first with `hotcold load --store %s ...`)", shown, err, shown)
+				return fmt.Errorf("open the cold store %q: %w (%s)", shown, err, openHint(err, shown))
 			}
 			defer st.Close()
 			if tables, err := st.Tables(ctx); err == nil && len(tables) == 0 {
@@ -194,6 +217,7 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 	f.StringVar(&metrics, "metrics-listen", "", "host:port of the HTTP server with /metrics (default: none)")
 	f.StringVar(&store, "store", "", "cold store URL: pebble:DIR or redis://HOST:PORT[/DB]")
 	f.IntVar(&maxBatch, "max-batch", 0, "largest batch of keys per request (default 1024)")
+	f.Var(&maxAnswer, "max-answer-size", "largest answer sent, e.g. 64MiB; keep it at or below the clients' receive limit (default 64MiB)")
 	f.DurationVar(&timeout, "call-timeout", 0, "deadline of every call (default 5s)")
 	f.DurationVar(&drain, "drain-timeout", 0, "how long in-flight calls may finish on shutdown (default 10s)")
 	f.Var(&cacheSize, "cache-size", "read cache size, e.g. 256MiB (default 64MiB)")
@@ -201,8 +225,25 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 	f.DurationVar(&verCheck, "version-check-interval", 0, "how long a table's live version is trusted before asking the store again (default 0: every call)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug (logs every call), info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
+	f.StringArrayVar(&inputRoots, "admin-input-root", nil, "directory admin Load may read Parquet files under (repeatable; overrides admin.input_roots); without one, admin Load refuses every file")
 	f.StringVar(&adminToken, "admin-token-file", "", "file holding the admin token: turns on the admin API for hotcold load --sidecar (overrides admin: in the config)")
 	return c
+}
+
+// openHint tells what to do about an error opening the store.
+func openHint(err error, shown string) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "CLUSTERDOWN"):
+		return "the Redis Cluster is down or has slots no master serves: check it with redis-cli --cluster check HOST:PORT and restart or replace the failed masters"
+	case strings.Contains(msg, "WRONGPASS"), strings.Contains(msg, "NOAUTH"):
+		return "the store refused the credentials: check the user and password in the store URL"
+	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "no such host"):
+		return "the store is not reachable: check the address and that it is running"
+	case errors.Is(err, coldstore.ErrLocked):
+		return "another process holds it (another hotcold serve or load?); load through that sidecar with hotcold load --sidecar"
+	}
+	return "check the store URL; a new store is created with hotcold load --store " + shown + " ..."
 }
 
 // serveLogger returns a slog logger on the command's stderr.

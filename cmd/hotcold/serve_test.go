@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -323,5 +324,17 @@ func TestServeNeverPrintsTheRedisPassword(t *testing.T) {
 	_, err = run(t, "load", "list", "--store", "redis://:wrong-pw@"+srv.Addr())
 	if err == nil || strings.Contains(err.Error(), "wrong-pw") {
 		t.Fatalf("wrong password: %v", err)
+	}
+}
+
+func TestServeOpenErrorsGiveTheHintThatFits(t *testing.T) {
+	for msg, want := range map[string]string{
+		"CLUSTERDOWN Hash slot not served":                  "redis-cli --cluster check",
+		"WRONGPASS invalid username-password pair":          "refused the credentials",
+		"dial tcp 127.0.0.1:1: connect: connection refused": "not reachable",
+	} {
+		if got := openHint(errors.New(msg), "redis://h:1"); !strings.Contains(got, want) || strings.Contains(got, "load a table") {
+			t.Errorf("openHint(%q) = %q, want %q", msg, got, want)
+		}
 	}
 }

@@ -72,8 +72,16 @@ type LoadRequest struct {
 	// Bytes of sorted rows held in memory before spilling to disk. 0: the
 	// store's default (256 MiB).
 	MemoryBudgetBytes int64 `protobuf:"varint,7,opt,name=memory_budget_bytes,json=memoryBudgetBytes,proto3" json:"memory_budget_bytes,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Fewest distinct rows the version may have. 0: 1 (an empty input is
+	// refused).
+	MinRows int64 `protobuf:"varint,8,opt,name=min_rows,json=minRows,proto3" json:"min_rows,omitempty"`
+	// Largest fraction by which the version may have fewer rows than the
+	// live one. 0: 0.5; 1: no limit.
+	MaxShrink float64 `protobuf:"fixed64,9,opt,name=max_shrink,json=maxShrink,proto3" json:"max_shrink,omitempty"`
+	// Publish even when min_rows or max_shrink refuses the version.
+	Force         bool `protobuf:"varint,10,opt,name=force,proto3" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LoadRequest) Reset() {
@@ -153,6 +161,27 @@ func (x *LoadRequest) GetMemoryBudgetBytes() int64 {
 		return x.MemoryBudgetBytes
 	}
 	return 0
+}
+
+func (x *LoadRequest) GetMinRows() int64 {
+	if x != nil {
+		return x.MinRows
+	}
+	return 0
+}
+
+func (x *LoadRequest) GetMaxShrink() float64 {
+	if x != nil {
+		return x.MaxShrink
+	}
+	return 0
+}
+
+func (x *LoadRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
 }
 
 // LoadEvent is one message of a Load stream: progress while the load runs,
@@ -801,7 +830,7 @@ var File_hotcold_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_hotcold_admin_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x1chotcold/admin/v1/admin.proto\x12\x10hotcold.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehotcold/lookup/v1/lookup.proto\"\x84\x02\n" +
+	"\x1chotcold/admin/v1/admin.proto\x12\x10hotcold.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehotcold/lookup/v1/lookup.proto\"\xd4\x02\n" +
 	"\vLoadRequest\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x10\n" +
@@ -809,7 +838,12 @@ const file_hotcold_admin_v1_admin_proto_rawDesc = "" +
 	"\x05files\x18\x04 \x03(\tR\x05files\x12=\n" +
 	"\fcovers_until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vcoversUntil\x12.\n" +
 	"\x13allow_schema_change\x18\x06 \x01(\bR\x11allowSchemaChange\x12.\n" +
-	"\x13memory_budget_bytes\x18\a \x01(\x03R\x11memoryBudgetBytes\"\x8a\x01\n" +
+	"\x13memory_budget_bytes\x18\a \x01(\x03R\x11memoryBudgetBytes\x12\x19\n" +
+	"\bmin_rows\x18\b \x01(\x03R\aminRows\x12\x1d\n" +
+	"\n" +
+	"max_shrink\x18\t \x01(\x01R\tmaxShrink\x12\x14\n" +
+	"\x05force\x18\n" +
+	" \x01(\bR\x05force\"\x8a\x01\n" +
 	"\tLoadEvent\x12<\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1e.hotcold.admin.v1.LoadProgressH\x00R\bprogress\x126\n" +
 	"\x06result\x18\x02 \x01(\v2\x1c.hotcold.admin.v1.LoadResultH\x00R\x06resultB\a\n" +
