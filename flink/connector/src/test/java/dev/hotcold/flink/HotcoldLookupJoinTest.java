@@ -249,6 +249,40 @@ class HotcoldLookupJoinTest {
   }
 
   @Test
+  void hotcoldLookupFunctionReturnsTheRowOrNull() throws Exception {
+    TableEnvironment t = tableEnv();
+    t.createTemporarySystemFunction("HOTCOLD_LOOKUP", new HotcoldLookupUdf(sidecar.tcp, tokenFile.toString(), null));
+    probes(t, 120, 0);
+    List<Row> rows = collect(t, "SELECT p.id, HOTCOLD_LOOKUP('users', p.uid) AS u FROM probes AS p");
+    assertEquals(120, rows.size());
+    for (Row r : rows) {
+      long id = (Long) r.getField(0);
+      Row u = (Row) r.getField(1);
+      if (id <= 100) {
+        Object[] got = new Object[u.getArity()];
+        for (int i = 0; i < got.length; i++) {
+          got[i] = u.getField(i);
+        }
+        assertArrayEquals(TestData.userRow(id), got, "user " + id);
+      } else {
+        assertNull(u, "user " + id + " is missing");
+      }
+    }
+    // Fields by name, a composite key, and an int literal cast to the key's int32.
+    t.createTemporarySystemFunction("HOTCOLD_LOOKUP2", new HotcoldLookupUdf(sidecar.tcp, null, Sidecar.TOKEN));
+    assertEquals(List.of(Row.of("user-7", 30.0)),
+        collect(t, "SELECT HOTCOLD_LOOKUP2('users', CAST(7 AS BIGINT)).name, HOTCOLD_LOOKUP2('orders', 'eu', 3).total"));
+  }
+
+  @Test
+  void hotcoldLookupFunctionWithWrongArityFailsAtPlanning() {
+    TableEnvironment t = tableEnv();
+    t.createTemporarySystemFunction("HOTCOLD_LOOKUP", new HotcoldLookupUdf(sidecar.tcp, tokenFile.toString(), null));
+    Exception e = assertThrows(Exception.class, () -> collect(t, "SELECT HOTCOLD_LOOKUP('orders', 'eu')"));
+    assertTrue(chain(e).contains("HOTCOLD_LOOKUP('orders', ...) takes the 2 key value(s) [region, order_no], got 1"), chain(e));
+  }
+
+  @Test
   void schemaMismatchFailsNamingTheColumnAndBothTypes() {
     TableEnvironment t = tableEnv();
     probes(t, 10, 0);
