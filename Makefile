@@ -1,19 +1,31 @@
 # hotcold — build, test, benchmark.
 #
-#   make test    everything CI runs: gofmt, go vet, go mod tidy -diff, all tests with -race
+#   make test    everything CI runs: gofmt, go vet, go mod tidy -diff, all Go tests with -race,
+#                then the Java client and the Flink module (mvn -f flink verify)
 #   make demo    the whole story on one machine
 #   make bench   regenerate BENCHMARKS.md
 
 GO ?= go
 PKGS := ./...
 
-.PHONY: test vet fmt tidy build demo bench generate fuzz clients
+.PHONY: test gotest flinktest vet fmt tidy build demo bench generate fuzz clients
 
 build:
 	$(GO) build -o bin/hotcold ./cmd/hotcold
 
-test: fmt vet tidy
+test: fmt vet tidy gotest flinktest
+
+gotest:
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)
+
+# The Flink module needs JDK 17 and Maven; without them it is skipped, unless
+# HOTCOLD_REQUIRE_JAVA=1 (as in CI), where it fails.
+flinktest:
+	@if command -v mvn >/dev/null && command -v javac >/dev/null; then \
+	  mvn -B --no-transfer-progress -f flink verify; \
+	elif [ "$${HOTCOLD_REQUIRE_JAVA:-}" = 1 ]; then \
+	  echo "flinktest: mvn and javac are required (apt-get install maven default-jdk-headless)"; exit 1; \
+	else echo "flinktest: skipped (no mvn/javac)"; fi
 
 vet:
 	$(GO) vet $(PKGS)
