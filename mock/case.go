@@ -73,6 +73,9 @@ type Case struct {
 	Sink Sink
 	// Expect is the expected table and how to compare with it.
 	Expect Expect
+	// Ready is how to tell that the job under test is ready to read its
+	// sources; a run waits for it before sending (zero: it does not wait).
+	Ready Ready
 	// Path is the case file the case was loaded from.
 	Path string
 
@@ -312,6 +315,7 @@ type caseYAML struct {
 	Schedule    scheduleYAML `yaml:"schedule"`
 	Sink        sinkYAML     `yaml:"sink"`
 	Expect      expectYAML   `yaml:"expect"`
+	Ready       readyYAML    `yaml:"ready"`
 }
 
 type sourceYAML struct {
@@ -339,6 +343,13 @@ type sinkYAML struct {
 	Key        []string  `yaml:"key"`
 	Partitions int32     `yaml:"partitions"`
 	Isolation  string    `yaml:"isolation"`
+}
+
+type readyYAML struct {
+	Group   string `yaml:"group"`
+	Command string `yaml:"command"`
+	HTTP    string `yaml:"http"`
+	Timeout string `yaml:"timeout"`
 }
 
 type expectYAML struct {
@@ -450,6 +461,7 @@ func loadCase(fsys fs.FS, file, display string) (*Case, error) {
 	l.sink(c, cy.Sink)
 	l.schedule(c, cy.Schedule)
 	l.expect(c, cy.Expect)
+	l.ready(c, cy.Ready)
 	if err := l.ps.err(); err != nil {
 		return nil, err
 	}
@@ -865,6 +877,26 @@ func sourceNames(c *Case) string {
 		names[i] = s.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// DefaultReadyTimeout bounds the wait for a declared readiness check.
+const DefaultReadyTimeout = 60 * time.Second
+
+func (l *loader) ready(c *Case, ry readyYAML) {
+	r := &c.Ready
+	r.Group, r.Command, r.HTTP, r.Timeout = ry.Group, ry.Command, ry.HTTP, DefaultReadyTimeout
+	if ry.HTTP != "" && !strings.HasPrefix(ry.HTTP, "http://") && !strings.HasPrefix(ry.HTTP, "https://") {
+		l.ps.add(l.pos("ready", "http"), "ready.http", "%q: want an http:// or https:// URL", ry.HTTP)
+	}
+	if ry.Timeout != "" {
+		d, err := parseDuration(ry.Timeout)
+		if err != nil || d == 0 {
+			l.ps.add(l.pos("ready", "timeout"), "ready.timeout", "want a positive duration such as 60s")
+		}
+		r.Timeout = d
+	} else if l.has("ready") && r.Group == "" && r.Command == "" && r.HTTP == "" {
+		l.ps.add(l.pos("ready"), "ready", "declare a check: group (the job's consumer group), command or http")
+	}
 }
 
 func (l *loader) expect(c *Case, ey expectYAML) {

@@ -20,7 +20,9 @@
 //     key to merge by (none: a multiset), and the isolation it is read
 //     with (read_committed by default);
 //   - the expectation: the expected table (JSONL), ignored columns, a
-//     float tolerance, a timeout and a quiet period.
+//     float tolerance, a timeout and a quiet period;
+//   - optionally, how to tell the job is ready ([Ready]: its consumer
+//     group owns every source partition, a command, an HTTP probe).
 //
 // Load one with [LoadCase]; every problem comes back at once as
 // [CaseErrors], each naming file, line and field.

@@ -88,7 +88,10 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 			return fail(fmt.Errorf("mock: start the job under test: %w", err))
 		}
 	}
-	res.Sent, err = send(runCtx, cl, c, &o, res.Topics, parts, log)
+	err = waitReady(runCtx, adm, c, RunInfo{RunID: o.RunID, Topics: res.Topics, Case: c}, o.Brokers)
+	if err == nil {
+		res.Sent, err = send(runCtx, cl, c, &o, res.Topics, parts, log)
+	}
 	if err == nil {
 		res.Complete, err = awaitOutput(runCtx, col, c, &o)
 	}

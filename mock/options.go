@@ -54,6 +54,9 @@ type Options struct {
 	// Isolation, when set, overrides the case's sink.isolation (default
 	// read_committed).
 	Isolation Isolation
+	// Brokers is the bootstrap brokers as text, for the environment of the
+	// case's ready.command (HOTCOLD_BROKERS). Default "".
+	Brokers string
 	// StopTimeout bounds the wait for StartJob's stop function; a job that
 	// has not stopped by then is reported and left running. Default 30s
 	// (ExecJob needs its grace period twice at most: interrupt, then kill).

@@ -265,6 +265,7 @@ func (f *mockRunFlags) options(cmd *cobra.Command) (mock.Options, error) {
 	if o.FullSpeed {
 		o.Speed = 1
 	}
+	o.Brokers = strings.Join(f.brokers, ",")
 	if f.isolation != "" {
 		iso, err := mock.ParseIsolation(f.isolation)
 		if err != nil {
