@@ -10,15 +10,19 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.ThreadSafeSimpleCounter;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
@@ -53,9 +57,10 @@ final class LookupCore implements AutoCloseable {
       keyTypes[i] = spec.types.get(spec.keyColumns[i]);
       keyGetters[i] = RowData.createFieldGetter(keyTypes[i], i);
     }
-    this.hits = metrics.counter(HITS);
-    this.misses = metrics.counter(MISSES);
-    this.errors = metrics.counter(ERRORS);
+    // Updated from gRPC threads concurrently: thread-safe counters.
+    this.hits = metrics.counter(HITS, new ThreadSafeSimpleCounter());
+    this.misses = metrics.counter(MISSES, new ThreadSafeSimpleCounter());
+    this.errors = metrics.counter(ERRORS, new ThreadSafeSimpleCounter());
     this.latency = metrics.histogram(LATENCY, new DescriptiveStatisticsHistogram(10_000));
   }
 
@@ -66,7 +71,7 @@ final class LookupCore implements AutoCloseable {
     HotcoldLookupClient.Builder b =
         HotcoldLookupClient.newBuilder()
             .deadline(spec.timeout)
-            .retries(spec.maxRetries, java.time.Duration.ofMillis(25), java.time.Duration.ofSeconds(1))
+            .retries(spec.maxRetries, Duration.ofMillis(25), Duration.ofSeconds(1))
             .maxBatch(spec.batchSize)
             .maxInFlightBatches(spec.maxInFlight)
             .batchListener(n -> batches.update(n));
@@ -163,9 +168,9 @@ final class LookupCore implements AutoCloseable {
           latency.update((System.nanoTime() - start) / 1000);
           if (err != null) {
             errors.inc();
-            Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
-            throw new java.util.concurrent.CompletionException(
-                new IOException("hotcold lookup of " + spec.table + " key " + java.util.Arrays.toString(key) + ": " + cause.getMessage(), cause));
+            Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+            throw new CompletionException(
+                new IOException("hotcold lookup of " + spec.table + " key " + Arrays.toString(key) + ": " + cause.getMessage(), cause));
           }
           if (!r.found()) {
             misses.inc();
