@@ -19,7 +19,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/row"
@@ -63,6 +65,20 @@ func (f *loadFlags) open(ctx context.Context, cmd *cobra.Command) (coldstore.Bac
 		return nil, fmt.Errorf("the store %s is held by another process (e.g. hotcold serve); load through it with --sidecar ADDR --admin-token-file FILE (the address and admin token of that hotcold serve)\n(%w)", coldstore.Redact(f.store), err)
 	}
 	return b, err
+}
+
+// sidecarLoadError adds to a failed load --sidecar whether anything was
+// published: the sidecar answers with an error only before it publishes,
+// but when the connection broke the outcome is unknown.
+func sidecarLoadError(err error, addr, table, version string) error {
+	if strings.Contains(err.Error(), "nothing was published") {
+		return err
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Unknown, codes.Internal, codes.DataLoss:
+		return fmt.Errorf("%w\nwhether version %s of %s was published is unknown (the answer was lost): check with hotcold load list --sidecar %s --table %s", err, version, table, addr, table)
+	}
+	return fmt.Errorf("%w\nnothing was published: the live version of %s is unchanged", err, table)
 }
 
 // isLocked reports whether opening a Pebble store failed because another
@@ -224,7 +240,7 @@ version stays as it was.`,
 					MinRows: minRows, MaxShrink: maxShrink, Force: force,
 				}, onProgress)
 				if err != nil {
-					return err
+					return sidecarLoadError(err, f.sidecar, f.table, version)
 				}
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
 			}

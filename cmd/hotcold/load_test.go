@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/internal/redistest"
 	"github.com/hotcold/hotcold/row"
@@ -239,5 +242,19 @@ func TestServeHelpShowsEachDefaultOnce(t *testing.T) {
 	}
 	if !strings.Contains(out, "--cache-size") {
 		t.Fatalf("no --cache-size in:\n%s", out)
+	}
+}
+
+func TestSidecarLoadErrorSaysWhetherAnythingWasPublished(t *testing.T) {
+	for code, want := range map[codes.Code]string{
+		codes.InvalidArgument:    "nothing was published",
+		codes.FailedPrecondition: "nothing was published",
+		codes.Unavailable:        "whether version v2 of orders was published is unknown",
+		codes.DeadlineExceeded:   "whether version v2 of orders was published is unknown",
+	} {
+		err := sidecarLoadError(status.Error(code, "boom"), "127.0.0.1:7070", "orders", "v2")
+		if !strings.Contains(err.Error(), want) || status.Code(err) != code {
+			t.Errorf("%v: %v, want %q and the code kept", code, err, want)
+		}
 	}
 }
