@@ -19,7 +19,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/row"
@@ -65,6 +67,37 @@ func (f *loadFlags) open(ctx context.Context, cmd *cobra.Command, create bool) (
 		return nil, fmt.Errorf("the store %s is held by another process (e.g. hotcold serve); load through it with --sidecar ADDR --admin-token-file FILE (the address and admin token of that hotcold serve)\n(%w)", coldstore.Redact(f.store), err)
 	}
 	return b, err
+}
+
+// sidecarLoadError adds to a failed load --sidecar whether anything was
+// published: the sidecar answers with an error only before it publishes,
+// but when the connection broke the outcome is unknown.
+func sidecarLoadError(err error, addr, table, version string) error {
+	if strings.Contains(err.Error(), "nothing was published") {
+		return err
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Unknown, codes.Internal, codes.DataLoss:
+		return fmt.Errorf("%w\nwhether version %s of %s was published is unknown (the answer was lost): check with hotcold load list --sidecar %s --table %s", err, version, table, addr, table)
+	}
+	return fmt.Errorf("%w\nnothing was published: the live version of %s is unchanged", err, table)
+}
+
+// parseCoversUntil reads --covers-until: an RFC 3339 instant, or a date
+// YYYY-MM-DD meaning the data holds every event of that day (UTC), so the
+// watermark is the start of the next day: 2026-11-22 is
+// 2026-11-23T00:00:00Z. Empty is unknown (the zero time).
+func parseCoversUntil(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.Parse("2006-01-02", s); err == nil {
+		return d.AddDate(0, 0, 1), nil
+	}
+	return time.Time{}, fmt.Errorf("--covers-until %q: want a date (2026-11-22: every event of that day, UTC, is in the data, i.e. until 2026-11-23T00:00:00Z) or an RFC 3339 instant (2026-11-23T00:00:00Z)", s)
 }
 
 // isLocked reports whether opening a Pebble store failed because another
@@ -183,13 +216,9 @@ version stays as it was.`,
 			if len(missing) > 0 {
 				return fmt.Errorf("missing %s", strings.Join(missing, ", "))
 			}
-			var cu time.Time
-			if coversUntil != "" {
-				t, err := time.Parse(time.RFC3339, coversUntil)
-				if err != nil {
-					return fmt.Errorf("--covers-until %q: want RFC 3339, e.g. 2026-11-22T00:00:00Z", coversUntil)
-				}
-				cu = t
+			cu, err := parseCoversUntil(coversUntil)
+			if err != nil {
+				return err
 			}
 			show, err := progressMode(progress, cmd.ErrOrStderr())
 			if err != nil {
@@ -226,7 +255,7 @@ version stays as it was.`,
 					MinRows: minRows, MaxShrink: maxShrink, Force: force,
 				}, onProgress)
 				if err != nil {
-					return err
+					return sidecarLoadError(err, f.sidecar, f.table, version)
 				}
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
 			}
@@ -265,7 +294,7 @@ version stays as it was.`,
 	fl := cmd.Flags()
 	fl.StringVar(&version, "version", "", "name of the new version, e.g. dt=2026-11-22")
 	fl.StringVar(&key, "key", "", "key columns, comma-separated, in key order")
-	fl.StringVar(&coversUntil, "covers-until", "", "event-time watermark of the data (RFC 3339); empty: unknown")
+	fl.StringVar(&coversUntil, "covers-until", "", "event-time watermark: every event before it is in the data; a date 2026-11-22 means all of that day (UTC), i.e. until 2026-11-23T00:00:00Z, or an RFC 3339 instant; empty: unknown")
 	fl.BoolVar(&allowChange, "allow-schema-change", false, "accept input that appends nullable columns to the live schema")
 	fl.IntVar(&f.keep, "keep", 3, "versions to keep per table, counting the new one (at least 1)")
 	fl.Int64Var(&memory, "memory", 0, "bytes of sorted rows held in memory before spilling to disk (default 256 MiB)")

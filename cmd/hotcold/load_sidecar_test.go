@@ -145,6 +145,7 @@ func TestLoadListRollbackThroughServeWhileItHoldsTheStore(t *testing.T) {
 		want string
 	}{
 		{[]string{"load", "--sidecar", addr, "--table", "orders", "--version", "v2", "--key", "order_id", v2}, `version "v2" is already retained`},
+		{[]string{"load", "--sidecar", addr, "--table", "orders", "--version", "v3", "--key", "id", v2}, "nothing was published: the live version of orders is unchanged"},
 		{[]string{"load", "--sidecar", addr, "--table", "orders", "--version", "v3", "--key", "id", v2}, `key column "id" is not in ` + v2 + " (its columns: order_id, customer)"},
 		{[]string{"load", "--sidecar", addr, "--table", "orders", "--version", "v3", "--key", "order_id", filepath.Join(dir, "missing.parquet")}, "no such file under the admin input roots"},
 		{[]string{"load", "--sidecar", addr, "--store", cold, "--table", "orders", "--version", "v3", "--key", "order_id", v2}, "give --store (open the store here) or --sidecar"},

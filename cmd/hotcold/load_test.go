@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/internal/redistest"
@@ -118,7 +122,7 @@ func TestLoadErrorsSayWhatToDo(t *testing.T) {
 		{[]string{"load", "--table", "orders", "--version", "v2", "--key", "order_id", a}, "no store: pass --store"},
 		{[]string{"load", "--store", store, "--table", "orders", "--version", "v2", "--key", "id", a}, `key column "id" is not in ` + a + " (its columns: order_id, customer)"},
 		{[]string{"load", "--store", store, "--table", "orders", "--version", "v1", "--key", "order_id", a}, "already retained"},
-		{[]string{"load", "--store", store, "--table", "orders", "--version", "v2", "--key", "order_id", "--covers-until", "yesterday", a}, "want RFC 3339"},
+		{[]string{"load", "--store", store, "--table", "orders", "--version", "v2", "--key", "order_id", "--covers-until", "yesterday", a}, "want a date (2026-11-22: every event of that day, UTC"},
 		{[]string{"load", "--store", store, "--table", "orders", "--version", "v2", "--key", "order_id", filepath.Join(dir, "missing.parquet")}, "no such file"},
 		{[]string{"load", "--store", "s3://bucket", "--table", "orders", "--version", "v2", "--key", "order_id", a}, "want pebble:DIR or redis://"},
 		{[]string{"load", "rollback", "--store", store}, "missing --table"},
@@ -239,5 +243,38 @@ func TestServeHelpShowsEachDefaultOnce(t *testing.T) {
 	}
 	if !strings.Contains(out, "--cache-size") {
 		t.Fatalf("no --cache-size in:\n%s", out)
+	}
+}
+
+func TestSidecarLoadErrorSaysWhetherAnythingWasPublished(t *testing.T) {
+	for code, want := range map[codes.Code]string{
+		codes.InvalidArgument:    "nothing was published",
+		codes.FailedPrecondition: "nothing was published",
+		codes.Unavailable:        "whether version v2 of orders was published is unknown",
+		codes.DeadlineExceeded:   "whether version v2 of orders was published is unknown",
+	} {
+		err := sidecarLoadError(status.Error(code, "boom"), "127.0.0.1:7070", "orders", "v2")
+		if !strings.Contains(err.Error(), want) || status.Code(err) != code {
+			t.Errorf("%v: %v, want %q and the code kept", code, err, want)
+		}
+	}
+}
+
+func TestCoversUntilAcceptsADateMeaningTheWholeDay(t *testing.T) {
+	for in, want := range map[string]string{
+		"2026-11-22":                "2026-11-23T00:00:00Z",
+		"2026-12-31":                "2027-01-01T00:00:00Z",
+		"2026-11-23T06:00:00+02:00": "2026-11-23T04:00:00Z",
+	} {
+		got, err := parseCoversUntil(in)
+		if err != nil || got.UTC().Format(time.RFC3339) != want {
+			t.Errorf("parseCoversUntil(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	if got, err := parseCoversUntil(""); err != nil || !got.IsZero() {
+		t.Errorf("empty: %v, %v", got, err)
+	}
+	if _, err := parseCoversUntil("22/11/2026"); err == nil || !strings.Contains(err.Error(), "want a date") {
+		t.Errorf("a bad date: %v", err)
 	}
 }
