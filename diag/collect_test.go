@@ -474,3 +474,45 @@ func TestGCShareFromTwoReadsOfTheCumulativeTimeOnFlink117(t *testing.T) {
 		t.Fatalf("findings %+v, want GC pressure", fs)
 	}
 }
+
+// A configured Prometheus that answers no query is blocking evidence (the
+// window cannot be called healthy on it); one that answers is not.
+func TestPrometheusThatAnswersNoQueryIsBlockingEvidence(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	for _, tc := range []struct {
+		name, url string
+		blocking  bool
+	}{
+		{"nothing listening", deadURL, true},
+		{"recorded answers", recorded(t, "gc", "prometheus"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pc, err := diag.NewPrometheusClient(tc.url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := diag.NewDiagnoser(diag.DiagnoserConfig{Jobs: flinkClient(t, recorded(t, "gc", "flink")), Metrics: pc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := d.Diagnose(context.Background(), diag.Query{JobID: gcJob, Window: scenarioWindow})
+			got := false
+			for _, m := range r.Missing {
+				if m.Source == "prometheus" && m.Blocking {
+					got = true
+					if !strings.Contains(m.Reason, "queries failed") {
+						t.Errorf("blocking prometheus reason %q does not say the queries failed", m.Reason)
+					}
+				}
+			}
+			if got != tc.blocking {
+				t.Fatalf("blocking prometheus evidence = %t, want %t; missing %+v", got, tc.blocking, r.Missing)
+			}
+			if tc.blocking && r.Verdict == diag.VerdictHealthy {
+				t.Fatalf("verdict HEALTHY without any Prometheus answer (%s)", r.Summary)
+			}
+		})
+	}
+}

@@ -159,13 +159,18 @@ func (q PromQueries) WithDefaults() PromQueries {
 // not the window) and GC shares fill the TaskManagers.
 func applyMetrics(ctx context.Context, src MetricsSource, q PromQueries, ev *Evidence) {
 	q = q.WithDefaults()
+	var asked, failed int
+	var lastErr error
 	run := func(what, query string) []Series {
 		if query == "-" {
 			return nil
 		}
+		asked++
 		query = strings.ReplaceAll(query, "$job", ev.JobID)
 		s, err := src.QueryRange(ctx, query, ev.Window, 0)
 		if err != nil {
+			failed++
+			lastErr = err
 			ev.AddMissing("prometheus", what, err.Error())
 			return nil
 		}
@@ -211,6 +216,12 @@ func applyMetrics(ctx context.Context, src MetricsSource, q PromQueries, ev *Evi
 		}
 		tm := ev.taskManager(id)
 		tm.GCTimeShare, tm.Source = clamp01(mean), "prometheus (window average)"
+	}
+	// A configured Prometheus that answered no query gave no evidence at
+	// all: the window cannot be called healthy on it (UNKNOWN), as for an
+	// unreadable Flink REST API.
+	if asked > 0 && failed == asked {
+		ev.AddBlocking("prometheus", "every query", fmt.Sprintf("%d of %d queries failed; the last: %v", failed, asked, lastErr))
 	}
 }
 
