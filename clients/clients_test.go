@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -83,12 +84,34 @@ func TestJavaClient(t *testing.T) {
 		missing(t, "HOTCOLD_REQUIRE_JAVA", "Java toolchain: "+err.Error())
 	}
 	sc := startSidecar(t)
+	// A second sidecar with mutual TLS for HotcoldTlsIT.
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	serverCA, clientCA := tlstest.NewCA(t, "server"), tlstest.NewCA(t, "clients")
+	serverCA.Issue(t, "sidecar", true, p("s.pem"), p("s.key"))
+	clientCA.Issue(t, "java", false, p("c.pem"), p("c.key"))
+	cert, err := tls.LoadX509KeyPair(p("c.pem"), p("c.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(serverCA.Cert)
+	tlsSC := startSidecarWith(t, []string{"--tls-cert", p("s.pem"), "--tls-key", p("s.key"), "--tls-client-ca", clientCA.PEM},
+		&tls.Config{RootCAs: roots, Certificates: []tls.Certificate{cert}})
 	// -o would fail on a fresh ~/.m2; Maven fetches what it lacks from
 	// Maven Central once.
+	reports := t.TempDir()
 	cmd := exec.Command(mvn, "-B", "-f", filepath.Join(root, "clients", "java", "pom.xml"),
-		"-Dhotcold.build.dir="+t.TempDir(), "verify")
-	cmd.Env = os.Environ()
-	runSuite(t, sc, cmd)
+		"-Dhotcold.build.dir="+reports, "verify")
+	cmd.Env = append(os.Environ(), "HOTCOLD_TEST_TLS_TCP="+tlsSC.tcp, "HOTCOLD_TEST_TLS_CA="+serverCA.PEM,
+		"HOTCOLD_TEST_TLS_CERT="+p("c.pem"), "HOTCOLD_TEST_TLS_KEY="+p("c.key"),
+		"HOTCOLD_TEST_TLS_TOKEN="+tokenEnrich, "HOTCOLD_TEST_TLS_TABLE="+tableUsers)
+	out := runSuite(t, sc, cmd)
+	// The TLS tests must have run, not been skipped for want of the
+	// variables.
+	if !regexp.MustCompile(`Tests run: [1-9][0-9]*, Failures: 0, Errors: 0, Skipped: 0, Time elapsed: [^\n]* in dev\.hotcold\.client\.HotcoldTlsIT`).MatchString(out) {
+		t.Fatalf("HotcoldTlsIT did not run all its tests:\n%s", out)
+	}
 }
 
 // javaToolchain finds Maven and checks that a JDK 17+ runs it.
@@ -185,7 +208,7 @@ func missing(t *testing.T, require, what string) {
 // runSuite runs a client's test suite with HOTCOLD_TEST_* describing sc and
 // an HTTP endpoint through which the suite stops, starts, pauses and
 // resumes the sidecar.
-func runSuite(t *testing.T, sc *sidecarProc, cmd *exec.Cmd) {
+func runSuite(t *testing.T, sc *sidecarProc, cmd *exec.Cmd) string {
 	t.Helper()
 	ctrl := httptest.NewServer(sc.controlHandler())
 	t.Cleanup(ctrl.Close)
@@ -231,6 +254,7 @@ func runSuite(t *testing.T, sc *sidecarProc, cmd *exec.Cmd) {
 		t.Fatalf("%v: %v\n%s\nsidecar log:\n%s", cmd.Args, err, out.String(), sc.logs.String())
 	}
 	t.Logf("%v:\n%s", cmd.Args, out.String())
+	return out.String()
 }
 
 // sidecarProc is a `hotcold serve` process over a store loaded with

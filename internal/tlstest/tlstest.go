@@ -100,11 +100,11 @@ func (ca *CA) Issue(t testing.TB, cn string, server bool, certPath, keyPath stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	kder, err := x509.MarshalECPrivateKey(key)
+	kder, err := x509.MarshalPKCS8PrivateKey(key) // PKCS#8: what Go, Python and Java (Netty) all read
 	if err != nil {
 		t.Fatal(err)
 	}
 	writePEM(t, certPath, "CERTIFICATE", der)
-	writePEM(t, keyPath, "EC PRIVATE KEY", kder)
+	writePEM(t, keyPath, "PRIVATE KEY", kder)
 	return tmpl.SerialNumber
 }

@@ -14,7 +14,12 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.io.File;
+import javax.net.ssl.SSLException;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
@@ -127,8 +132,56 @@ public final class HotcoldLookupClient implements AutoCloseable {
     private int maxBatch = 256;
     private int maxInFlightBatches = 4;
     private IntConsumer batchListener;
+    private String tlsCa;
+    private String tlsCert;
+    private String tlsKey;
+    private String tlsServerName;
+    private boolean tls;
+    private int maxReceiveBytes = 64 << 20;
 
     private Builder() {}
+
+    /**
+     * Speaks TLS to the sidecar's TCP listener (its {@code --tls-cert}),
+     * trusting the CA certificates of the PEM file caFile, or the JVM's
+     * default trust store when caFile is null. Default: plaintext. The unix
+     * socket is always plaintext.
+     */
+    public Builder tls(String caFile) {
+      this.tls = true;
+      this.tlsCa = caFile;
+      return this;
+    }
+
+    /**
+     * The client certificate (PEM) and its PKCS#8 PEM private key, for a
+     * sidecar that requires mutual TLS (its {@code --tls-client-ca}).
+     * Implies {@link #tls}. Default: none.
+     */
+    public Builder tlsClientCertificate(String certFile, String keyFile) {
+      this.tls = true;
+      this.tlsCert = certFile;
+      this.tlsKey = keyFile;
+      return this;
+    }
+
+    /**
+     * The name the sidecar's certificate must carry, when it differs from
+     * the target's host. Default: the target's host.
+     */
+    public Builder tlsServerName(String name) {
+      this.tlsServerName = name;
+      return this;
+    }
+
+    /**
+     * The largest answer the client accepts, in bytes (the sidecar's
+     * {@code --max-answer-size} bounds what it sends). Default: 64 MiB.
+     */
+    public Builder maxReceiveBytes(int n) {
+      this.maxReceiveBytes = n;
+      return this;
+    }
 
     /**
      * The sidecar's TCP address, {@code "host:port"} (or any gRPC target such
@@ -261,6 +314,17 @@ public final class HotcoldLookupClient implements AutoCloseable {
       if (maxInFlightBatches < 1) {
         problems.add("maxInFlightBatches " + maxInFlightBatches + ": must be positive");
       }
+      if (maxReceiveBytes < 1) {
+        problems.add("maxReceiveBytes " + maxReceiveBytes + ": must be positive");
+      }
+      for (String[] f : new String[][] {{"tls CA file", tlsCa}, {"tls client certificate", tlsCert}, {"tls client key", tlsKey}}) {
+        if (f[1] != null && !new File(f[1]).canRead()) {
+          problems.add(f[0] + " " + f[1] + ": cannot be read");
+        }
+      }
+      if ((tlsCert == null) != (tlsKey == null)) {
+        problems.add("tlsClientCertificate needs both the certificate and the key file");
+      }
       if (!problems.isEmpty()) {
         throw new IllegalArgumentException("hotcold client: " + String.join("; ", problems));
       }
@@ -287,10 +351,11 @@ public final class HotcoldLookupClient implements AutoCloseable {
       headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + b.token);
     }
     ClientInterceptor auth = MetadataUtils.newAttachHeadersInterceptor(headers);
+    int maxReceive = b.maxReceiveBytes;
 
     String why = Builder.empty(b.unixSocket) ? null : EpollSupport.unavailability();
     if (!Builder.empty(b.unixSocket) && why == null) {
-      EpollSupport.Opened o = EpollSupport.open(b.unixSocket, threads, nb -> configure(nb, auth));
+      EpollSupport.Opened o = EpollSupport.open(b.unixSocket, threads, nb -> configure(nb, auth, maxReceive).usePlaintext());
       this.channel = o.channel();
       this.group = o.group();
       this.transport = Transport.UNIX;
@@ -299,7 +364,7 @@ public final class HotcoldLookupClient implements AutoCloseable {
       if (why != null) {
         LOG.warning("hotcold: not using the unix socket " + b.unixSocket + " (" + why + "); using TCP " + b.target);
       }
-      this.channel = configure(NettyChannelBuilder.forTarget(b.target), auth).build();
+      this.channel = tcpTransport(configure(NettyChannelBuilder.forTarget(b.target), auth, maxReceive), b).build();
       this.group = null;
       this.transport = Transport.TCP;
       this.address = b.target;
@@ -315,8 +380,32 @@ public final class HotcoldLookupClient implements AutoCloseable {
     this.batcher = b.autoBatch ? new Batcher(b.maxBatch, b.maxInFlightBatches, this::sendBatch) : null;
   }
 
-  private static NettyChannelBuilder configure(NettyChannelBuilder b, ClientInterceptor auth) {
-    return b.usePlaintext().maxInboundMessageSize(64 << 20).intercept(auth);
+  private static NettyChannelBuilder configure(NettyChannelBuilder b, ClientInterceptor auth, int maxReceive) {
+    return b.maxInboundMessageSize(maxReceive).intercept(auth);
+  }
+
+  private static NettyChannelBuilder tcpTransport(NettyChannelBuilder nb, Builder b) {
+    if (!b.tls) {
+      return nb.usePlaintext();
+    }
+    try {
+      SslContextBuilder ssl = GrpcSslContexts.forClient();
+      if (b.tlsCa != null) {
+        ssl.trustManager(new File(b.tlsCa));
+      }
+      if (b.tlsCert != null) {
+        ssl.keyManager(new File(b.tlsCert), new File(b.tlsKey));
+      }
+      SslContext ctx = ssl.build();
+      nb.useTransportSecurity().sslContext(ctx);
+      if (b.tlsServerName != null) {
+        nb.overrideAuthority(b.tlsServerName);
+      }
+      return nb;
+    } catch (SSLException | IllegalArgumentException e) {
+      throw new IllegalArgumentException("hotcold client: TLS files (CA " + b.tlsCa + ", certificate " + b.tlsCert
+          + ", key " + b.tlsKey + "): " + e.getMessage() + " (keys must be PKCS#8 PEM: openssl pkcs8 -topk8 -nocrypt)", e);
+    }
   }
 
   private static ThreadFactory daemonThreads(String prefix) {
