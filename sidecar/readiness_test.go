@@ -160,3 +160,20 @@ func tableGauges(t *testing.T, sc *sidecarUnderTest) map[string]float64 {
 	}
 	return got
 }
+
+// TestReadinessStopsOnShutdown: the periodic check ends with the server.
+func TestReadinessStopsOnShutdown(t *testing.T) {
+	sc := startSidecar(t, newMemory(t), sidecar.Options{ReadinessInterval: time.Millisecond})
+	done := sidecar.ReadinessDone(sc.srv)
+	select {
+	case <-done:
+		t.Fatal("the readiness goroutine ended before shutdown")
+	default:
+	}
+	sc.stop() // Run returns after Shutdown
+	select {
+	case <-done:
+	default:
+		t.Fatal("the readiness goroutine still runs after Shutdown returned")
+	}
+}
