@@ -43,6 +43,10 @@ type Config struct {
 	CallTimeout time.Duration `yaml:"call_timeout"`
 	// DrainTimeout bounds the graceful shutdown (Options.DrainTimeout).
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// ReadinessInterval is how often readiness (the gRPC health status)
+	// and the freshness gauges are recomputed (Options.ReadinessInterval),
+	// e.g. "5s".
+	ReadinessInterval time.Duration `yaml:"readiness_interval"`
 	// StreamConcurrency is Options.StreamConcurrency.
 	StreamConcurrency int `yaml:"stream_concurrency"`
 	// Cache configures the read cache.
@@ -185,6 +189,9 @@ func (c *Config) Validate() error {
 	if c.DrainTimeout < 0 {
 		add([]any{"drain_timeout"}, "must be positive")
 	}
+	if c.ReadinessInterval < 0 {
+		add([]any{"readiness_interval"}, "must be positive")
+	}
 	if c.StreamConcurrency < 0 {
 		add([]any{"stream_concurrency"}, "must be positive")
 	}
@@ -281,6 +288,7 @@ func (c *Config) ServerOptions() (Options, error) {
 		MaxAnswerBytes:       int(c.MaxAnswerBytes),
 		CallTimeout:          c.CallTimeout,
 		DrainTimeout:         c.DrainTimeout,
+		ReadinessInterval:    c.ReadinessInterval,
 		StreamConcurrency:    c.StreamConcurrency,
 		CacheBytes:           int64(c.Cache.Size),
 		NoNegativeCache:      c.Cache.NoNegative,

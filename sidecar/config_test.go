@@ -40,7 +40,7 @@ func TestExampleConfigParsesAndConverts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Jobs[0].Token != "tok-orders" || o.Jobs[1].Token != "tok-risk" || o.Jobs[0].RateLimit != 20000 || o.CacheBytes != 256<<20 || o.MaxBatch != 1024 || o.AdminToken != "tok-admin" {
+	if o.Jobs[0].Token != "tok-orders" || o.Jobs[1].Token != "tok-risk" || o.Jobs[0].RateLimit != 20000 || o.CacheBytes != 256<<20 || o.MaxBatch != 1024 || o.AdminToken != "tok-admin" || o.ReadinessInterval != 5*time.Second {
 		t.Fatalf("options %+v", o)
 	}
 }
@@ -57,6 +57,7 @@ func TestConfigErrorsNameFileLineAndField(t *testing.T) {
 		{name: "bad duration", parse: true, yaml: "call_timeout: soon\n", want: []string{"bad.yaml", "line 1", "soon"}},
 		{name: "nothing to listen on", yaml: "store: pebble:/x\n", want: []string{"bad.yaml: set listen"}},
 		{name: "no store", yaml: "listen: :1\n", want: []string{"set store"}},
+		{name: "negative readiness interval", yaml: "listen: :1\nstore: pebble:/x\nreadiness_interval: -1s\n", want: []string{"bad.yaml:3: readiness_interval: must be positive"}},
 		{
 			name: "every job problem at once",
 			yaml: "listen: :1\nstore: x\njobs:\n  - name: a\n    token: t\n    tables: [x]\n  - name: a\n    token: t\n    token_env: T\n    tables: []\n    rate_limit: -1\n",

@@ -30,6 +30,19 @@
 // service and server reflection are registered, so grpcurl works without
 // the proto file. [LoadConfig] reads the YAML config of `hotcold serve`.
 //
+// # Readiness and freshness
+//
+// Liveness is the process answering; readiness is the gRPC health status,
+// recomputed from Store.Tables in NewServer and every
+// Options.ReadinessInterval (5s) by a goroutine that the first Serve starts
+// and Shutdown stops. The services "" and [ServiceName] are NOT_SERVING
+// while the store is unreachable or a known table (granted to a job by
+// name, or seen live since start) has no live version;
+// [TableHealthService](table) is SERVING while that table has a live
+// version. The same check sets the gauges
+// hotcold_sidecar_table_published_seconds, _covers_until_seconds and
+// _rows{table} of each live version.
+//
 // # TLS
 //
 // [ServerTLS] builds the tls.Config of the TCP listener (Listeners.TLS)

@@ -96,6 +96,12 @@ type Options struct {
 	// FailedPrecondition (ListVersions and Rollback still work).
 	AdminInputRoots []string
 
+	// ReadinessInterval is how often the server recomputes its readiness
+	// (the gRPC health statuses) and freshness gauges from the store, see
+	// TableHealthService. It is computed once in NewServer, then every
+	// interval while serving. Zero means DefaultReadinessInterval (5s).
+	ReadinessInterval time.Duration
+
 	// AdminProgressInterval is the time between the progress events of an
 	// admin Load stream (LoadSpec.ProgressInterval). Zero means 1s.
 	AdminProgressInterval time.Duration
@@ -144,6 +150,9 @@ func (o *Options) withDefaults() Options {
 	if c.StreamConcurrency == 0 {
 		c.StreamConcurrency = 16
 	}
+	if c.ReadinessInterval == 0 {
+		c.ReadinessInterval = DefaultReadinessInterval
+	}
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = 10 * time.Second
 	}
@@ -173,6 +182,9 @@ func (o *Options) validate() error {
 	}
 	if _, err := newInputRoots(o.AdminInputRoots); err != nil {
 		errs = append(errs, err)
+	}
+	if o.ReadinessInterval < 0 {
+		errs = append(errs, fmt.Errorf("ReadinessInterval %v: must be positive (or 0 for the default)", o.ReadinessInterval))
 	}
 	if o.AdminProgressInterval < 0 {
 		errs = append(errs, fmt.Errorf("AdminProgressInterval %v: must be positive (or 0 for the default)", o.AdminProgressInterval))

@@ -55,6 +55,7 @@ type Server struct {
 	admin  *admin
 	grpc   *grpc.Server
 	health *health.Server
+	ready  *readiness
 
 	draining     chan struct{}
 	drainOnce    sync.Once
@@ -83,8 +84,9 @@ func NewServer(store coldstore.Store, opts Options) (*Server, error) {
 		Namespace: "hotcold", Subsystem: "sidecar", Name: "cache_entries",
 		Help: "Entries (rows and missing keys) in the read cache.",
 	}, func() float64 { return float64(s.eng.cache.len()) })
+	s.ready = newReadiness(s)
 	if o.Registerer != nil {
-		for _, c := range append(s.m.collectors(), srvMetrics, entries, s.admin.calls) {
+		for _, c := range append(append(s.m.collectors(), srvMetrics, entries, s.admin.calls), s.ready.collectors()...) {
 			if err := o.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("sidecar: registering metrics: %w (use a fresh prometheus.Registry per server)", err)
 			}
@@ -153,8 +155,7 @@ func NewServer(store coldstore.Store, opts Options) (*Server, error) {
 	}
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
-	s.health.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_SERVING)
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.ready.check(context.Background()) // health is NOT_SERVING until the store says otherwise
 	reflection.Register(s.grpc)
 	srvMetrics.InitializeMetrics(s.grpc)
 	if len(o.Jobs) == 0 {
@@ -167,6 +168,7 @@ func NewServer(store coldstore.Store, opts Options) (*Server, error) {
 // graceful shutdown. Serve may be called for several listeners (TCP and a
 // unix socket) from different goroutines.
 func (s *Server) Serve(lis net.Listener) error {
+	s.ready.start()
 	err := s.grpc.Serve(lis)
 	if err == grpc.ErrServerStopped || s.shuttingDown.Load() {
 		return nil
@@ -182,6 +184,7 @@ func (s *Server) Serve(lis net.Listener) error {
 // nothing; Shutdown waits for it to stop) and Shutdown returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shuttingDown.Store(true)
+	s.ready.close()
 	s.health.Shutdown()
 	s.drainOnce.Do(func() { close(s.draining) })
 	done := make(chan struct{})

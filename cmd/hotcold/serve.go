@@ -31,6 +31,7 @@ func newServeCmd() *cobra.Command {
 		maxBatch   int
 		timeout    time.Duration
 		drain      time.Duration
+		readyEvery time.Duration
 		cacheSize  sidecar.ByteSize
 		noCache    bool
 		verCheck   time.Duration
@@ -60,6 +61,15 @@ load list / load rollback). Without one, admin calls fail with Unimplemented.
 An admin load reads only files under the --admin-input-root directories.
 Over a pebble: store it pins every table in memory in the background at
 startup (lookups are served meanwhile) and logs how many were pinned.
+
+Liveness is "the process answers" (any gRPC call, e.g. a health Check, gets
+an answer). Readiness is the gRPC health status: the service "" and
+hotcold.lookup.v1.LookupService are NOT_SERVING while the store is
+unreachable or a table granted to a job by name (or seen live since start)
+has no live version; hotcold.lookup.v1.LookupService/TABLE is SERVING while
+TABLE has a live version. Recomputed every --readiness-interval, with the
+per-table freshness gauges hotcold_sidecar_table_published_seconds,
+_covers_until_seconds and _rows on /metrics.
 
 Flags override the config file. Without --listen or --unix (and none in the
 config) it listens on 127.0.0.1:7070. A --listen that is not loopback should
@@ -95,6 +105,7 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			set("max-answer-size", func() { cfg.MaxAnswerBytes = maxAnswer })
 			set("call-timeout", func() { cfg.CallTimeout = timeout })
 			set("drain-timeout", func() { cfg.DrainTimeout = drain })
+			set("readiness-interval", func() { cfg.ReadinessInterval = readyEvery })
 			set("cache-size", func() { cfg.Cache.Size = cacheSize })
 			set("no-cache", func() { cfg.Cache.Disabled = noCache })
 			set("version-check-interval", func() { cfg.Cache.VersionCheckInterval = verCheck })
@@ -220,6 +231,7 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 	f.Var(&maxAnswer, "max-answer-size", "largest answer sent, e.g. 64MiB; keep it at or below the clients' receive limit (default 64MiB)")
 	f.DurationVar(&timeout, "call-timeout", 0, "deadline of every call (default 5s)")
 	f.DurationVar(&drain, "drain-timeout", 0, "how long in-flight calls may finish on shutdown (default 10s)")
+	f.DurationVar(&readyEvery, "readiness-interval", 0, "how often readiness (gRPC health: NOT_SERVING while the store is unreachable or a table has no live version) and the freshness gauges are recomputed (default 5s)")
 	f.Var(&cacheSize, "cache-size", "read cache size, e.g. 256MiB (default 64MiB)")
 	f.BoolVar(&noCache, "no-cache", false, "turn the read cache off")
 	f.DurationVar(&verCheck, "version-check-interval", 0, "how long a table's live version is trusted before asking the store again (default 0: every call)")
