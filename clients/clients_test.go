@@ -85,27 +85,13 @@ func TestJavaClient(t *testing.T) {
 	}
 	sc := startSidecar(t)
 	// A second sidecar with mutual TLS for HotcoldTlsIT.
-	dir := t.TempDir()
-	p := func(n string) string { return filepath.Join(dir, n) }
-	serverCA, clientCA := tlstest.NewCA(t, "server"), tlstest.NewCA(t, "clients")
-	serverCA.Issue(t, "sidecar", true, p("s.pem"), p("s.key"))
-	clientCA.Issue(t, "java", false, p("c.pem"), p("c.key"))
-	cert, err := tls.LoadX509KeyPair(p("c.pem"), p("c.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(serverCA.Cert)
-	tlsSC := startSidecarWith(t, []string{"--tls-cert", p("s.pem"), "--tls-key", p("s.key"), "--tls-client-ca", clientCA.PEM},
-		&tls.Config{RootCAs: roots, Certificates: []tls.Certificate{cert}})
+	_, tlsEnv := startMutualTLSSidecar(t, "java")
 	// -o would fail on a fresh ~/.m2; Maven fetches what it lacks from
 	// Maven Central once.
 	reports := t.TempDir()
 	cmd := exec.Command(mvn, "-B", "-f", filepath.Join(root, "clients", "java", "pom.xml"),
 		"-Dhotcold.build.dir="+reports, "verify")
-	cmd.Env = append(os.Environ(), "HOTCOLD_TEST_TLS_TCP="+tlsSC.tcp, "HOTCOLD_TEST_TLS_CA="+serverCA.PEM,
-		"HOTCOLD_TEST_TLS_CERT="+p("c.pem"), "HOTCOLD_TEST_TLS_KEY="+p("c.key"),
-		"HOTCOLD_TEST_TLS_TOKEN="+tokenEnrich, "HOTCOLD_TEST_TLS_TABLE="+tableUsers)
+	cmd.Env = append(os.Environ(), tlsEnv...)
 	out := runSuite(t, sc, cmd)
 	// The TLS tests must have run, not been skipped for want of the
 	// variables.
@@ -171,11 +157,28 @@ func TestPythonClientOverMutualTLS(t *testing.T) {
 	if out, err := exec.Command(py, filepath.Join(pyDir, "gen_stubs.py"), gen).CombinedOutput(); err != nil {
 		t.Fatalf("generating the Python stubs: %v\n%s", err, out)
 	}
+	sc, tlsEnv := startMutualTLSSidecar(t, "py")
+	cmd := exec.Command(py, "-m", "unittest", "-v", "tests.test_tls")
+	cmd.Dir = pyDir
+	cmd.Env = append(append(os.Environ(), "PYTHONPATH="+pyDir+string(os.PathListSeparator)+gen, "PYTHONDONTWRITEBYTECODE=1"), tlsEnv...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "OK") || strings.Contains(string(out), "skipped") {
+		t.Fatalf("%v: %v\n%s\nsidecar log:\n%s", cmd.Args, err, out, sc.logs.String())
+	}
+}
+
+// startMutualTLSSidecar starts a sidecar whose TCP listener requires a
+// client certificate of a CA made here, and returns it with the
+// HOTCOLD_TEST_TLS_* variables the clients' TLS suites read: the address,
+// the server's CA, a client certificate and key for client, the token and
+// the table.
+func startMutualTLSSidecar(t *testing.T, client string) (*sidecarProc, []string) {
+	t.Helper()
 	dir := t.TempDir()
 	p := func(n string) string { return filepath.Join(dir, n) }
 	serverCA, clientCA := tlstest.NewCA(t, "server"), tlstest.NewCA(t, "clients")
 	serverCA.Issue(t, "sidecar", true, p("s.pem"), p("s.key"))
-	clientCA.Issue(t, "py", false, p("c.pem"), p("c.key"))
+	clientCA.Issue(t, client, false, p("c.pem"), p("c.key"))
 	cert, err := tls.LoadX509KeyPair(p("c.pem"), p("c.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -184,15 +187,9 @@ func TestPythonClientOverMutualTLS(t *testing.T) {
 	roots.AddCert(serverCA.Cert)
 	sc := startSidecarWith(t, []string{"--tls-cert", p("s.pem"), "--tls-key", p("s.key"), "--tls-client-ca", clientCA.PEM},
 		&tls.Config{RootCAs: roots, Certificates: []tls.Certificate{cert}})
-	cmd := exec.Command(py, "-m", "unittest", "-v", "tests.test_tls")
-	cmd.Dir = pyDir
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+pyDir+string(os.PathListSeparator)+gen, "PYTHONDONTWRITEBYTECODE=1",
-		"HOTCOLD_TEST_TLS_TCP="+sc.tcp, "HOTCOLD_TEST_TLS_CA="+serverCA.PEM, "HOTCOLD_TEST_TLS_CERT="+p("c.pem"),
-		"HOTCOLD_TEST_TLS_KEY="+p("c.key"), "HOTCOLD_TEST_TLS_TOKEN="+tokenEnrich, "HOTCOLD_TEST_TLS_TABLE="+tableUsers)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "OK") || strings.Contains(string(out), "skipped") {
-		t.Fatalf("%v: %v\n%s\nsidecar log:\n%s", cmd.Args, err, out, sc.logs.String())
-	}
+	return sc, []string{"HOTCOLD_TEST_TLS_TCP=" + sc.tcp, "HOTCOLD_TEST_TLS_CA=" + serverCA.PEM,
+		"HOTCOLD_TEST_TLS_CERT=" + p("c.pem"), "HOTCOLD_TEST_TLS_KEY=" + p("c.key"),
+		"HOTCOLD_TEST_TLS_TOKEN=" + tokenEnrich, "HOTCOLD_TEST_TLS_TABLE=" + tableUsers}
 }
 
 // missing skips the test, or fails it when the environment variable
@@ -377,7 +374,9 @@ func (s *sidecarProc) waitHealthy(exited <-chan struct{}) error {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: lookupService})
+		// The per-table service: the sidecar as a whole is not ready, by
+		// design, while the job's tableMissing has no live version.
+		resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: lookupService + "/" + tableUsers})
 		cancel()
 		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
 			return nil
