@@ -2,8 +2,9 @@ package mock
 
 import (
 	"fmt"
-	"github.com/hotcold/hotcold/internal/yamlerr"
 	"strings"
+
+	"github.com/hotcold/hotcold/internal/yamlerr"
 )
 
 // Pos is where something was read: a file and a 1-based line. The zero Pos
@@ -34,22 +35,9 @@ type CaseError struct {
 	Problem string
 }
 
+// Error reads file:line:col: field: problem, as every hotcold YAML error.
 func (e *CaseError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-		if e.Column > 0 {
-			fmt.Fprintf(&b, ":%d", e.Column)
-		}
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Problem)
-	return b.String()
+	return (&yamlerr.Error{File: e.File, Line: e.Line, Column: e.Column, Path: e.Field, Msg: e.Problem}).Error()
 }
 
 // CaseErrors is every problem found while loading a case, grouped by

@@ -372,7 +372,7 @@ func (d *decoder) unknown(k *yaml.Node, path string, fs []field) {
 	best, bestDist := "", 3
 	for i, f := range fs {
 		names[i] = f.name
-		if dist := distance(strings.ToLower(k.Value), f.name); dist < bestDist {
+		if dist := Distance(strings.ToLower(k.Value), f.name); dist < bestDist {
 			best, bestDist = f.name, dist
 		}
 	}
@@ -384,8 +384,9 @@ func (d *decoder) unknown(k *yaml.Node, path string, fs []field) {
 	d.es.add(d.file, k, join(path, k.Value), "unknown field (known fields: %s)", strings.Join(names, ", "))
 }
 
-// distance is the Levenshtein distance of a and b.
-func distance(a, b string) int {
+// Distance is the Levenshtein distance of a and b (bytes), for suggesting
+// the known name closest to a misspelt one.
+func Distance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotcold/hotcold/internal/yamlerr"
 	"gopkg.in/yaml.v3"
 )
 
@@ -146,31 +147,11 @@ func nodeKind(n *yaml.Node) string {
 func nearest(s string, known []string) string {
 	best, bestD := "", len(s)/2+2
 	for _, k := range known {
-		if d := editDistance(s, k); d < bestD {
+		if d := yamlerr.Distance(s, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // lookup returns the node at a YAML path (a.b[2].c) below root, or the
