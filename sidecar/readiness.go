@@ -107,6 +107,8 @@ func (r *readiness) close() {
 	r.mu.Unlock()
 	if started {
 		<-r.done
+	} else {
+		close(r.done) // never started (Shutdown before Serve): nothing to wait for
 	}
 }
 
