@@ -1,17 +1,14 @@
 package runner
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"reflect"
-	"regexp"
-	"sort"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/hotcold/hotcold/internal/runcore"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
@@ -35,13 +32,7 @@ type File struct {
 	// Zone is the time zone of event-time days (IANA name). Default UTC.
 	Zone string `yaml:"zone"`
 	// Kafka are the connection settings.
-	Kafka struct {
-		Brokers        []string `yaml:"brokers"`
-		Group          string   `yaml:"group"`
-		InstanceID     string   `yaml:"instance_id"`
-		StartFrom      string   `yaml:"start_from"`
-		MaxPollRecords int      `yaml:"max_poll_records"`
-	} `yaml:"kafka"`
+	Kafka runcore.KafkaSection `yaml:"kafka"`
 	// Left and Right describe the inputs.
 	Left  FileInput `yaml:"left"`
 	Right FileInput `yaml:"right"`
@@ -64,21 +55,13 @@ type File struct {
 		Refresh     time.Duration `yaml:"refresh"`
 	} `yaml:"cold"`
 	// State is where partition state lives.
-	State struct {
-		Dir string `yaml:"dir"`
-	} `yaml:"state"`
+	State runcore.StateSection `yaml:"state"`
 	// Dirty is the dirty-data policy.
-	Dirty struct {
-		Policy          string `yaml:"policy"`
-		DeadLetterTopic string `yaml:"dead_letter_topic"`
-	} `yaml:"dirty"`
+	Dirty runcore.DirtySection `yaml:"dirty"`
 	// Metrics is where the cmd serves Prometheus metrics ("" = not served).
-	Metrics struct {
-		Listen string `yaml:"listen"`
-	} `yaml:"metrics"`
+	Metrics runcore.MetricsSection `yaml:"metrics"`
 
-	name string     // file name for errors
-	root *yaml.Node // the parsed document, for positions
+	doc *runcore.Doc // the parsed document, for positions
 }
 
 // FileInput is one input in a File.
@@ -146,74 +129,17 @@ func ReadFile(path string) (*File, error) {
 	return ParseFile(path, data)
 }
 
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-
 // ParseFile parses a configuration file's bytes; name is used in errors
 // ("join.yaml:12:7: kafka.group: ..."). Unknown fields and values of the
 // wrong shape are errors, all reported at once.
 func ParseFile(name string, data []byte) (*File, error) {
-	f := &File{name: name, root: &yaml.Node{}}
-	if err := yaml.Unmarshal(data, f.root); err != nil {
-		return nil, fmt.Errorf("runner: %s", f.yamlError(err))
+	f := &File{}
+	doc, err := runcore.ParseDoc(name, data, f, "join/testdata/join.yaml")
+	if err != nil {
+		return nil, err
 	}
-	if f.root.Kind == 0 || len(f.root.Content) == 0 {
-		return nil, fmt.Errorf("runner: %s is empty: see join/testdata/join.yaml for a documented example", name)
-	}
-	var probs []fileProblem
-	checkShape(f.root, reflect.TypeOf(*f), "", &probs)
-	if len(probs) > 0 {
-		return nil, f.problems(probs)
-	}
-	if err := f.root.Decode(f); err != nil {
-		return nil, fmt.Errorf("runner: %s", f.yamlError(err))
-	}
+	f.doc = doc
 	return f, nil
-}
-
-// yamlError rewrites a yaml.v3 error ("yaml: line 3: ...") as file:line.
-func (f *File) yamlError(err error) string {
-	var lines []string
-	msgs := []string{err.Error()}
-	if te, ok := err.(*yaml.TypeError); ok {
-		msgs = te.Errors
-	}
-	for _, m := range msgs {
-		if g := yamlLine.FindStringSubmatch(m); g != nil {
-			lines = append(lines, fmt.Sprintf("%s:%s: %s", f.name, g[1], g[2]))
-		} else {
-			lines = append(lines, f.name+": "+strings.TrimPrefix(m, "yaml: "))
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
-func (f *File) problems(probs []fileProblem) error {
-	sort.SliceStable(probs, func(i, j int) bool {
-		if probs[i].line != probs[j].line {
-			return probs[i].line < probs[j].line
-		}
-		return probs[i].col < probs[j].col
-	})
-	errs := make([]error, len(probs))
-	for i, p := range probs {
-		where := f.name
-		if p.line > 0 {
-			where = fmt.Sprintf("%s:%d:%d", f.name, p.line, p.col)
-		}
-		if p.path != "" {
-			errs[i] = fmt.Errorf("%s: %s: %s", where, p.path, p.msg)
-		} else {
-			errs[i] = fmt.Errorf("%s: %s", where, p.msg)
-		}
-	}
-	return fmt.Errorf("runner: invalid config (%d problem%s):\n%w", len(probs), plural(len(probs)), errors.Join(errs...))
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 // Config builds the runner configuration. cold answers the inputs'
@@ -221,14 +147,8 @@ func plural(n int) string {
 // f.Cold.Store or f.Cold.Sidecar. Every problem is reported in one error,
 // each with the file, line, column and YAML field path.
 func (f *File) Config(cold join.Lookuper) (Config, error) {
-	var probs []fileProblem
-	add := func(path string, format string, args ...any) {
-		p := fileProblem{path: path, msg: fmt.Sprintf(format, args...)}
-		if n := lookup(f.root, path); n != nil {
-			p.line, p.col = n.Line, n.Column
-		}
-		probs = append(probs, p)
-	}
+	var probs []runcore.Problem
+	add := func(path string, format string, args ...any) { f.doc.Add(&probs, path, format, args...) }
 	var c Config
 	jt, err := join.ParseType(f.Type)
 	if err != nil {
@@ -251,15 +171,8 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 	if f.HardCapDays < 0 || (f.HardCapDays != 0 && f.HardCapDays < max(f.RetentionDays, 2)) {
 		add("hard_cap_days", "is %d: want at least retention_days (%d), or leave it out for retention_days+5", f.HardCapDays, max(f.RetentionDays, 2))
 	}
-	if len(f.Kafka.Brokers) == 0 {
-		add("kafka.brokers", "is missing: list the seed brokers, e.g. brokers: [localhost:9092] (or pass --brokers)")
-	}
-	if f.Kafka.Group == "" {
-		add("kafka.group", "is missing: name the consumer group that assigns partitions, e.g. group: orders-refunds-join")
-	}
-	if f.Kafka.MaxPollRecords < 0 {
-		add("kafka.max_poll_records", "is %d: want 1 or more (default 10000)", f.Kafka.MaxPollRecords)
-	}
+	var common runcore.Config
+	f.doc.Common(&probs, f.Kafka, f.State, f.Dirty, "orders-refunds-join", &common)
 	start, err := ParseStartFrom(f.Kafka.StartFrom)
 	if err != nil {
 		add("kafka.start_from", "%q: want retention or earliest", f.Kafka.StartFrom)
@@ -406,16 +319,6 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 			add("output.key", "is missing: upsert-kafka needs the output columns that identify a row, e.g. key: [refund_id]")
 		}
 	}
-	if f.State.Dir == "" {
-		add("state.dir", "is missing: give the directory of the partitions' state (or pass --state-dir)")
-	}
-	dirty, err := ParseDirtyPolicy(f.Dirty.Policy)
-	if err != nil {
-		add("dirty.policy", "%q: want fail, skip or dead-letter", f.Dirty.Policy)
-	}
-	if dirty == DeadLetter && f.Dirty.DeadLetterTopic == "" {
-		add("dirty.dead_letter_topic", "is missing: policy dead-letter needs the topic that receives dirty records")
-	}
 	if f.Cold.BatchSize < 0 {
 		add("cold.batch_size", "is %d: want 1 or more (default 256)", f.Cold.BatchSize)
 	}
@@ -433,7 +336,7 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 		add(path, "is set but no cold store is open: set cold.store or cold.sidecar")
 	}
 	if len(probs) > 0 {
-		return Config{}, f.problems(probs)
+		return Config{}, f.doc.Err(probs)
 	}
 	c.Join = join.Config{
 		Name: f.Name, Type: jt, Left: inputs[0], Right: inputs[1], Output: out, OutputKey: f.Output.Key,
@@ -446,13 +349,13 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 	c.LeftTopic, c.RightTopic = f.Left.Topic, f.Right.Topic
 	c.LeftFormat, c.RightFormat = formats[0], formats[1]
 	c.OutputTopic, c.OutputFormat = f.Output.Topic, outFormat
-	c.Brokers, c.Group, c.InstanceID = f.Kafka.Brokers, f.Kafka.Group, f.Kafka.InstanceID
-	c.MaxPollRecords = f.Kafka.MaxPollRecords
+	c.Brokers, c.Group, c.InstanceID = common.Brokers, common.Group, common.InstanceID
+	c.MaxPollRecords = common.MaxPollRecords
 	c.StartFrom = start
-	c.StateDir = f.State.Dir
-	c.Dirty, c.DeadLetterTopic = dirty, f.Dirty.DeadLetterTopic
+	c.StateDir = common.StateDir
+	c.Dirty, c.DeadLetterTopic = common.Dirty, common.DeadLetterTopic
 	if err := c.validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", f.name, err)
+		return Config{}, fmt.Errorf("%s: %w", f.doc.Name, err)
 	}
 	return c, nil
 }

@@ -6,62 +6,38 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/runcore"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 )
 
 // DirtyPolicy is what happens to an input message that cannot be decoded
-// or joined.
-type DirtyPolicy uint8
+// or joined: Fail (the default), Skip or DeadLetter.
+type DirtyPolicy = runcore.DirtyPolicy
 
 const (
 	// Fail stops the runner with an error naming the topic, partition,
 	// offset and field, and a sample of the raw bytes. The default.
-	Fail DirtyPolicy = iota
-	// Skip counts the message (hotcold_join_dirty_records_total), logs a
-	// WARN with a sample of the raw bytes, and goes on.
-	Skip
+	Fail = runcore.Fail
+	// Skip counts the message (hotcold_join_dirty_records_total, when its
+	// batch is committed), logs a WARN with a sample of the raw bytes, and
+	// goes on.
+	Skip = runcore.Skip
 	// DeadLetter writes the raw message, with headers naming its origin and
 	// the error, to Config.DeadLetterTopic, and goes on.
-	DeadLetter
+	DeadLetter = runcore.DeadLetter
 )
 
 // ParseDirtyPolicy reads "fail", "skip" or "dead-letter".
-func ParseDirtyPolicy(s string) (DirtyPolicy, error) {
-	switch s {
-	case "", "fail":
-		return Fail, nil
-	case "skip":
-		return Skip, nil
-	case "dead-letter", "dlq", "deadletter":
-		return DeadLetter, nil
-	}
-	return 0, fmt.Errorf("runner: dirty-data policy %q: want fail, skip or dead-letter", s)
-}
-
-func (p DirtyPolicy) String() string {
-	switch p {
-	case Skip:
-		return "skip"
-	case DeadLetter:
-		return "dead-letter"
-	}
-	return "fail"
-}
+func ParseDirtyPolicy(s string) (DirtyPolicy, error) { return runcore.ParseDirtyPolicy(s) }
 
 // StartFrom says where a partition without state starts consuming.
 type StartFrom uint8
@@ -163,31 +139,32 @@ func (c *Config) validate() error {
 	} else if c.LeftTopic == c.RightTopic {
 		add("LeftTopic and RightTopic are both %q: the inputs need their own topics", c.LeftTopic)
 	}
-	if c.OutputTopic == "" {
-		add("OutputTopic is required")
-	}
-	if len(c.Brokers) == 0 {
-		add("Brokers is empty: give the seed brokers (host:port)")
-	}
-	if c.Group == "" {
-		add("Group is required: the consumer group that assigns partitions")
-	}
-	if c.StateDir == "" {
-		add("StateDir is required")
-	}
-	if c.Dirty == DeadLetter && c.DeadLetterTopic == "" {
-		add("Dirty is dead-letter but DeadLetterTopic is empty")
-	}
+	cc := c.core(nil)
+	errs = append(errs, cc.Validate()...)
 	if c.OutputFormat == row.FormatUpsertKafka && len(c.Join.OutputKey) == 0 {
 		add("OutputFormat upsert-kafka needs Join.OutputKey (the output columns that identify a row)")
-	}
-	if c.MaxPollRecords < 0 {
-		add("MaxPollRecords is %d, want >= 1", c.MaxPollRecords)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("runner: invalid config: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// core is the runner core's configuration of c, running r's operator.
+func (c *Config) core(r *Runner) runcore.Config {
+	cc := runcore.Config{
+		Kind: "join", Inputs: []string{c.LeftTopic, c.RightTopic}, OutputTopic: c.OutputTopic,
+		Brokers: c.Brokers, Group: c.Group, InstanceID: c.InstanceID, ClientOpts: c.ClientOpts,
+		StateDir: c.StateDir, Dirty: c.Dirty, DeadLetterTopic: c.DeadLetterTopic,
+		MaxPollRecords: c.MaxPollRecords, NoSync: c.NoSync, Zone: c.Zone, Logger: c.Logger, Registerer: c.Registerer,
+	}
+	if r != nil {
+		cc.Operator = operator{r}
+		cc.StartWithoutState = r.startWithoutState
+		cc.Check = r.checkCold
+		cc.OnClose = r.onClose
+	}
+	return cc
 }
 
 // Runner runs a hot/cold join between two Kafka topics: one operator and
@@ -210,28 +187,16 @@ func (c *Config) validate() error {
 type Runner struct {
 	cfg   Config
 	log   *slog.Logger
-	m     *runnerMetrics
 	codec [2]*row.Codec
 	outC  *row.Codec
+	core  *runcore.Runner
 
-	cl       *kgo.Client
-	outParts int32
-
-	mu    sync.Mutex // guards parts for Stats
-	parts map[int32]*partition
-
-	started  time.Time
-	counts   runnerCounts // committed input records, by fate
-	outputs  atomic.Int64
+	mu       sync.Mutex    // guards finished
 	finished [2]joinTotals // counters of closed partitions
-	fatal    error         // guarded by mu
-	// failed is set once Run is stopping on an error: from then on no
-	// partition commits pending work when it is closed.
-	failed atomic.Bool
 }
 
 type joinTotals struct {
-	records, hotHits, coldHits, misses, late int64
+	hotHits, coldHits, misses, late int64
 }
 
 // New validates cfg. It does not connect; Run does.
@@ -248,16 +213,13 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.OutputFormat == "" {
 		cfg.OutputFormat = row.FormatDebeziumJSON
 	}
-	if cfg.MaxPollRecords == 0 {
-		cfg.MaxPollRecords = 10000
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, parts: map[int32]*partition{}}
+	r := &Runner{cfg: cfg, log: cfg.Logger}
 	var err error
 	if r.codec[join.Left], err = row.NewCodec(cfg.LeftFormat, cfg.Join.Left.Schema); err != nil {
 		return nil, fmt.Errorf("runner: left input: %w", err)
@@ -274,7 +236,9 @@ func New(cfg Config) (*Runner, error) {
 	if r.outC, err = row.NewCodec(cfg.OutputFormat, probe); err != nil {
 		return nil, fmt.Errorf("runner: output: %w", err)
 	}
-	r.m = newRunnerMetrics(cfg.Registerer)
+	if r.core, err = runcore.New(cfg.core(r)); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -339,10 +303,10 @@ type Stats struct {
 
 // Stats returns the counters so far. Safe for concurrent use.
 func (r *Runner) Stats() Stats {
-	c := &r.counts
-	st := Stats{Records: c.records.Load(), Joined: c.joined.Load(), Skipped: c.skipped.Load(), DeadLettered: c.deadLettered.Load(),
-		BeforeWindow: c.beforeWindow.Load(), Outputs: r.outputs.Load()}
-	st.Dirty = st.Skipped + st.DeadLettered
+	cs := r.core.Stats()
+	st := Stats{Records: cs.Records, Joined: cs.Processed, Skipped: cs.Skipped, DeadLettered: cs.DeadLettered,
+		Dirty: cs.Skipped + cs.DeadLettered, BeforeWindow: cs.PassedOver, Outputs: cs.Outputs, StateBytes: cs.StateBytes,
+		Partitions: cs.Partitions, Elapsed: cs.Elapsed, RecordsPerSecond: cs.RecordsPerSecond}
 	r.mu.Lock()
 	for i := range r.finished {
 		st.HotHits += r.finished[i].hotHits
@@ -350,23 +314,16 @@ func (r *Runner) Stats() Stats {
 		st.Misses += r.finished[i].misses
 		st.LateRecords += r.finished[i].late
 	}
-	for _, p := range r.parts {
-		js := p.op.Stats()
+	r.mu.Unlock()
+	r.core.EachHandler(func(_ int32, h runcore.Handler) {
+		js := h.(*handler).op.Stats()
 		for _, s := range []join.SideStats{js.Left, js.Right} {
 			st.HotHits += s.HotHits
 			st.ColdHits += s.ColdHits
 			st.Misses += s.Misses
 			st.LateRecords += s.Late
 		}
-		st.StateBytes += int64(p.db.DiskUsage())
-	}
-	st.Partitions = len(r.parts)
-	started := r.started
-	r.mu.Unlock()
-	if !started.IsZero() {
-		st.Elapsed = time.Since(started)
-		st.RecordsPerSecond = float64(st.Records) / st.Elapsed.Seconds()
-	}
+	})
 	return st
 }
 
@@ -374,62 +331,7 @@ func (r *Runner) Stats() Stats {
 // batch in hand is finished and committed, partitions are closed, the
 // group is left) or a fatal error happens.
 func (r *Runner) Run(ctx context.Context) error {
-	r.mu.Lock()
-	r.started = time.Now()
-	r.mu.Unlock()
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(r.cfg.Brokers...),
-		kgo.ConsumerGroup(r.cfg.Group),
-		kgo.ConsumeTopics(r.cfg.LeftTopic, r.cfg.RightTopic),
-		// Range, not cooperative-sticky: only range assigns partition p of
-		// both co-partitioned inputs to the same member.
-		kgo.Balancers(kgo.RangeBalancer()),
-		kgo.DisableAutoCommit(),
-		kgo.BlockRebalanceOnPoll(),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.OnPartitionsAssigned(r.onAssigned),
-		kgo.OnPartitionsRevoked(r.onRevoked),
-		kgo.OnPartitionsLost(r.onRevoked),
-		kgo.AdjustFetchOffsetsFn(r.adjustOffsets),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-	}
-	if r.cfg.InstanceID != "" {
-		opts = append(opts, kgo.InstanceID(r.cfg.InstanceID))
-	}
-	opts = append(opts, r.cfg.ClientOpts...)
-	if err := r.checkCold(ctx); err != nil {
-		return err
-	}
-	// Check the topics (and learn the output's partition count) before
-	// joining the group: partition callbacks may produce right away.
-	adminCl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(r.cfg.Brokers...)}, r.cfg.ClientOpts...)...)
-	if err != nil {
-		return fmt.Errorf("runner: kafka client: %w", err)
-	}
-	err = r.checkTopics(ctx, adminCl)
-	adminCl.Close()
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return fmt.Errorf("runner: kafka client: %w", err)
-	}
-	r.cl = cl
-	r.log.Info("join runner started", "left", r.cfg.LeftTopic, "right", r.cfg.RightTopic, "output", r.cfg.OutputTopic, "group", r.cfg.Group, "instance_id", r.cfg.InstanceID)
-	err = r.loop(ctx)
-	if err == nil {
-		err = r.fatalErr()
-	}
-	if err != nil {
-		r.failed.Store(true)
-	}
-	// Partitions are closed through the revoke callback when leaving.
-	cl.CloseAllowingRebalance()
-	r.closeAll()
-	if err == nil {
-		err = r.fatalErr()
-	}
+	err := r.core.Run(ctx)
 	st := r.Stats()
 	r.log.Info("join runner stopped", "records", st.Records, "joined", st.Joined, "skipped", st.Skipped, "dead_lettered", st.DeadLettered,
 		"before_window", st.BeforeWindow, "outputs", st.Outputs, "err", err)
@@ -467,374 +369,134 @@ func (r *Runner) checkCold(ctx context.Context) error {
 	}
 }
 
-func (r *Runner) checkTopics(ctx context.Context, cl *kgo.Client) error {
-	adm := kadm.NewClient(cl)
-	tds, err := adm.ListTopics(ctx, r.cfg.LeftTopic, r.cfg.RightTopic, r.cfg.OutputTopic)
-	if err != nil {
-		return fmt.Errorf("runner: list topics on %v: %w (check the brokers: kafka.brokers or --brokers)", r.cfg.Brokers, err)
-	}
-	n := map[string]int{}
-	for _, t := range []string{r.cfg.LeftTopic, r.cfg.RightTopic, r.cfg.OutputTopic} {
-		td, ok := tds[t]
-		if !ok || td.Err != nil {
-			return fmt.Errorf("runner: topic %q does not exist or is unreadable (%v): create it first", t, td.Err)
-		}
-		n[t] = len(td.Partitions)
-	}
-	if n[r.cfg.LeftTopic] != n[r.cfg.RightTopic] {
-		return fmt.Errorf("runner: %q has %d partitions and %q %d: the inputs must be co-partitioned by the join key (same partition count and key partitioner)",
-			r.cfg.LeftTopic, n[r.cfg.LeftTopic], r.cfg.RightTopic, n[r.cfg.RightTopic])
-	}
-	r.outParts = int32(n[r.cfg.OutputTopic])
-	if r.outParts < int32(n[r.cfg.LeftTopic]) {
-		r.log.Warn("output topic has fewer partitions than the inputs; using input partition modulo its count",
-			"output", r.cfg.OutputTopic, "partitions", r.outParts, "inputs", n[r.cfg.LeftTopic])
-	}
-	return nil
+// handler is the join of one partition (the same partition number of both
+// co-partitioned topics).
+type handler struct {
+	r       *Runner
+	op      *join.Operator
+	decoded []row.Row
+
+	mu sync.Mutex // guards the bootstrap fields, set from franz-go's goroutine
+	// bootstrapFrom holds, per topic, the hot-window start of a partition
+	// that started without state.
+	bootstrapFrom map[string]time.Time
+	advanceTo     time.Time
 }
 
-func (r *Runner) loop(ctx context.Context) error {
-	// Work on a batch continues after cancellation so it can be committed.
-	work := context.WithoutCancel(ctx)
-	for {
-		fetches := r.cl.PollRecords(ctx, r.cfg.MaxPollRecords)
-		if err := r.fatalErr(); err != nil {
-			r.cl.AllowRebalance()
-			return err
-		}
-		if ctx.Err() != nil && fetches.NumRecords() == 0 {
-			return nil
-		}
-		var ferr error
-		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) && ferr == nil {
-				ferr = fmt.Errorf("runner: fetch %s/%d: %w", t, p, err)
-			}
-		})
-		if ferr != nil {
-			r.cl.AllowRebalance()
-			return ferr
-		}
-		if err := r.process(work, fetches); err != nil {
-			r.cl.AllowRebalance()
-			return err
-		}
-		r.cl.AllowRebalance()
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
-}
+// operator opens the join of each partition for the runner core.
+type operator struct{ r *Runner }
 
-// process joins one poll batch, then commits and delivers per partition.
-func (r *Runner) process(ctx context.Context, fetches kgo.Fetches) error {
-	start := time.Now()
-	touched := map[int32]*partition{}
-	var err error
-	fetches.EachRecord(func(rec *kgo.Record) {
+// Open implements runcore.Operator: the join operator of partition pn.
+func (o operator) Open(ctx context.Context, pn int32, db *state.DB, emit func(key, value []byte) error) (runcore.Handler, error) {
+	r := o.r
+	h := &handler{r: r, bootstrapFrom: map[string]time.Time{}}
+	jc := r.cfg.Join
+	jc.Logger = r.log
+	jc.Registerer = r.cfg.Registerer
+	jc.Emit = func(out row.Row) error {
+		m, ok, err := r.outC.Encode(out)
 		if err != nil {
-			return
+			return fmt.Errorf("runner: encode output %s: %w", out.Format(r.outC.Schema()), err)
 		}
-		p := r.part(rec.Partition)
-		if p == nil {
-			return // revoked meanwhile; it will be re-read by the new owner
+		if !ok {
+			return nil
 		}
-		touched[rec.Partition] = p
-		err = r.handle(ctx, p, rec)
-	})
+		return emit(m.Key, m.Value)
+	}
+	op, err := join.New(ctx, db, jc)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, p := range touched {
-		if err := p.commitAndDeliver(ctx, r, r.cl); err != nil {
-			return err
-		}
-	}
-	offs := map[string]map[int32]kgo.EpochOffset{}
-	for _, p := range touched {
-		for tp, off := range p.db.Offsets() {
-			if offs[tp.Topic] == nil {
-				offs[tp.Topic] = map[int32]kgo.EpochOffset{}
-			}
-			offs[tp.Topic][tp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
-		}
-	}
-	if len(offs) > 0 {
-		// For lag monitoring only; restarts resume from state offsets.
-		r.cl.CommitOffsets(ctx, offs, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitResponse, err error) {
-			if err != nil {
-				r.log.Debug("group offset commit failed (informational only)", "err", err)
-			}
-		})
-	}
-	r.m.batchSeconds.Observe(time.Since(start).Seconds())
-	return nil
+	h.op = op
+	return h, nil
 }
 
-func (r *Runner) part(p int32) *partition {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.parts[p]
-}
-
-// handle decodes and joins one record.
-func (r *Runner) handle(ctx context.Context, p *partition, rec *kgo.Record) error {
+// Handle decodes and joins one record.
+func (h *handler) Handle(ctx context.Context, rec *kgo.Record) (runcore.Fate, error) {
+	r := h.r
 	side := join.Left
 	if rec.Topic == r.cfg.RightTopic {
 		side = join.Right
 	}
-	p.inBatch = true
-	r.mu.Lock()
-	if !p.advanceTo.IsZero() {
+	h.mu.Lock()
+	if !h.advanceTo.IsZero() {
 		// A new job: its hot window ends now, so rows older than the window
 		// come from the cold store even before newer records arrive.
-		p.op.Advance(p.advanceTo)
-		p.advanceTo = time.Time{}
+		h.op.Advance(h.advanceTo)
+		h.advanceTo = time.Time{}
 	}
-	from, bootstrapping := p.bootstrapFrom[rec.Topic]
+	from, bootstrapping := h.bootstrapFrom[rec.Topic]
 	if bootstrapping && !rec.Timestamp.Before(from) {
-		delete(p.bootstrapFrom, rec.Topic)
+		delete(h.bootstrapFrom, rec.Topic)
 	}
-	r.mu.Unlock()
+	h.mu.Unlock()
 	if bootstrapping && rec.Timestamp.Before(from) {
 		r.log.Debug("skipping a record before the hot window", "record", rec.Topic, "ts", rec.Timestamp, "from", from)
-		p.db.SetOffset(rec.Topic, rec.Partition, rec.Offset+1)
-		p.batch.records++
-		p.batch.beforeWindow++
-		return nil
+		return runcore.PassedOver, nil
 	}
-	rows, err := r.codec[side].Decode(p.decoded[:0], row.Message{Key: rec.Key, Value: rec.Value})
-	p.decoded = rows[:0]
-	if err == nil {
-		for _, rw := range rows {
-			if !rw.Kind.IsAccumulate() {
-				err = fmt.Errorf("a %s row: the join takes append-only inputs", rw.Kind)
-				break
-			}
-		}
-	}
-	if err == nil {
-		for _, rw := range rows {
-			rw.Kind = row.Insert
-			if perr := p.op.Push(ctx, side, rw); perr != nil {
-				var ie *join.InputError
-				if !errors.As(perr, &ie) {
-					return fmt.Errorf("runner: partition %d: %w", p.id, perr)
-				}
-				err = perr
-				break
-			}
-		}
-	}
+	rows, err := r.codec[side].Decode(h.decoded[:0], row.Message{Key: rec.Key, Value: rec.Value})
+	h.decoded = rows[:0]
 	if err != nil {
-		if derr := r.dirtyRecord(p, rec, err); derr != nil {
-			return derr
+		return 0, runcore.Dirty(err)
+	}
+	for _, rw := range rows {
+		if !rw.Kind.IsAccumulate() {
+			return 0, runcore.Dirty(fmt.Errorf("a %s row: the join takes append-only inputs", rw.Kind))
 		}
-	} else {
-		p.batch.joined++
 	}
-	p.db.SetOffset(rec.Topic, rec.Partition, rec.Offset+1)
-	p.batch.records++
-	return nil
-}
-
-func sample(b []byte) string {
-	const max = 256
-	s := b
-	if len(s) > max {
-		s = s[:max]
-	}
-	if utf8.Valid(s) {
-		out := string(s)
-		if len(b) > max {
-			out += "…(" + strconv.Itoa(len(b)) + " bytes)"
+	for _, rw := range rows {
+		rw.Kind = row.Insert
+		if perr := h.op.Push(ctx, side, rw); perr != nil {
+			var ie *join.InputError
+			if !errors.As(perr, &ie) {
+				return 0, perr
+			}
+			return 0, runcore.Dirty(perr)
 		}
-		return out
 	}
-	return fmt.Sprintf("%x", s)
+	return runcore.Processed, nil
 }
 
-func (r *Runner) dirtyRecord(p *partition, rec *kgo.Record, cause error) error {
-	where := fmt.Sprintf("%s/%d@%d", rec.Topic, rec.Partition, rec.Offset)
-	switch r.cfg.Dirty {
-	case Skip:
-		p.batch.skipped++
-		r.m.dirty.WithLabelValues(rec.Topic, "skip").Inc()
-		r.log.Warn("join: skipping dirty record", "record", where, "err", cause, "raw", sample(rec.Value))
-		return nil
-	case DeadLetter:
-		p.batch.deadLettered++
-		r.m.dirty.WithLabelValues(rec.Topic, "dead-letter").Inc()
-		r.log.Warn("join: dead-lettering dirty record", "record", where, "err", cause, "topic", r.cfg.DeadLetterTopic)
-		return p.appendOutbox(outboxEntry{dlq: true, key: rec.Key, value: rec.Value, headers: []kgo.RecordHeader{
-			{Key: "hotcold-source", Value: []byte(where)},
-			{Key: "hotcold-error", Value: []byte(cause.Error())},
-		}})
-	}
-	return fmt.Errorf("runner: dirty record %s: %w; raw: %s (set dirty: skip or dead-letter to go on)", where, cause, sample(rec.Value))
-}
+// Flush waits for the batch's cold lookups: then all its outputs are
+// emitted.
+func (h *handler) Flush(ctx context.Context) error { return h.op.Flush(ctx) }
 
-func (r *Runner) adjustOffsets(ctx context.Context, offs map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
-	r.log.Debug("adjusting start offsets", "offsets", fmt.Sprint(offs))
+// Close closes the operator.
+func (h *handler) Close() error { return h.op.Close() }
+
+// startWithoutState is where a partition without state starts: the hot
+// window (StartRetention) or the start of the topic (StartEarliest).
+func (r *Runner) startWithoutState(topic string, pn int32, hh runcore.Handler) (kgo.Offset, string, string) {
+	if r.cfg.StartFrom == StartEarliest {
+		return kgo.NewOffset().AtStart(), "earliest", "no state yet and start_from: earliest"
+	}
 	days := r.cfg.Join.RetentionDays
 	if days == 0 {
 		days = 2
 	}
 	windowStart := state.DayOf(r.cfg.Now(), r.cfg.Zone) - state.Day(days) + 1
-	for t, ps := range offs {
-		for pn := range ps {
-			p := r.part(pn)
-			if p == nil {
-				continue
-			}
-			if off, ok := p.db.Offsets()[state.TopicPartition{Topic: t, Partition: pn}]; ok {
-				ps[pn] = kgo.NewOffset().At(off).WithEpoch(-1)
-				r.log.Info("partition starts reading", "topic", t, "partition", pn, "offset", off,
-					"why", "the committed offset in its state ("+r.partDir(pn)+")")
-				continue
-			}
-			if r.cfg.StartFrom == StartEarliest {
-				ps[pn] = kgo.NewOffset().AtStart()
-				r.log.Info("partition starts reading", "topic", t, "partition", pn, "offset", "earliest",
-					"why", "no state yet and start_from: earliest")
-			} else {
-				from := windowStart.Start(r.cfg.Zone)
-				r.log.Info("partition starts reading", "topic", t, "partition", pn, "offset", "first record at or after "+from.Format(time.RFC3339),
-					"why", fmt.Sprintf("no state yet and start_from: retention (the %d-day hot window; older rows come from the cold store, older records are passed over)", days))
-				ps[pn] = kgo.NewOffset().AfterMilli(from.UnixMilli())
-				// A broker may answer with the start of the batch holding
-				// the timestamp: skip what precedes it.
-				r.mu.Lock()
-				p.bootstrapFrom[t] = from
-				p.advanceTo = r.cfg.Now()
-				r.mu.Unlock()
-			}
-		}
-	}
-	return offs, nil
+	from := windowStart.Start(r.cfg.Zone)
+	// A broker may answer with the start of the batch holding the
+	// timestamp: the handler passes over what precedes it.
+	h := hh.(*handler)
+	h.mu.Lock()
+	h.bootstrapFrom[topic] = from
+	h.advanceTo = r.cfg.Now()
+	h.mu.Unlock()
+	return kgo.NewOffset().AfterMilli(from.UnixMilli()), "first record at or after " + from.Format(time.RFC3339),
+		fmt.Sprintf("no state yet and start_from: retention (the %d-day hot window; older rows come from the cold store, older records are passed over)", days)
 }
 
-func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
-	var opened []*partition
-	defer func() { r.commitGroup(opened...) }()
-	for _, ps := range assigned {
-		for _, pn := range ps {
-			if r.part(pn) != nil {
-				continue
-			}
-			p, err := r.openPartition(ctx, cl, pn)
-			if err != nil {
-				r.setFatal(err)
-				continue
-			}
-			r.mu.Lock()
-			r.parts[pn] = p
-			r.mu.Unlock()
-			opened = append(opened, p)
-		}
-	}
-}
-
-// commitGroup commits the committed state offsets of ps as the group's
-// offsets, waiting for the answer (at most groupCommitTimeout). The group's
-// offsets only show progress (lag); restarts resume from state. They are
-// committed when a partition is opened (so that the lag of a restarted job
-// whose state is at the end of its inputs reads zero) and when it is closed
-// cleanly, besides after every batch.
-func (r *Runner) commitGroup(ps ...*partition) {
-	offs := map[string]map[int32]kgo.EpochOffset{}
-	for _, p := range ps {
-		for tp, off := range p.db.Offsets() {
-			if offs[tp.Topic] == nil {
-				offs[tp.Topic] = map[int32]kgo.EpochOffset{}
-			}
-			offs[tp.Topic][tp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
-		}
-	}
-	if len(offs) == 0 || r.cl == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), groupCommitTimeout)
-	defer cancel()
-	r.cl.CommitOffsetsSync(ctx, offs, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitResponse, err error) {
-		if err != nil {
-			r.log.Debug("group offset commit failed (informational only)", "err", err)
-		}
-	})
-}
-
-const groupCommitTimeout = 5 * time.Second
-
-func (r *Runner) setFatal(err error) {
-	r.log.Error("join runner failed", "err", err)
+// onClose adds the counters of a closing partition's operator to the
+// totals. Called under the core's lock.
+func (r *Runner) onClose(_ int32, hh runcore.Handler) {
+	js := hh.(*handler).op.Stats()
 	r.mu.Lock()
-	if r.fatal == nil {
-		r.fatal = err
+	for i, s := range []join.SideStats{js.Left, js.Right} {
+		r.finished[i].hotHits += s.HotHits
+		r.finished[i].coldHits += s.ColdHits
+		r.finished[i].misses += s.Misses
+		r.finished[i].late += s.Late
 	}
 	r.mu.Unlock()
-}
-
-func (r *Runner) fatalErr() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.fatal
-}
-
-func (r *Runner) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
-	for _, ps := range revoked {
-		for _, pn := range ps {
-			r.closePartition(pn)
-		}
-	}
-}
-
-func (r *Runner) closeAll() {
-	r.mu.Lock()
-	var ids []int32
-	for id := range r.parts {
-		ids = append(ids, id)
-	}
-	r.mu.Unlock()
-	for _, id := range ids {
-		r.closePartition(id)
-	}
-}
-
-func (r *Runner) closePartition(pn int32) {
-	r.mu.Lock()
-	p := r.parts[pn]
-	delete(r.parts, pn)
-	if p != nil {
-		js := p.op.Stats()
-		for i, s := range []join.SideStats{js.Left, js.Right} {
-			r.finished[i].hotHits += s.HotHits
-			r.finished[i].coldHits += s.ColdHits
-			r.finished[i].misses += s.Misses
-			r.finished[i].late += s.Late
-		}
-	}
-	r.mu.Unlock()
-	if p == nil {
-		return
-	}
-	clean := !r.failed.Load() && r.fatalErr() == nil
-	if clean {
-		r.commitGroup(p)
-	}
-	if err := p.close(clean); err != nil {
-		r.log.Warn("closing partition state", "partition", pn, "err", err)
-	}
-	r.log.Info("partition closed", "partition", pn)
-}
-
-func (r *Runner) partDir(pn int32) string {
-	return filepath.Join(r.cfg.StateDir, "p"+strconv.Itoa(int(pn)))
-}
-
-// outPartition maps an input partition to the output partition.
-func (r *Runner) outPartition(pn int32) int32 {
-	if r.outParts <= 0 {
-		return 0
-	}
-	return pn % r.outParts
 }

@@ -1,4 +1,4 @@
-package runner
+package runcore
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package runner
+package runcore
 
 import (
 	"fmt"
@@ -12,22 +12,22 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// fileProblem is one mistake in a configuration file, at a YAML node.
-type fileProblem struct {
-	line, col int
-	path      string // YAML field path: kafka.group, left.columns[2].type
-	msg       string // what is wrong and how to fix it
+// Problem is one mistake in a configuration file, at a YAML node.
+type Problem struct {
+	Line, Col int
+	Path      string // YAML field path: kafka.group, left.columns[2].type
+	Msg       string // what is wrong and how to fix it
 }
 
-// checkShape walks the YAML document against the fields of v's type (by
+// CheckShape walks the YAML document against the fields of v's type (by
 // their yaml tags) and reports, with positions and YAML paths, unknown
 // keys (with the nearest known one), values of the wrong shape (a list
 // where a mapping is wanted, ...) and scalars that do not parse as the
 // field's type. The messages never name Go types.
-func checkShape(n *yaml.Node, t reflect.Type, path string, out *[]fileProblem) {
+func CheckShape(n *yaml.Node, t reflect.Type, path string, out *[]Problem) {
 	if n.Kind == yaml.DocumentNode {
 		for _, c := range n.Content {
-			checkShape(c, t, path, out)
+			CheckShape(c, t, path, out)
 		}
 		return
 	}
@@ -37,7 +37,7 @@ func checkShape(n *yaml.Node, t reflect.Type, path string, out *[]fileProblem) {
 		return
 	}
 	add := func(n *yaml.Node, p, format string, a ...any) {
-		*out = append(*out, fileProblem{n.Line, n.Column, p, fmt.Sprintf(format, a...)})
+		*out = append(*out, Problem{n.Line, n.Column, p, fmt.Sprintf(format, a...)})
 	}
 	if n.Tag == "!!null" {
 		return // an empty value: the field's default
@@ -85,7 +85,7 @@ func checkShape(n *yaml.Node, t reflect.Type, path string, out *[]fileProblem) {
 				add(k, p, "appears twice: keep one")
 			}
 			seen[k.Value] = true
-			checkShape(v, ft, p, out)
+			CheckShape(v, ft, p, out)
 		}
 	case t.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
@@ -93,7 +93,7 @@ func checkShape(n *yaml.Node, t reflect.Type, path string, out *[]fileProblem) {
 			return
 		}
 		for i, c := range n.Content {
-			checkShape(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), out)
+			CheckShape(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), out)
 		}
 	default:
 		if n.Kind != yaml.ScalarNode {
@@ -154,10 +154,10 @@ func nearest(s string, known []string) string {
 	return best
 }
 
-// lookup returns the node at a YAML path (a.b[2].c) below root, or the
+// Lookup returns the node at a YAML path (a.b[2].c) below root, or the
 // deepest node on the way there, so that a missing field is reported at its
 // parent.
-func lookup(root *yaml.Node, path string) *yaml.Node {
+func Lookup(root *yaml.Node, path string) *yaml.Node {
 	n := root
 	if n == nil {
 		return nil
