@@ -1,0 +1,143 @@
+package runner_test
+
+import (
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hotcold/hotcold/agg/runner"
+	"github.com/hotcold/hotcold/internal/runtest"
+)
+
+// The agg fault-injection suite: over a generated multi-day changelog with
+// a known expected table, after each fault the merged output equals the
+// table exactly and the group's offsets reach the end of the input.
+
+// TestAggDirtyFailThenSkipLosesNoRow stops on a dirty record in the middle
+// of a batch under fail (nothing of that batch committed, nothing counted
+// as dirty), then restarts under skip as the error advises: every group is
+// exact, and the skip is counted once it is committed.
+func TestAggDirtyFailThenSkipLosesNoRow(t *testing.T) {
+	c := newCluster(t)
+	w := genWorkload(100, 4)
+	bad := &kgo.Record{Topic: input, Key: []byte("city-1"), Value: []byte(`{"data":{"city":"city-1","day":"2025-11-10","refund_id":"oops","amount":1},"op":"+I"}`)}
+	half := len(w.recs) / 2
+	recs := append(append(append([]*kgo.Record{}, w.recs[:half]...), bad), w.recs[half:]...)
+	runtest.Produce(t, c, recs...)
+	dir := t.TempDir()
+	cfg := runnerConfig(c, dir)
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	runToError(t, cfg, "refund_id", "oops", "refunds/", "dirty: skip or dead-letter")
+	if n := runtest.CounterSum(t, reg, "hotcold_agg_dirty_records_total"); n != 0 {
+		t.Fatalf("hotcold_agg_dirty_records_total = %v after a failed run, want 0", n)
+	}
+	cfg.Dirty = runner.Skip
+	reg = prometheus.NewRegistry()
+	cfg.Registerer = reg
+	st := finishAndCheck(t, c, cfg, w.want)
+	if st.Skipped != 1 {
+		t.Fatalf("skipped = %d, want 1", st.Skipped)
+	}
+	if n := runtest.CounterSum(t, reg, "hotcold_agg_dirty_records_total"); n != 1 {
+		t.Fatalf("hotcold_agg_dirty_records_total = %v, want 1", n)
+	}
+}
+
+// TestAggDeadLetterWritesTheRawRecord sends a dirty record to the
+// dead-letter topic with headers naming its origin and the error.
+func TestAggDeadLetterWritesTheRawRecord(t *testing.T) {
+	c := newCluster(t)
+	w := genWorkload(50, 2)
+	bad := &kgo.Record{Topic: input, Key: []byte("city-2"), Value: []byte(`not json`)}
+	runtest.Produce(t, c, append(append([]*kgo.Record{}, w.recs...), bad)...)
+	cfg := runnerConfig(c, t.TempDir())
+	cfg.Dirty = runner.DeadLetter
+	st := finishAndCheck(t, c, cfg, w.want)
+	if st.DeadLettered != 1 {
+		t.Fatalf("dead-lettered = %d, want 1", st.DeadLettered)
+	}
+	if n := runtest.EndSum(t, c, dlq); n != 1 {
+		t.Fatalf("%d dead letters, want 1", n)
+	}
+}
+
+// TestAggProduceErrorStopsAndRestartRedeliversExactly injects a failed
+// produce: the job stops, and the restart re-sends the committed outbox.
+func TestAggProduceErrorStopsAndRestartRedeliversExactly(t *testing.T) {
+	c := newCluster(t)
+	w := genWorkload(100, 4)
+	runtest.Produce(t, c, w.recs...)
+	runtest.FailProduce(c, 3)
+	dir := t.TempDir()
+	cfg := runnerConfig(c, dir)
+	cfg.MaxPollRecords = 50
+	runToError(t, cfg, "produce")
+	finishAndCheck(t, c, cfg, w.want)
+}
+
+// TestAggKill9AtSeededPointsLosesNoRow kills runner processes (SIGKILL)
+// twice at seeded points of the stream, each time between a state commit
+// and the delivery of its outputs, then finishes the stream.
+func TestAggKill9AtSeededPointsLosesNoRow(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run("seed="+strconv.FormatUint(seed, 10), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 42))
+			c := newCluster(t)
+			w := genWorkload(100, 4)
+			runtest.Produce(t, c, w.recs...)
+			dir := t.TempDir()
+			end := runtest.EndSum(t, c, input)
+			for range 2 {
+				child := exec.Command(os.Args[0], "-test.run=^$")
+				child.Env = append(os.Environ(), "HOTCOLD_AGG_CHILD_BROKERS="+strings.Join(c.ListenAddrs(), ","), "HOTCOLD_AGG_CHILD_DIR="+dir)
+				child.Stderr = os.Stderr
+				runtest.KillAtProduce(t, c, child, 1+rng.IntN(6), func() bool { return runtest.GroupCommitted(t, c, staticGroup, input) >= end })
+			}
+			cfg := runnerConfig(c, dir)
+			cfg.Group, cfg.InstanceID = staticGroup, "agg-1"
+			finishAndCheck(t, c, cfg, w.want)
+		})
+	}
+}
+
+// TestAggTwoRunnersInOneGroupRebalanceMidStream starts a second runner in
+// the group of a running one (sharing the state directory, as two
+// processes of one machine do): partitions move between them mid-stream.
+func TestAggTwoRunnersInOneGroupRebalanceMidStream(t *testing.T) {
+	c := newCluster(t)
+	w := genWorkload(200, 4)
+	half := len(w.recs) / 2
+	runtest.Produce(t, c, w.recs[:half]...)
+	dir := t.TempDir()
+	cfg := runnerConfig(c, dir)
+	cfg.Group, cfg.MaxPollRecords = "agg-two", 50
+	a, stopA, _ := start(t, cfg)
+	runtest.WaitFor(t, "the first runner's output", func() bool { return runtest.EndSum(t, c, output) > 0 })
+	b, stopB, _ := start(t, cfg)
+	runtest.WaitFor(t, "the rebalance", func() bool {
+		pa, pb := a.Stats().Partitions, b.Stats().Partitions
+		return pa > 0 && pb > 0 && pa+pb == 3
+	})
+	runtest.Produce(t, c, w.recs[half:]...)
+	end := runtest.EndSum(t, c, input)
+	runtest.WaitFor(t, "the end of the input", func() bool { return runtest.GroupCommitted(t, c, "agg-two", input) >= end })
+	for _, stop := range []func() error{stopA, stopB} {
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.Stats().Records == 0 {
+		t.Fatal("the second runner consumed nothing")
+	}
+	compare(t, readTable(t, c, a.OutputSchema()), w.want)
+	if n := runtest.GroupCommitted(t, c, "agg-two", input); n != end {
+		t.Fatalf("the group committed %d offsets in all, the input ends at %d", n, end)
+	}
+}
