@@ -161,7 +161,7 @@ func serveJoinMetrics(listen string, reg *prometheus.Registry) (func(), string, 
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintln(os.Stderr, "hotcold join: metrics server:", err)
+			fmt.Fprintln(os.Stderr, "hotcold: metrics server:", err)
 		}
 	}()
 	return func() {

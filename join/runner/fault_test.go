@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/join"
+	"github.com/hotcold/hotcold/internal/runtest"
 	"github.com/hotcold/hotcold/join/runner"
 	"github.com/hotcold/hotcold/row"
 )
@@ -237,4 +239,44 @@ func TestProduceErrorStopsAndRestartRedeliversExactly(t *testing.T) {
 	cfg.MaxPollRecords = 50
 	runToError(t, cfg, "produce")
 	finishAndCheck(t, c, cfg, w.expected(time.Time{}))
+}
+
+// TestDirtyRecordsAreCountedWhenCommitted: a skipped dirty record in a
+// batch that is then abandoned (a cold lookup behind it keeps failing) is
+// not counted in hotcold_join_dirty_records_total; the restart that
+// commits its skip counts it once.
+func TestDirtyRecordsAreCountedWhenCommitted(t *testing.T) {
+	c := newCluster(t)
+	w := genWorkload(60)
+	produceWorkload(t, c.ListenAddrs(), w)
+	cold := w.coldStore(t, 7)
+	dir := t.TempDir()
+	cfg := runnerConfig(c.ListenAddrs(), dir, cold)
+	cfg.Dirty = runner.Skip
+	finishAndCheck(t, c, cfg, w.expected(time.Time{}))
+
+	late, lateID, lateRow := lateColdRefund(w)
+	bad := &kgo.Record{Topic: "refunds", Key: []byte("1"), Value: []byte(`{"refund_id": "oops"}`), Timestamp: late.Timestamp}
+	produceRecords(t, c, freshOrder(), bad, late)
+	broken := runnerConfig(c.ListenAddrs(), dir, &flakyCold{Lookuper: cold, breakN: 1})
+	broken.Dirty = runner.Skip
+	broken.Join.ColdRetryFor = 200 * time.Millisecond
+	reg := prometheus.NewRegistry()
+	broken.Registerer = reg
+	runToError(t, broken, errColdDown.Error())
+	if n := runtest.CounterSum(t, reg, "hotcold_join_dirty_records_total"); n != 0 {
+		t.Fatalf("hotcold_join_dirty_records_total = %v after the batch was abandoned, want 0", n)
+	}
+
+	reg = prometheus.NewRegistry()
+	cfg.Registerer = reg
+	want := w.expected(time.Time{})
+	want[lateID] = lateRow
+	st := finishAndCheck(t, c, cfg, want)
+	if st.Skipped != 1 {
+		t.Fatalf("skipped = %d, want 1", st.Skipped)
+	}
+	if n := runtest.CounterSum(t, reg, "hotcold_join_dirty_records_total"); n != 1 {
+		t.Fatalf("hotcold_join_dirty_records_total = %v, want 1", n)
+	}
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	aggrunner "github.com/hotcold/hotcold/agg/runner"
+)
+
+func init() { addCommand(newAggCmd) }
+
+func newAggCmd() *cobra.Command {
+	var (
+		config   string
+		brokers  []string
+		stateDir string
+		logLevel string
+		instance string
+	)
+	c := &cobra.Command{
+		Use:   "agg --config agg.yaml",
+		Short: "Run an incremental group-by aggregation of a Kafka changelog topic",
+		Long: `agg consumes a changelog topic (+I, -U, +U, -D: the output of 'hotcold join', a
+CDC stream, ...), keeps one accumulator row per group in local Pebble state and
+produces the changelog of the aggregate table (count, sum, min, max, avg,
+first_value, last_value per group) to an output topic.
+
+Each partition has its own state, so every row of a group must be in one input
+partition: key the input by the group columns or by a subset of them.
+
+It runs on the same runner core as 'hotcold join': a consumer group (with
+--instance-id a static member that takes its partitions back at once after a
+restart), state, consumed offsets and outputs committed atomically per poll
+batch, a restart resuming from the offsets in state. SIGTERM or Ctrl-C finishes
+the batch in hand, commits it and leaves the group. On an error nothing
+pending is committed: the next start re-reads it. A record that does not
+decode goes to dirty.policy: fail (default), skip or dead-letter.
+
+The config file is documented in agg/testdata/agg.yaml.`,
+		Example: `  hotcold agg --config agg.yaml
+  hotcold agg --config agg.yaml --brokers kafka-1:9092,kafka-2:9092 --state-dir /var/lib/hotcold/refunds_by_city
+  hotcold agg --config agg.yaml --instance-id refunds-by-city-2   # a second process of the group`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if config == "" {
+				return errors.New("--config is required: pass the aggregation's YAML file (see agg/testdata/agg.yaml for a documented example)")
+			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			f, err := aggrunner.ReadFile(config)
+			if err != nil {
+				return err
+			}
+			if len(brokers) > 0 {
+				f.Kafka.Brokers = brokers
+			}
+			if stateDir != "" {
+				f.State.Dir = stateDir
+			}
+			if instance != "" {
+				f.Kafka.InstanceID = instance
+			}
+			cfg, err := f.Config()
+			if err != nil {
+				return err
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			cfg.Registerer = reg
+			cfg.Logger = log
+			r, err := aggrunner.New(cfg)
+			if err != nil {
+				return err
+			}
+			if f.Metrics.Listen != "" {
+				stop, addr, err := serveJoinMetrics(f.Metrics.Listen, reg)
+				if err != nil {
+					return err
+				}
+				defer stop()
+				log.Info("serving metrics", "url", "http://"+addr+"/metrics")
+			}
+			err = r.Run(cmd.Context())
+			st := r.Stats()
+			fmt.Fprintf(cmd.OutOrStdout(), "read %d records (%.0f/s): %d aggregated, %d skipped as dirty, %d dead-lettered; produced %d changes\n",
+				st.Records, st.RecordsPerSecond, st.Aggregated, st.Skipped, st.DeadLettered, st.Outputs)
+			return err
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&config, "config", "", "the aggregation's YAML config file (required)")
+	fl.StringSliceVar(&brokers, "brokers", nil, "Kafka seed brokers, overriding kafka.brokers of the config")
+	fl.StringVar(&stateDir, "state-dir", "", "state directory, overriding state.dir of the config")
+	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.StringVar(&instance, "instance-id", "", "static group member id of this process (overrides kafka.instance_id): restarted with the same id it takes its partitions back at once")
+	return c
+}
