@@ -16,8 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hotcold/hotcold/coldstore"
-	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/internal/runtest"
+	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/join/runner"
 	"github.com/hotcold/hotcold/row"
 )
