@@ -141,4 +141,24 @@ var suites = []suite{
 		Cmd:   []string{"go", "run", "./cmd/hotcold", "demo", "--markdown", "--quiet", "--days", "30", "--orders-per-day", "20000"},
 		Notes: "The whole demo at its default size on in-process Kafka: the hot/cold job (2 days hot, cold store behind the sidecar) and the full-retention baseline, fed live; bootstrap = a fresh job catching up. Targets: identical merged outputs, smaller hot/cold state, the whole run under 2 minutes.",
 	},
+	{
+		Title: "#15 runner core: join and agg records/s, old runners vs the shared core (recorded)",
+		Cmd:   []string{"cat", "internal/benchreport/recorded/runner-core-old-vs-new.md"},
+	},
+	{
+		Title:     "#15 runner core: join through the shared core on kfake",
+		Pkg:       "./join/runner",
+		Bench:     "^BenchmarkJoinRunner$",
+		Benchtime: "3x",
+		Count:     3,
+		Notes:     "A new join job on kfake reads 10 days x 1,000 orders plus their refunds (3 partitions) from the earliest offsets until every record is committed. Its old-runner baseline is the recorded section above.",
+	},
+	{
+		Title:     "#15 runner core: agg through the shared core on kfake",
+		Pkg:       "./agg/runner",
+		Bench:     "^BenchmarkAggRunner$",
+		Benchtime: "3x",
+		Count:     3,
+		Notes:     "A new agg job on kfake aggregates 30,000 changelog records (a tenth retractions, 50 cities, 3 partitions) until every record is committed and delivered. Its agg.Runner baseline is the recorded section above.",
+	},
 }
