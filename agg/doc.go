@@ -67,12 +67,15 @@
 //	out, err := op.Process(nil, r) // out: 0, 1 or 2 changelog rows
 //	err = db.Commit()              // with the source offsets (db.SetOffset)
 //
-// A Runner does the same between Kafka topics, committing offsets, state
-// and an outbox of produced rows in one state batch:
+// Package agg/runner runs operators between Kafka topics on the runner core
+// shared with join (`hotcold agg --config agg.yaml`): a consumer group, one
+// operator and state per partition, offsets, state and an outbox of produced
+// rows in one state batch.
 //
-//	r, err := agg.NewRunner(agg.RunnerConfig{Agg: cfg, Brokers: brokers,
-//		InputTopic: "orders_refunds", OutputTopic: "refunds_by_city", StateDir: "./state"})
-//	err = r.Run(ctx)
+// Runner (NewRunner) is the older runner of one operator over one state
+// directory for all partitions, with StopAt. It is kept only for the bypass
+// rebuild of package statemigrate, which migrates and checkpoints one state
+// directory; new jobs use agg/runner.
 //
 // # Concurrency
 //

@@ -88,7 +88,10 @@ func (c *RunnerConfig) validate() error {
 }
 
 // Runner consumes a changelog topic, aggregates it and produces the
-// aggregate changelog. Offsets, state and the produced-but-undelivered
+// aggregate changelog. It is the older runner (one state directory for all
+// partitions, ConsumePartitions, StopAt), kept for statemigrate's bypass
+// rebuild, which migrates one state directory; new jobs use package
+// agg/runner (`hotcold agg`) on the runner core shared with join. Offsets, state and the produced-but-undelivered
 // output (an outbox) are committed in one state batch, so a restart neither
 // loses nor double-counts input; output delivered just before a crash may
 // be delivered again (at least once).

@@ -1,4 +1,5 @@
-// Package runner runs a join.Operator between Kafka topics with franz-go:
+// Package runner runs a join.Operator between Kafka topics on hotcold's
+// shared runner core (internal/runcore, also under agg/runner):
 // `hotcold join --config join.yaml`, or from Go with New and Run.
 //
 // Both input topics must be co-partitioned by the join key (same partition
