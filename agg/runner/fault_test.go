@@ -11,8 +11,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hotcold/hotcold/agg"
 	"github.com/hotcold/hotcold/agg/runner"
 	"github.com/hotcold/hotcold/internal/runtest"
+	"github.com/hotcold/hotcold/row"
 )
 
 // The agg fault-injection suite: over a generated multi-day changelog with
@@ -139,5 +141,26 @@ func TestAggTwoRunnersInOneGroupRebalanceMidStream(t *testing.T) {
 	compare(t, readTable(t, c, a.OutputSchema()), w.want)
 	if n := runtest.GroupCommitted(t, c, "agg-two", input); n != end {
 		t.Fatalf("the group committed %d offsets in all, the input ends at %d", n, end)
+	}
+}
+
+// TestAggHalfTakenRecordStopsInsteadOfSkipping: a debezium update whose
+// -U was aggregated and whose +U is then rejected (a null group value)
+// cannot be skipped without leaving half of it counted: even under skip the
+// job stops, and nothing of the batch is committed.
+func TestAggHalfTakenRecordStopsInsteadOfSkipping(t *testing.T) {
+	c := newCluster(t)
+	s := row.MustSchema([]row.Column{{Name: "city", Type: row.String, Nullable: true}, {Name: "amount", Type: row.Int64}}, nil, 1)
+	runtest.Produce(t, c,
+		&kgo.Record{Topic: input, Key: []byte("bj"), Value: []byte(`{"before":null,"after":{"city":"bj","amount":5},"op":"c"}`)},
+		&kgo.Record{Topic: input, Key: []byte("bj"), Value: []byte(`{"before":{"city":"bj","amount":5},"after":{"city":null,"amount":6},"op":"u"}`)},
+	)
+	cfg := runnerConfig(c, t.TempDir())
+	cfg.Agg = agg.Config{ID: "by_city", Input: s, GroupBy: []string{"city"}, Aggregates: []agg.Aggregate{{Name: "total", Func: agg.Sum, Arg: "amount"}}}
+	cfg.InputFormat = row.FormatDebeziumJSON
+	cfg.Dirty = runner.Skip
+	runToError(t, cfg, "row 2 of 2 rejected", "cannot be skipped")
+	if n := runtest.GroupCommitted(t, c, cfg.Group, input); n != 0 {
+		t.Fatalf("the group committed %d offsets, want none", n)
 	}
 }

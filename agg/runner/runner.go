@@ -284,8 +284,10 @@ type handler struct {
 
 // Handle decodes one changelog record and aggregates its rows. The
 // operator changes nothing on a rejected row, and the record's outputs are
-// emitted only once all its rows are taken, so a dirty record leaves no
-// trace.
+// emitted only once all its rows are taken, so a dirty record (one that
+// does not decode, or whose first row is rejected) leaves no trace. A later
+// row of a record rejected after earlier ones were taken (a debezium update
+// whose +U is bad) is a fatal error: nothing of the batch is committed.
 func (h *handler) Handle(_ context.Context, rec *kgo.Record) (runcore.Fate, error) {
 	rows, err := h.r.in.Decode(h.rows[:0], row.Message{Key: rec.Key, Value: rec.Value})
 	h.rows = rows[:0]
@@ -293,9 +295,15 @@ func (h *handler) Handle(_ context.Context, rec *kgo.Record) (runcore.Fate, erro
 		return 0, runcore.Dirty(err)
 	}
 	out := h.out[:0]
-	for _, in := range rows {
+	for i, in := range rows {
 		if out, err = h.op.Process(out, in); err != nil {
 			h.out = out[:0]
+			if i > 0 {
+				// The rows before it changed the state: skipping the record
+				// would leave half of it counted. Stop without committing.
+				return 0, fmt.Errorf("record %s/%d@%d: row %d of %d rejected after the ones before it were aggregated (%w): it cannot be skipped",
+					rec.Topic, rec.Partition, rec.Offset, i+1, len(rows), err)
+			}
 			return 0, runcore.Dirty(err)
 		}
 	}
