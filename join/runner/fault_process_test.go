@@ -2,7 +2,6 @@ package runner_test
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -15,9 +14,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/runtest"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/join/runner"
 	"github.com/hotcold/hotcold/row"
@@ -34,46 +33,8 @@ func killAtProduce(t *testing.T, c *kfake.Cluster, dir string, perDay, k int) {
 	child.Env = append(os.Environ(), "HOTCOLD_CHILD_BROKERS="+strings.Join(c.ListenAddrs(), ","), "HOTCOLD_CHILD_DIR="+dir,
 		"HOTCOLD_CHILD_INSTANCE=runner-1", "HOTCOLD_CHILD_PERDAY="+strconv.Itoa(perDay))
 	child.Stderr = os.Stderr
-	var n atomic.Int64
-	var fired atomic.Bool
-	c.ControlKey(kmsg.Produce.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
-		if fired.Load() || n.Add(1) < int64(k) {
-			c.KeepControl()
-			return nil, nil, false
-		}
-		fired.Store(true)
-		child.Process.Kill()
-		t.Logf("killed the child at its produce request %d", k)
-		return nil, errors.New("killed (injected)"), true
-	})
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { child.Wait(); close(exited) }()
 	end := inputEnd(t, c)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-exited:
-			if !fired.Load() {
-				t.Fatalf("the child exited before produce request %d", k)
-			}
-			return
-		case <-time.After(10 * time.Millisecond):
-		}
-		if !fired.Load() && groupCommitted(t, c, staticGroup, "orders", "refunds") >= end {
-			// The child finished the stream before request k: kill it idle.
-			t.Logf("the child finished before produce request %d: killed idle", k)
-			fired.Store(true)
-			child.Process.Kill()
-		}
-		if time.Now().After(deadline) {
-			child.Process.Kill()
-			<-exited
-			t.Fatalf("the child neither sent produce request %d (sent %d) nor finished", k, n.Load())
-		}
-	}
+	runtest.KillAtProduce(t, c, child, k, func() bool { return groupCommitted(t, c, staticGroup, "orders", "refunds") >= end })
 }
 
 // TestKill9AtSeededPointsLosesNoRow kills runner processes (SIGKILL) twice

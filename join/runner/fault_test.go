@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/internal/runtest"
@@ -41,27 +39,7 @@ func runToError(t *testing.T, cfg runner.Config, want string) error {
 // groupCommitted is the sum of the group's committed offsets of topics.
 func groupCommitted(t *testing.T, c *kfake.Cluster, group string, topics ...string) int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	committed, err := newAdmin(cl).FetchOffsets(context.Background(), group)
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum int64
-	committed.Each(func(o kadmOffsetResponse) {
-		for _, tp := range topics {
-			if o.Topic == tp {
-				sum += o.At
-			}
-		}
-	})
-	return sum
+	return runtest.GroupCommitted(t, c, group, topics...)
 }
 
 // inputEnd is the sum of the end offsets of the inputs.
@@ -211,29 +189,8 @@ func TestProduceErrorStopsAndRestartRedeliversExactly(t *testing.T) {
 	c := newCluster(t)
 	w := genWorkload(100)
 	produceWorkload(t, c.ListenAddrs(), w)
-	var outProduces atomic.Int64
-	c.ControlKey(kmsg.Produce.Int16(), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		// The inputs are written: every produce from now on is the
-		// runner's (to the output topic, named by ID in newer versions).
-		req := kreq.(*kmsg.ProduceRequest)
-		if outProduces.Add(1) != 3 {
-			c.KeepControl()
-			return nil, nil, false
-		}
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		for _, tp := range req.Topics {
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
-			for _, p := range tp.Partitions {
-				rp := kmsg.NewProduceResponseTopicPartition()
-				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.InvalidRecord.Code
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
-	})
+	// The inputs are written: every produce from now on is the runner's.
+	runtest.FailProduce(c, 3)
 	dir := t.TempDir()
 	cfg := runnerConfig(c.ListenAddrs(), dir, w.coldStore(t, 7))
 	cfg.MaxPollRecords = 50
