@@ -99,7 +99,7 @@ func (f *File) Config() (Config, error) {
 	var probs []runcore.Problem
 	add := func(path string, format string, args ...any) { f.doc.Add(&probs, path, format, args...) }
 	var common runcore.Config
-	f.doc.Common(&probs, f.Kafka, f.State, f.Dirty, "refunds-by-city", &common)
+	f.doc.Common(&probs, f.Kafka, f.State, f.Dirty, "refunds-by-order", &common)
 	if f.Kafka.StartFrom != "" && f.Kafka.StartFrom != "earliest" {
 		add("kafka.start_from", "%q: an aggregation reads every partition from its start: leave it out or write earliest", f.Kafka.StartFrom)
 	}

@@ -22,7 +22,7 @@ func TestExampleAggConfigFileBuildsARunner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(r.OutputSchema().Names(), ","); got != "city,refunds,refund_total,biggest_refund" {
+	if got := strings.Join(r.OutputSchema().Names(), ","); got != "order_id,refunds,refund_total,biggest_refund,last_refund_ts" {
 		t.Fatalf("output columns %s", got)
 	}
 }
@@ -41,11 +41,11 @@ func TestAggConfigMistakesAreAllReportedWithTheirPlace(t *testing.T) {
 		}
 		return strings.Replace(s, old, new, 1)
 	}
-	shape := edit(string(data), "group_by: [city]", "groupby: [city]")
+	shape := edit(string(data), "group_by: [order_id]", "groupby: [order_id]")
 	shape = edit(shape, "  max_poll_records: 10000", "  max_poll_records: lots")
 	_, err = runner.ParseFile("agg.yaml", []byte(shape))
 	for _, want := range []string{
-		`agg.yaml:35:1: groupby: unknown field "groupby" at the top level: did you mean group_by?`,
+		`agg.yaml:41:1: groupby: unknown field "groupby" at the top level: did you mean group_by?`,
 		`agg.yaml:19:21: kafka.max_poll_records: "lots" is not a whole number`,
 		"(2 problems)",
 	} {
@@ -54,11 +54,11 @@ func TestAggConfigMistakesAreAllReportedWithTheirPlace(t *testing.T) {
 		}
 	}
 
-	sem := edit(string(data), "  group: refunds-by-city\n", "")
-	sem = edit(sem, "group_by: [city]", "group_by: [town]")
+	sem := edit(string(data), "  group: refunds-by-order\n", "")
+	sem = edit(sem, "group_by: [order_id]", "group_by: [order]")
 	sem = edit(sem, "{name: refund_total, func: sum, arg: refund}", "{name: refund_total, func: total, arg: refund}")
 	sem = edit(sem, "{name: biggest_refund, func: max, arg: refund}", "{name: biggest_refund, func: max}")
-	sem = edit(sem, "  dead_letter_topic: refunds_by_city_dlq\n", "")
+	sem = edit(sem, "  dead_letter_topic: refunds_by_order_dirty\n", "")
 	sem = edit(sem, "  policy: fail", "  policy: dead-letter")
 	f, err := runner.ParseFile("agg.yaml", []byte(sem))
 	if err != nil {
@@ -67,7 +67,7 @@ func TestAggConfigMistakesAreAllReportedWithTheirPlace(t *testing.T) {
 	_, err = f.Config()
 	for _, want := range []string{
 		"agg.yaml:11:3: kafka.group: is missing",
-		`agg.yaml:34:12: group_by[0]: "town" is not a column of input.columns (city, refund_id, refund)`,
+		`agg.yaml:40:12: group_by[0]: "order" is not a column of input.columns (order_id, user_id, order_amount, refund_id, refund, refund_ts)`,
 		`aggregates[1].func: "total": want count, sum, min, max, avg, first_value or last_value`,
 		"aggregates[2].arg: is missing: max needs the input column it reads",
 		"dirty.dead_letter_topic: is missing",

@@ -15,6 +15,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	aggrunner "github.com/hotcold/hotcold/agg/runner"
+	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/join"
+	"github.com/hotcold/hotcold/join/runner"
 )
 
 const aggTestConfig = `
@@ -120,5 +123,52 @@ func TestTheExampleAggConfigIsValid(t *testing.T) {
 	joinMust(t, err)
 	if _, err := aggrunner.New(cfg); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The documented agg.yaml reads the documented join.yaml's output: its
+// input columns are the join's output columns with their types, its topic
+// is the join's output topic, and it groups by the join key (the join's
+// output is partitioned like its inputs, by the join key).
+func TestTheExampleAggConfigReadsTheExampleJoinsOutput(t *testing.T) {
+	jf, err := runner.ReadFile("../../join/testdata/join.yaml")
+	joinMust(t, err)
+	jc, err := jf.Config(coldstore.NewMemory())
+	joinMust(t, err)
+	af, err := aggrunner.ReadFile("../../agg/testdata/agg.yaml")
+	joinMust(t, err)
+	ac, err := af.Config()
+	joinMust(t, err)
+	if ac.InputTopic != jc.OutputTopic {
+		t.Errorf("agg reads %q, the join writes %q", ac.InputTopic, jc.OutputTopic)
+	}
+	var want []string
+	for _, c := range jc.Join.Output {
+		s := jc.Join.Left.Schema
+		if c.Side == join.Right {
+			s = jc.Join.Right.Schema
+		}
+		name := c.Name
+		if name == "" {
+			name = c.Source
+		}
+		want = append(want, fmt.Sprintf("%s %s", name, s.Column(s.Index(c.Source)).Type))
+	}
+	var got []string
+	for i := 0; i < ac.Agg.Input.Len(); i++ {
+		c := ac.Agg.Input.Column(i)
+		got = append(got, fmt.Sprintf("%s %s", c.Name, c.Type))
+	}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("agg input columns\n  %s\nthe join's output columns\n  %s", strings.Join(got, ", "), strings.Join(want, ", "))
+	}
+	for _, k := range jc.Join.Left.Key {
+		found := false
+		for _, g := range ac.Agg.GroupBy {
+			found = found || g == k
+		}
+		if !found {
+			t.Errorf("agg groups by %v, which does not hold the join key column %q its input is partitioned by", ac.Agg.GroupBy, k)
+		}
 	}
 }
