@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -109,9 +110,10 @@ func TestAggKill9AtSeededPointsLosesNoRow(t *testing.T) {
 	}
 }
 
-// TestAggTwoRunnersInOneGroupRebalanceMidStream starts a second runner in
-// the group of a running one (sharing the state directory, as two
-// processes of one machine do): partitions move between them mid-stream.
+// TestAggTwoRunnersInOneGroupRebalanceMidStream starts a second runner
+// process in the group of a running one (sharing the state directory, as
+// two processes of one machine do): partitions move to it mid-stream, and
+// back when it stops; the merged output is exact.
 func TestAggTwoRunnersInOneGroupRebalanceMidStream(t *testing.T) {
 	c := newCluster(t)
 	w := genWorkload(200, 4)
@@ -120,23 +122,40 @@ func TestAggTwoRunnersInOneGroupRebalanceMidStream(t *testing.T) {
 	dir := t.TempDir()
 	cfg := runnerConfig(c, dir)
 	cfg.Group, cfg.MaxPollRecords = "agg-two", 50
+	cfg.NoSync = false // the child process reads the partitions it takes over from disk
 	a, stopA, _ := start(t, cfg)
 	runtest.WaitFor(t, "the first runner's output", func() bool { return runtest.EndSum(t, c, output) > 0 })
-	b, stopB, _ := start(t, cfg)
-	runtest.WaitFor(t, "the rebalance", func() bool {
-		pa, pb := a.Stats().Partitions, b.Stats().Partitions
-		return pa > 0 && pb > 0 && pa+pb == 3
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "HOTCOLD_AGG_CHILD_BROKERS="+strings.Join(c.ListenAddrs(), ","), "HOTCOLD_AGG_CHILD_DIR="+dir,
+		"HOTCOLD_AGG_CHILD_GROUP=agg-two")
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = child.Wait(); close(exited) }()
+	t.Cleanup(func() { child.Process.Kill(); <-exited })
+	runtest.WaitFor(t, "the rebalance (the second process takes partitions)", func() bool {
+		n := a.Stats().Partitions
+		return n > 0 && n < 3
 	})
 	runtest.Produce(t, c, w.recs[half:]...)
 	end := runtest.EndSum(t, c, input)
 	runtest.WaitFor(t, "the end of the input", func() bool { return runtest.GroupCommitted(t, c, "agg-two", input) >= end })
-	for _, stop := range []func() error{stopA, stopB} {
-		if err := stop(); err != nil {
-			t.Fatal(err)
-		}
+	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
 	}
-	if b.Stats().Records == 0 {
-		t.Fatal("the second runner consumed nothing")
+	<-exited
+	if waitErr != nil {
+		t.Fatalf("the second process did not stop cleanly: %v", waitErr)
+	}
+	runtest.WaitFor(t, "the partitions back at the first runner", func() bool { return a.Stats().Partitions == 3 })
+	if err := stopA(); err != nil {
+		t.Fatal(err)
+	}
+	if a.Stats().Records >= end {
+		t.Fatalf("the first runner consumed all %d records: the second process took none", end)
 	}
 	compare(t, readTable(t, c, a.OutputSchema()), w.want)
 	if n := runtest.GroupCommitted(t, c, "agg-two", input); n != end {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -310,8 +312,10 @@ func TestAggRunnerRefusesStateOfAnotherSchema(t *testing.T) {
 	}
 }
 
-// TestMain runs a child runner process (for the kill -9 tests) when the
-// environment asks for it: a runner that works until it is killed.
+// TestMain runs a child runner process when the environment asks for it:
+// for the kill -9 tests a static member that works until it is killed; with
+// HOTCOLD_AGG_CHILD_GROUP a dynamic member of that group that stops
+// gracefully on SIGTERM (exit status 0 after a clean stop).
 func TestMain(m *testing.M) {
 	brokers := os.Getenv("HOTCOLD_AGG_CHILD_BROKERS")
 	if brokers == "" {
@@ -323,11 +327,19 @@ func TestMain(m *testing.M) {
 		MaxPollRecords: 50, ClientOpts: []kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond)},
 		// NoSync false: a killed process must find every commit.
 	}
+	if g := os.Getenv("HOTCOLD_AGG_CHILD_GROUP"); g != "" {
+		cfg.Group, cfg.InstanceID = g, ""
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	r, err := runner.New(cfg)
 	if err == nil {
-		err = r.Run(context.Background())
+		err = r.Run(ctx)
 	}
+	stop()
 	fmt.Fprintln(os.Stderr, "child runner returned:", err)
+	if err == nil {
+		os.Exit(0)
+	}
 	os.Exit(1)
 }
 
