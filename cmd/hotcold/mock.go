@@ -191,12 +191,26 @@ for a valid case it prints the sources, the arrival order and the sink.`,
 					fmt.Fprintf(w, "%s: INVALID\n%v\n", p, err)
 					continue
 				}
-				key := "none (multiset)"
-				if k := c.Sink.Schema.KeyNames(); len(k) > 0 {
-					key = strings.Join(k, ", ")
+				var sinks []string
+				for _, sk := range c.Sinks {
+					key := "none (multiset)"
+					if k := sk.Schema.KeyNames(); len(k) > 0 {
+						key = strings.Join(k, ", ")
+					}
+					var expect []string
+					if sk.Expect.HasRows {
+						expect = append(expect, fmt.Sprintf("%d expected rows", len(sk.Expect.Rows)))
+					}
+					if sk.Expect.HasChangelog {
+						expect = append(expect, fmt.Sprintf("%d expected changes", len(sk.Expect.Changelog)))
+					}
+					name := sk.Topic
+					if sk.Name != sk.Topic {
+						name = sk.Name + " on " + sk.Topic
+					}
+					sinks = append(sinks, fmt.Sprintf("sink %s (%s, key %s), %s", name, sk.Format, key, strings.Join(expect, ", ")))
 				}
-				fmt.Fprintf(w, "%s: ok: %d sources, %d messages, sink %s (%s, key %s), %d expected rows\n",
-					c.Name, len(c.Sources), len(c.Steps()), c.Sink.Topic, c.Sink.Format, key, len(c.Expect.Rows))
+				fmt.Fprintf(w, "%s: ok: %d sources, %d messages, %s\n", c.Name, len(c.Sources), len(c.Steps()), strings.Join(sinks, "; "))
 				var order []string
 				var total time.Duration
 				for _, st := range c.Steps() {
