@@ -463,7 +463,7 @@ func (d *ChangelogDiff) String() string {
 	if len(d.Diverged) > 0 {
 		b.WriteString("diverged (first difference per key):\n")
 		for _, dv := range d.Diverged {
-			fmt.Fprintf(&b, "  ~ %s at change %d (expected %d, got %d):\n", dv.Key, dv.Index+1, dv.ExpectedCount, dv.ActualCount)
+			fmt.Fprintf(&b, "  ~ %s at change %d (%d expected, %d received):\n", dv.Key, dv.Index+1, dv.ExpectedCount, dv.ActualCount)
 			if dv.Expected != nil {
 				fmt.Fprintf(&b, "      expected %s", change(*dv.Expected))
 				if dv.ExpectedAt.File != "" {
