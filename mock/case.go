@@ -1235,11 +1235,45 @@ func parseRow(line []byte, pos Pos, s *row.Schema) (row.Row, *CaseError) {
 		var fe *row.FieldError
 		if errors.As(err, &fe) {
 			ce.Field = fe.Column
-			ce.Problem = fmt.Sprintf("value %s: %s (column type %s)", fe.Value, fe.Reason, fe.Type)
+			ce.Problem = fmt.Sprintf("value %s: %s (column type %s)", fe.Value, fe.Reason, sqlTypeName(fe.Type))
 		}
 		return row.Row{}, ce
 	}
 	return r.Clone(), nil
+}
+
+// sqlTypeName names a type as a case declares it (Flink SQL).
+func sqlTypeName(t row.Type) string {
+	switch t.ID {
+	case row.TypeBool:
+		return "BOOLEAN"
+	case row.TypeInt32:
+		return "INT"
+	case row.TypeInt64:
+		return "BIGINT"
+	case row.TypeFloat32:
+		return "FLOAT"
+	case row.TypeFloat64:
+		return "DOUBLE"
+	case row.TypeString:
+		return "STRING"
+	case row.TypeBinary:
+		return "BYTES"
+	case row.TypeDate32:
+		return "DATE"
+	case row.TypeDecimal128:
+		return fmt.Sprintf("DECIMAL(%d, %d)", t.Precision, t.Scale)
+	case row.TypeTimestamp:
+		p := 3
+		if t.Unit == row.Microsecond {
+			p = 6
+		}
+		if t.Zone != "" {
+			return fmt.Sprintf("TIMESTAMP_LTZ(%d)", p)
+		}
+		return fmt.Sprintf("TIMESTAMP(%d)", p)
+	}
+	return strings.ToUpper(t.String())
 }
 
 func keyText(s *row.Schema, r row.Row) string {

@@ -83,6 +83,8 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 	defer cancelRun(nil)
 	var stopJob func() error
 	var endMu sync.Mutex
+	// sentAll is set before the last input is produced: a job that has
+	// read it ends after that.
 	sentAll, endedAfterInput := false, false
 	if o.StartJob != nil {
 		ended := func(err error) {
@@ -101,12 +103,13 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 	}
 	err = waitReady(runCtx, adm, c, RunInfo{RunID: o.RunID, Topics: res.Topics, Case: c}, o.Brokers)
 	if err == nil {
-		res.Sent, err = send(runCtx, cl, c, &o, res.Topics, parts, log)
+		res.Sent, err = send(runCtx, cl, c, &o, res.Topics, parts, log, func() {
+			endMu.Lock()
+			sentAll = true
+			endMu.Unlock()
+		})
 	}
 	if err == nil {
-		endMu.Lock()
-		sentAll = true
-		endMu.Unlock()
 		res.Complete, err = awaitOutput(runCtx, cols, c, &o)
 	}
 	var jf *jobFailed
@@ -284,10 +287,14 @@ func sinkStart(ctx context.Context, adm *kadm.Client, topic string, shared bool)
 	return out, nil
 }
 
-// send produces every step in order and returns what was sent.
+// send produces every step in order and returns what was sent; last is
+// called just before the last step is produced (at once without steps).
 func send(ctx context.Context, cl *kgo.Client, c *Case, o *Options, topics map[string]string, parts map[string]int32, log interface {
 	Info(string, ...any)
-}) ([]Sent, error) {
+}, last func()) ([]Sent, error) {
+	if len(c.steps) == 0 {
+		last()
+	}
 	steps := c.steps
 	recs := make([]*kgo.Record, len(steps))
 	sent := make([]Sent, 0, len(steps))
@@ -377,6 +384,9 @@ func send(ctx context.Context, cl *kgo.Client, c *Case, o *Options, topics map[s
 			r.Timestamp = now
 		}
 		sentAt[i] = now
+		if i == len(steps)-1 {
+			last()
+		}
 		cl.Produce(ctx, r, promise)
 		pending++
 	}

@@ -1,0 +1,151 @@
+package mock_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hotcold/hotcold/mock"
+)
+
+// quietCase is a case whose sinks expect nothing unless extra says so:
+// source "in" on topic in, sink "quiet" on topic quiet (rows: []), and
+// whatever extra adds (another sink, a ready section).
+func quietCase(t *testing.T, sinks, extra string) *mock.Case {
+	t.Helper()
+	c, err := mock.LoadCaseFS(caseFS(`name: quiet
+sources:
+  - {name: in, topic: in, format: json, columns: {id: BIGINT NOT NULL}, key: [id], messages: [{row: {id: 1}}]}
+`+sinks+`
+expect: {timeout: 10m, quiet: 200ms}
+`+extra), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+const oneQuietSink = `sink: {topic: quiet, format: json, columns: {id: BIGINT NOT NULL}, key: [id], expect: {rows: []}}`
+
+func TestAnEmptySinkWithoutEvidenceIsUnknownNotAPass(t *testing.T) {
+	kopts := newCluster(t)
+	c := quietCase(t, oneQuietSink, "") // no job runs at all
+	res, err := mock.Run(ctxFor(t), c, mock.Options{Kafka: kopts, FullSpeed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != mock.Unknown || res.Passed() || !strings.Contains(res.Reason, "nothing shows that the job read the inputs: declare a ready check") {
+		t.Fatalf("verdict %s: %s", res.Verdict, res.Reason)
+	}
+	var junit strings.Builder
+	rep := &mock.Report{Results: []*mock.Result{res}}
+	if err := rep.WriteJUnit(&junit); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(junit.String(), `type="unknown"`) || !strings.Contains(junit.String(), `errors="1"`) || rep.Failed() != 1 {
+		t.Fatalf("an unknown verdict must not read as a pass in CI:\n%s", junit.String())
+	}
+}
+
+func TestAnEmptySinkPassesOnceTheReadyCheckPassed(t *testing.T) {
+	kopts := newCluster(t)
+	c := quietCase(t, oneQuietSink, "ready: {command: \"true\"}\n")
+	res, err := mock.Run(ctxFor(t), c, mock.Options{Kafka: kopts, FullSpeed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Passed() || !strings.Contains(res.Sinks[0].Evidence, "ready check passed") {
+		t.Fatalf("verdict %s (%s), evidence %q", res.Verdict, res.Reason, res.Sinks[0].Evidence)
+	}
+}
+
+func TestAnEmptySinkPassesWhenAnotherSinkOfTheRunReceivedOutput(t *testing.T) {
+	kopts := newCluster(t)
+	// sink "echo" reads the source's own topic: the "job" is the identity
+	c := quietCase(t, `sinks:
+  - {name: echo, topic: in, format: json, columns: {id: BIGINT NOT NULL}, key: [id], expect: {rows: [{id: 1}]}}
+  - {name: quiet, topic: quiet, format: json, columns: {id: BIGINT NOT NULL}, key: [id], expect: {rows: []}}`, "")
+	res, err := mock.Run(ctxFor(t), c, mock.Options{Kafka: kopts, FullSpeed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Passed() || res.Sinks[1].Evidence != "another sink of the run received output" {
+		t.Fatalf("%s\nevidence %q", res.Report(), res.Sinks[1].Evidence)
+	}
+	// With shared topics another writer may have written it: no evidence.
+	cl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopics(ctxFor(t), 1, -1, nil, "in", "quiet"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = mock.Run(ctxFor(t), c, mock.Options{Kafka: kopts, FullSpeed: true, Shared: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != mock.Unknown || res.Sinks[0].Verdict != mock.Pass || res.Sinks[1].Verdict != mock.Unknown {
+		t.Fatalf("shared run:\n%s", res.Report())
+	}
+}
+
+// endingJob is a bounded job: it reads its source topic until it has seen
+// one record, then ends by itself with a clean exit.
+func endingJob(kopts []kgo.Opt) mock.StartFunc {
+	return func(ctx context.Context, run mock.RunInfo) (func() error, error) {
+		cl, err := kgo.NewClient(append(append([]kgo.Opt{}, kopts...),
+			kgo.ConsumeTopics(run.Topics["in"]), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))...)
+		if err != nil {
+			return nil, err
+		}
+		jctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for jctx.Err() == nil {
+				if cl.PollFetches(jctx).NumRecords() > 0 {
+					run.JobEnded(nil)
+					return
+				}
+			}
+		}()
+		return func() error { cancel(); wg.Wait(); cl.Close(); return nil }, nil
+	}
+}
+
+func TestAnEmptySinkPassesWhenTheJobEndsByItselfAfterTheLastInput(t *testing.T) {
+	kopts := newCluster(t)
+	c := quietCase(t, oneQuietSink, "")
+	res, err := mock.Run(ctxFor(t), c, mock.Options{Kafka: kopts, FullSpeed: true, StartJob: endingJob(kopts)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Passed() || !strings.Contains(res.Sinks[0].Evidence, "the job ended by itself (status 0) after the last input") {
+		t.Fatalf("verdict %s (%s), evidence %q", res.Verdict, res.Reason, res.Sinks[0].Evidence)
+	}
+}
+
+func TestASinkExpectingRowsThatReceivesNothingFailsNamingItThroughKafka(t *testing.T) {
+	kopts := newCluster(t)
+	c := quietCase(t, `sinks:
+  - {name: echo, topic: in, format: json, columns: {id: BIGINT NOT NULL}, key: [id], expect: {rows: [{id: 1}]}}
+  - {name: totals, topic: totals, format: json, columns: {id: BIGINT NOT NULL}, key: [id], expect: {rows: [{id: 1}]}}`, "")
+	res, err := mock.Run(ctxFor(t), c, mock.Options{Kafka: kopts, FullSpeed: true, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "sink totals: no output on sink topic " + res.RunID + ".totals within 300ms after the last input"
+	if res.Verdict != mock.Fail || res.Sinks[0].Verdict != mock.Pass || !strings.HasPrefix(res.Reason, want) {
+		t.Fatalf("reason %q, want it to start %q:\n%s", res.Reason, want, res.Report())
+	}
+	if !strings.Contains(res.Report(), "sink totals (topic "+res.RunID+".totals, json): FAIL (0 messages, 0 rows)") {
+		t.Fatalf("report:\n%s", res.Report())
+	}
+}
