@@ -296,3 +296,14 @@ func TestTheResultJSONAndTablesShowEverySink(t *testing.T) {
 		t.Fatalf("table.order_latest.jsonl %q %v", latest, err)
 	}
 }
+
+func TestAJobIsGivenTheTopicOfEverySink(t *testing.T) {
+	c := loadCase(t, userTotalsDir)
+	env := mock.JobEnv(mock.RunInfo{RunID: "r1", Case: c, Topics: map[string]string{"orders": "r1.orders", "user_totals": "r1.user_totals", "order_latest": "r1.order_latest"}}, "k:9092")
+	got := strings.Join(env, "\n") + "\n"
+	for _, want := range []string{"HOTCOLD_SINK_TOPIC=r1.user_totals\n", "HOTCOLD_SINK_USER_TOTALS=r1.user_totals\n", "HOTCOLD_SINK_ORDER_LATEST=r1.order_latest\n", "HOTCOLD_SOURCE_ORDERS=r1.orders\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("environment lacks %q:\n%s", want, got)
+		}
+	}
+}
