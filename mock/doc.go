@@ -65,10 +65,10 @@
 // a row never added), or when it expects rows and receives no message. A
 // sink that expects nothing and receives nothing passes only with
 // evidence that the job read the inputs: the case's ready check passed,
-// the job ended by itself with a clean exit after the last input was
-// produced, the in-process job processed every input, or another sink of
-// an isolated run received output; otherwise its verdict is [Unknown],
-// which is not a pass.
+// the in-process job processed every input, or another sink of an
+// isolated run received output; otherwise its verdict is [Unknown], which
+// is not a pass. A job's own exit with status 0 is no evidence (flink run
+// -d exits 0 once it has submitted the job).
 //
 // # Sampling and storage
 //

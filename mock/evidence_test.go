@@ -3,7 +3,6 @@ package mock_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -95,40 +94,24 @@ func TestAnEmptySinkPassesWhenAnotherSinkOfTheRunReceivedOutput(t *testing.T) {
 	}
 }
 
-// endingJob is a bounded job: it reads its source topic until it has seen
-// one record, then ends by itself with a clean exit.
-func endingJob(kopts []kgo.Opt) mock.StartFunc {
-	return func(ctx context.Context, run mock.RunInfo) (func() error, error) {
-		cl, err := kgo.NewClient(append(append([]kgo.Opt{}, kopts...),
-			kgo.ConsumeTopics(run.Topics["in"]), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))...)
-		if err != nil {
-			return nil, err
-		}
-		jctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for jctx.Err() == nil {
-				if cl.PollFetches(jctx).NumRecords() > 0 {
-					run.JobEnded(nil)
-					return
-				}
-			}
-		}()
-		return func() error { cancel(); wg.Wait(); cl.Close(); return nil }, nil
-	}
+// detachingJob ends at once with a clean exit, as flink run -d does once
+// it has submitted the real job.
+func detachingJob(ctx context.Context, run mock.RunInfo) (func() error, error) {
+	run.JobEnded(nil)
+	return func() error { return nil }, nil
 }
 
-func TestAnEmptySinkPassesWhenTheJobEndsByItselfAfterTheLastInput(t *testing.T) {
+func TestAJobsCleanExitIsNoEvidenceForAnEmptySink(t *testing.T) {
 	kopts := newCluster(t)
 	c := quietCase(t, oneQuietSink, "")
-	res, err := mock.Run(ctxFor(t), c, mock.Options{Kafka: kopts, FullSpeed: true, StartJob: endingJob(kopts)})
+	// An exit 0 may be a bounded job that read everything, or flink run -d
+	// having only submitted the real job: mock cannot tell.
+	res, err := mock.Run(ctxFor(t), c, mock.Options{Kafka: kopts, FullSpeed: true, StartJob: detachingJob})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Passed() || !strings.Contains(res.Sinks[0].Evidence, "the job ended by itself (status 0) after the last input") {
-		t.Fatalf("verdict %s (%s), evidence %q", res.Verdict, res.Reason, res.Sinks[0].Evidence)
+	if res.Verdict != mock.Unknown || !strings.Contains(res.Reason, "the job's own exit with status 0 is no evidence") {
+		t.Fatalf("verdict %s: %s", res.Verdict, res.Reason)
 	}
 }
 

@@ -83,9 +83,10 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 	defer cancelRun(nil)
 	var stopJob func() error
 	var endMu sync.Mutex
-	// sentAll is set before the last input is produced: a job that has
-	// read it ends after that.
-	sentAll, endedAfterInput := false, false
+	// A clean exit of the job by itself is no evidence that it read the
+	// inputs (flink run -d exits 0 once it has submitted the job); it is
+	// only mentioned when the verdict is unknown.
+	endedClean := false
 	if o.StartJob != nil {
 		ended := func(err error) {
 			if err != nil {
@@ -93,7 +94,7 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 				return
 			}
 			endMu.Lock()
-			endedAfterInput = sentAll
+			endedClean = true
 			endMu.Unlock()
 		}
 		stopJob, err = o.StartJob(ctx, RunInfo{RunID: o.RunID, Topics: res.Topics, Case: c, JobEnded: ended})
@@ -103,11 +104,7 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 	}
 	err = waitReady(runCtx, adm, c, RunInfo{RunID: o.RunID, Topics: res.Topics, Case: c}, o.Brokers)
 	if err == nil {
-		res.Sent, err = send(runCtx, cl, c, &o, res.Topics, parts, log, func() {
-			endMu.Lock()
-			sentAll = true
-			endMu.Unlock()
-		})
+		res.Sent, err = send(runCtx, cl, c, &o, res.Topics, parts, log)
 	}
 	if err == nil {
 		res.Complete, err = awaitOutput(runCtx, cols, c, &o)
@@ -139,12 +136,12 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 		}
 	}
 	evidence := ""
-	endMu.Lock()
-	switch {
-	case c.Ready.declared():
+	if c.Ready.declared() {
 		evidence = "the case's ready check passed before the inputs were sent"
-	case endedAfterInput:
-		evidence = "the job ended by itself (status 0) after the last input"
+	}
+	endMu.Lock()
+	if endedClean {
+		res.noEvidence = "the job's own exit with status 0 is no evidence: flink run -d, for one, exits 0 once it has submitted the job"
 	}
 	endMu.Unlock()
 	evaluate(c, res, outputs, o.Timeout, evidence)
@@ -287,14 +284,10 @@ func sinkStart(ctx context.Context, adm *kadm.Client, topic string, shared bool)
 	return out, nil
 }
 
-// send produces every step in order and returns what was sent; last is
-// called just before the last step is produced (at once without steps).
+// send produces every step in order and returns what was sent.
 func send(ctx context.Context, cl *kgo.Client, c *Case, o *Options, topics map[string]string, parts map[string]int32, log interface {
 	Info(string, ...any)
-}, last func()) ([]Sent, error) {
-	if len(c.steps) == 0 {
-		last()
-	}
+}) ([]Sent, error) {
 	steps := c.steps
 	recs := make([]*kgo.Record, len(steps))
 	sent := make([]Sent, 0, len(steps))
@@ -384,9 +377,6 @@ func send(ctx context.Context, cl *kgo.Client, c *Case, o *Options, topics map[s
 			r.Timestamp = now
 		}
 		sentAt[i] = now
-		if i == len(steps)-1 {
-			last()
-		}
 		cl.Produce(ctx, r, promise)
 		pending++
 	}

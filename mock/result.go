@@ -22,9 +22,9 @@ const (
 	// under test returned an error).
 	Error Verdict = "error"
 	// Unknown: nothing shows the output is complete: a sink that expects
-	// nothing received nothing, and the job gave no sign that it read the
-	// inputs (no ready check passed, it did not end after the last input).
-	// It is not a pass.
+	// nothing received nothing, and nothing shows the job read the inputs
+	// (no ready check was declared, no other sink of the run received
+	// output). It is not a pass.
 	Unknown Verdict = "unknown"
 )
 
@@ -89,6 +89,7 @@ type Result struct {
 	Files []File
 
 	shared       bool        // the run used the case's own topics
+	noEvidence   string      // why something that looks like evidence is none
 	sinkProblems [][]Problem // per sink, before evaluate (in-process encoding)
 }
 
@@ -102,7 +103,8 @@ type SinkResult struct {
 	Verdict Verdict
 	Reason  string
 	// Evidence, for a sink that passed with no message, is what showed the
-	// job read the inputs (a passed ready check, the job's end).
+	// job read the inputs (a passed ready check, an in-process job's end of
+	// input, another sink's output).
 	Evidence string
 	// Output are the sink's messages in the order received.
 	Output []Record
@@ -212,7 +214,7 @@ func (s *SinkResult) details(b *strings.Builder, indent string) {
 // received) with its format, merges it, compares it with the sink's
 // expected table and changelog, and sets the sinks' and the run's verdict.
 // evidence, when not "", is what shows the job read the inputs (a passed
-// ready check, the job's end after the last input); without it a sink that
+// ready check, an in-process job's end of input); without it a sink that
 // received nothing and expects nothing is Unknown, not Pass.
 func evaluate(c *Case, res *Result, outputs [][]Record, timeout time.Duration, evidence string) {
 	res.Output = nil
@@ -326,6 +328,9 @@ func evaluateSink(c *Case, sk *Sink, res *Result, sr *SinkResult, timeout time.D
 	case len(sr.Output) == 0 && evidence == "":
 		sr.Verdict = Unknown
 		sr.Reason = fmt.Sprintf("no message on sink topic %s, as expected, but nothing shows that the job read the inputs: declare a ready check (ready: group, command or http) so that an empty sink is evidence", topic)
+		if res.noEvidence != "" {
+			sr.Reason += " (" + res.noEvidence + ")"
+		}
 		return
 	default:
 		sr.Verdict = Pass

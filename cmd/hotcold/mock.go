@@ -43,8 +43,8 @@ messages (JSONL), the schedule, one sink or several (topic, format, columns,
 primary key), and for each sink the expected table and/or its expected
 changelog (every change per key, +I -U +U -D). A case passes only when every
 sink passes; an empty sink needs evidence that the job read the inputs (a
-ready check, the job's clean end), else the verdict is UNKNOWN. Results are kept in a store: a local directory, or
-s3://bucket for a team.`,
+passed ready check, another sink's output), else the verdict is UNKNOWN.
+Results are kept in a store: a local directory, or s3://bucket for a team.`,
 		Example: `  hotcold mock sample --brokers kafka:9092 --topic orders --last 20 -o cases/refund/orders.jsonl
   hotcold mock check cases/refund
   hotcold mock run cases/refund --brokers kafka:9092 --exec './start-job.sh'
