@@ -309,9 +309,11 @@ type observed struct {
 }
 
 // CompareChangelog compares the changes a sink holds (in the order read)
-// with an expected changelog, key by key, with the sink schema's key. A
-// -D with only its key columns (an upsert-kafka tombstone) matches an
-// expected -D of that key whatever the other columns.
+// with an expected changelog, key by key, with the sink schema's key
+// (without a key, the whole changelog is one ordered sequence; a case's
+// expect.changelog needs a key). A -D with only its key columns (an
+// upsert-kafka tombstone) matches an expected -D of that key whatever the
+// other columns.
 func CompareChangelog(s *row.Schema, expected, actual []row.Row, o CompareOptions) *ChangelogDiff {
 	obs := make([]observed, len(actual))
 	for i, r := range actual {
@@ -360,6 +362,9 @@ func compareChangelog(s *row.Schema, format row.Format, expected []row.Row, expe
 			}
 		}
 		actBy[string(k)] = append(actBy[string(k)], a)
+	}
+	if len(s.Key()) == 0 {
+		text[""] = "(the whole changelog: no key)"
 	}
 	d.ExpectedKeys, d.ActualKeys = len(expKeys), len(actKeys)
 	for _, k := range expKeys {

@@ -105,3 +105,14 @@ expect:
 		t.Fatalf("report:\n%s", res.Report())
 	}
 }
+
+func TestWithoutAKeyTheWholeChangelogIsOneSequence(t *testing.T) {
+	s, err := row.NewSchema([]row.Column{{Name: "id", Type: row.Int64}, {Name: "n", Type: row.Int64, Nullable: true}}, nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := mock.CompareChangelog(s, []row.Row{changeOf(row.Insert, 1, 1), changeOf(row.Insert, 2, 2)}, []row.Row{changeOf(row.Insert, 2, 2), changeOf(row.Insert, 1, 1)}, mock.CompareOptions{})
+	if len(d.Diverged) != 1 || d.Diverged[0].Key != "(the whole changelog: no key)" || d.Diverged[0].Index != 0 {
+		t.Fatalf("diff:\n%s", d)
+	}
+}
