@@ -132,3 +132,39 @@ func TestASinkExpectingRowsThatReceivesNothingFailsNamingItThroughKafka(t *testi
 		t.Fatalf("report:\n%s", res.Report())
 	}
 }
+
+func TestAKeyWhoseChangesSpanPartitionsIsNotedInTheChangelogDiff(t *testing.T) {
+	kopts := newCluster(t)
+	// The sink is the source topic itself: the "job" is the identity.
+	c, err := mock.LoadCaseFS(caseFS(`sources:
+  - name: in
+    topic: in
+    format: changelog-json
+    partitions: 2
+    columns: {id: BIGINT NOT NULL, n: BIGINT}
+    key: [id]
+    messages:
+      - {op: +I, row: {id: 1, n: 1}, partition: 0}
+      - {op: +U, row: {id: 1, n: 5}, partition: 1}
+sink: {topic: in, format: changelog-json, partitions: 2, columns: {id: BIGINT NOT NULL, n: BIGINT}, key: [id]}
+expect:
+  changelog:
+    - {op: +I, row: {id: 1, n: 1}}
+    - {op: -U, row: {id: 1, n: 1}}
+  quiet: 200ms
+`), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := mock.Run(ctxFor(t), c, mock.Options{Kafka: kopts, FullSpeed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Sinks[0].Changelog
+	if res.Verdict != mock.Fail || d == nil || len(d.Diverged) != 1 || !strings.Contains(d.Diverged[0].Note, "read from 2 partitions, whose relative order Kafka does not define") {
+		t.Fatalf("report:\n%s", res.Report())
+	}
+	if at := d.Diverged[0].ActualAt; !strings.HasPrefix(at, res.RunID+".in/") {
+		t.Errorf("the divergence names the record %q", at)
+	}
+}

@@ -290,6 +290,11 @@ func send(ctx context.Context, cl *kgo.Client, c *Case, o *Options, topics map[s
 }) ([]Sent, error) {
 	steps := c.steps
 	recs := make([]*kgo.Record, len(steps))
+	type target struct {
+		topic     string
+		partition int32
+	}
+	targets := make([]target, len(steps))
 	sent := make([]Sent, 0, len(steps))
 	hasher := kgo.StickyKeyPartitioner(nil).ForTopic("")
 	for i, st := range steps {
@@ -310,6 +315,7 @@ func send(ctx context.Context, cl *kgo.Client, c *Case, o *Options, topics map[s
 			r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 		}
 		recs[i] = r
+		targets[i] = target{topic, p}
 	}
 
 	var mu sync.Mutex
@@ -360,8 +366,10 @@ func send(ctx context.Context, cl *kgo.Client, c *Case, o *Options, topics map[s
 		wait := scale(st.Wait, o.FullSpeed, o.Speed)
 		r := recs[i]
 		if pending > acked {
-			prev := recs[pending-1]
-			if wait > 0 || prev.Topic != r.Topic || prev.Partition != r.Partition {
+			// the target of the previous record as chosen here: kgo writes
+			// the fields of a record in flight
+			prev := targets[pending-1]
+			if cur := targets[i]; wait > 0 || prev != cur {
 				if err := flush(); err != nil {
 					return sent, err
 				}
