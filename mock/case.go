@@ -1177,11 +1177,19 @@ func (l *loader) sinkExpect(sk *Sink, ey expectFields, field string, p ...any) {
 	if ey.rows.Kind != 0 {
 		e.HasRows = true
 		lines, pos, _ := l.lines(ey.rows, field+".rows", sub("rows")...)
+		inline := ey.rows.Kind == yaml.SequenceNode && len(ey.rows.Content) == len(lines)
 		if s != nil {
 			keys := map[string]Pos{}
 			for j, ln := range lines {
 				r, err := parseRow(ln, pos[j], s)
 				if err != nil {
+					if inline && err.Column == 0 {
+						if err.Field != "" {
+							err.Column = yamlColumn(ey.rows.Content[j])(err.Field)
+						} else {
+							err.Column = ey.rows.Content[j].Column
+						}
+					}
 					l.ps.addErr(err)
 					continue
 				}

@@ -201,3 +201,11 @@ func FuzzChangeOp(f *testing.F) {
 		}
 	})
 }
+
+func TestAnInlineExpectedRowErrorHasItsColumn(t *testing.T) {
+	_, err := mock.LoadCaseFS(caseFS(sinksSource+"sink: {topic: o, format: json, columns: {id: BIGINT NOT NULL}, key: [id]}\nexpect:\n  rows:\n    - {id: two}\n"), "c")
+	var ces mock.CaseErrors
+	if !errors.As(err, &ces) || len(ces) != 1 || !strings.HasPrefix(ces[0].Error(), `c/case.yaml:6:12: id: value "two": not an integer (column type BIGINT)`) {
+		t.Fatalf("got %v", err)
+	}
+}
