@@ -69,9 +69,16 @@ type Case struct {
 	Sources []*Source
 	// Schedule is the arrival order and pace.
 	Schedule Schedule
-	// Sink is the topic the job under test writes to.
+	// Sinks are the topics the job under test writes to, in declaration
+	// order (the case's sinks list, or its one sink). The case passes only
+	// when every sink passes.
+	Sinks []*Sink
+	// Sink is the first sink (a copy of *Sinks[0]), for one-sink cases.
 	Sink Sink
-	// Expect is the expected table and how to compare with it.
+	// Expect is how long to wait for output and, for a one-sink case, the
+	// expected table of its sink (a copy of Sinks[0].Expect's fields; with
+	// a sinks list only Timeout and Quiet are set: each sink has its own
+	// expectation in Sink.Expect).
 	Expect Expect
 	// Ready is how to tell that the job under test is ready to read its
 	// sources; a run waits for it before sending (zero: it does not wait).
@@ -142,8 +149,12 @@ type OrderEntry struct {
 	Pos   Pos
 }
 
-// Sink is the topic the job under test writes its changelog to.
+// Sink is a topic the job under test writes its changelog to, and what
+// it must hold.
 type Sink struct {
+	// Name identifies the sink in reports and in SinksJob output: the
+	// case's sinks[i].name, default its topic.
+	Name string
 	// Topic is the sink topic; an isolated run reads "<run id>.<topic>".
 	Topic string
 	// Format is the changelog format the job writes (one of row.Formats).
@@ -158,9 +169,41 @@ type Sink struct {
 	// out) or ReadUncommitted (every record written). Options.Isolation
 	// overrides it.
 	Isolation Isolation
+	// Expect is what the sink must hold: an expected table, an expected
+	// changelog, or both.
+	Expect SinkExpect
 
 	codec *row.Codec
+	field string // sink or sinks[i], for messages
+	at    []any  // its YAML path
 }
+
+// SinkExpect is what one sink must hold. At least one of the expected
+// table (HasRows) and the expected changelog (HasChangelog) is given.
+type SinkExpect struct {
+	// HasRows says an expected table was given (rows: [] is an empty one).
+	HasRows bool
+	// Rows is the expected table (insert rows in the sink schema), and
+	// RowPos where each row was read.
+	Rows   []row.Row
+	RowPos []Pos
+	// HasChangelog says an expected changelog was given.
+	HasChangelog bool
+	// Changelog is the expected changelog (expect.changelog): every change
+	// the sink must hold, each row's Kind its change (+I, -U, +U, -D as
+	// Flink prints them). Changes are compared per primary key, in order
+	// within a key; the order between keys is not compared.
+	// ChangelogPos is where each change was read.
+	Changelog    []row.Row
+	ChangelogPos []Pos
+	// Ignore names columns left out of both comparisons.
+	Ignore []string
+	// FloatTolerance is as Expect.FloatTolerance.
+	FloatTolerance float64
+}
+
+// expectsOutput reports whether the sink must receive at least one message.
+func (e *SinkExpect) expectsOutput() bool { return len(e.Rows) > 0 || len(e.Changelog) > 0 }
 
 // Isolation is how the sink topic is read.
 type Isolation string
@@ -228,6 +271,24 @@ func (c *Case) Source(name string) *Source {
 
 // Codec returns the sink's codec.
 func (s *Sink) Codec() *row.Codec { return s.codec }
+
+// SinkNamed returns the named sink, or nil.
+func (c *Case) SinkNamed(name string) *Sink {
+	for _, s := range c.Sinks {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+func sinkNames(c *Case) string {
+	names := make([]string, len(c.Sinks))
+	for i, s := range c.Sinks {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
 
 // LoadCase loads a case from a directory holding case.yaml, or from a YAML
 // file. Files the case references are read relative to the case file and
@@ -314,6 +375,7 @@ type caseYAML struct {
 	Sources     []sourceYAML `yaml:"sources"`
 	Schedule    scheduleYAML `yaml:"schedule"`
 	Sink        sinkYAML     `yaml:"sink"`
+	Sinks       []sinkYAML   `yaml:"sinks"`
 	Expect      expectYAML   `yaml:"expect"`
 	Ready       readyYAML    `yaml:"ready"`
 }
@@ -337,12 +399,23 @@ type scheduleYAML struct {
 }
 
 type sinkYAML struct {
+	Name       string    `yaml:"name"`
 	Topic      string    `yaml:"topic"`
 	Format     string    `yaml:"format"`
 	Columns    yaml.Node `yaml:"columns"`
 	Key        []string  `yaml:"key"`
 	Partitions int32     `yaml:"partitions"`
 	Isolation  string    `yaml:"isolation"`
+	// Expect is a sink's own expectation, in a sinks list only.
+	Expect sinkExpectYAML `yaml:"expect"`
+}
+
+// sinkExpectYAML is sinks[i].expect.
+type sinkExpectYAML struct {
+	Rows           yaml.Node `yaml:"rows"`
+	Changelog      yaml.Node `yaml:"changelog"`
+	Ignore         []string  `yaml:"ignore"`
+	FloatTolerance float64   `yaml:"float_tolerance"`
 }
 
 type readyYAML struct {
@@ -354,6 +427,7 @@ type readyYAML struct {
 
 type expectYAML struct {
 	Rows           yaml.Node `yaml:"rows"`
+	Changelog      yaml.Node `yaml:"changelog"`
 	Ignore         []string  `yaml:"ignore"`
 	FloatTolerance float64   `yaml:"float_tolerance"`
 	Timeout        string    `yaml:"timeout"`
@@ -425,6 +499,67 @@ func (l *loader) has(key string) bool {
 	return false
 }
 
+// node returns the node at a path of mapping keys and sequence indexes
+// below the document root, and the key node naming it (nil for a sequence
+// item or the root); nil when there is none.
+func (l *loader) node(p ...any) (n, key *yaml.Node) {
+	n = l.root
+	for _, step := range p {
+		if n == nil {
+			return nil, nil
+		}
+		var next, k *yaml.Node
+		switch s := step.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == s {
+						next, k = n.Content[i+1], n.Content[i]
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && s >= 0 && s < len(n.Content) {
+				next = n.Content[s]
+			}
+		}
+		n, key = next, k
+	}
+	return n, key
+}
+
+// hasAt reports whether the node at a path exists.
+func (l *loader) hasAt(p ...any) bool {
+	n, _ := l.node(p...)
+	return n != nil
+}
+
+// at is a position with its column (0: unknown).
+type at struct {
+	Pos
+	Col int
+}
+
+// posCol is pos with the column: of the key naming the deepest node found,
+// or of the sequence item.
+func (l *loader) posCol(p ...any) at {
+	for len(p) > 0 {
+		n, key := l.node(p...)
+		switch {
+		case key != nil:
+			return at{Pos{File: l.shown(l.file), Line: key.Line}, key.Column}
+		case n != nil:
+			return at{Pos{File: l.shown(l.file), Line: n.Line}, n.Column}
+		}
+		p = p[:len(p)-1]
+	}
+	if l.root != nil {
+		return at{Pos{File: l.shown(l.file), Line: l.root.Line}, l.root.Column}
+	}
+	return at{Pos{File: l.shown(l.file), Line: 1}, 0}
+}
+
 func loadCase(fsys fs.FS, file, display string) (*Case, error) {
 	l := &loader{fsys: fsys, display: display, file: file}
 	data, err := fs.ReadFile(fsys, file)
@@ -458,7 +593,7 @@ func loadCase(fsys fs.FS, file, display string) (*Case, error) {
 		l.ps.add(l.pos("name"), "name", "%q: use letters, digits, '.', '_' and '-' (it names storage paths and topics)", c.Name)
 	}
 	l.sources(c, cy.Sources)
-	l.sink(c, cy.Sink)
+	l.sinks(c, &cy)
 	l.schedule(c, cy.Schedule)
 	l.expect(c, cy.Expect)
 	l.ready(c, cy.Ready)
@@ -692,50 +827,93 @@ func (l *loader) end(s *Source, n *yaml.Node, field string, i int) {
 	s.End = &m
 }
 
-func (l *loader) sink(c *Case, sy sinkYAML) {
-	s := &c.Sink
-	s.Topic, s.Partitions = sy.Topic, sy.Partitions
-	if !l.has("sink") {
-		l.ps.add(l.pos(), "sink", "a case needs a sink: topic, format and columns")
+// sinks reads the case's sink: the one-sink form (sink: with the
+// expectation in the case's expect) or a sinks list, each with its own
+// expect.
+func (l *loader) sinks(c *Case, cy *caseYAML) {
+	switch {
+	case l.has("sink") && l.has("sinks"):
+		l.ps.addAt(l.posCol("sinks"), "sinks", "give either sink (one sink) or sinks (a list), not both; move the sink into the sinks list")
+		return
+	case l.has("sinks"):
+		if len(cy.Sinks) == 0 {
+			l.ps.addAt(l.posCol("sinks"), "sinks", "want a list of sinks, each {name, topic, format, columns, key, expect: {rows, changelog}}")
+			return
+		}
+		for i, sy := range cy.Sinks {
+			field := fmt.Sprintf("sinks[%d]", i)
+			s := l.sink(c, sy, field, "sinks", i)
+			if s == nil {
+				continue
+			}
+			if sy.Expect.Rows.Kind == 0 && sy.Expect.Changelog.Kind == 0 {
+				// no expectation at all: never a silent pass
+				if sy.Expect.Ignore != nil || sy.Expect.FloatTolerance != 0 || l.hasAt("sinks", i, "expect") {
+					l.ps.addAt(l.posCol("sinks", i, "expect"), field+".expect", "give the sink's expected table (rows: a JSONL file or a list, [] for an empty table) or its expected changelog (changelog), or both")
+				} else {
+					l.ps.addAt(l.posCol("sinks", i), field+".expect", "sink %q has no expectation: give expect.rows (its expected table, [] for an empty one) or expect.changelog (its expected changes), or both", s.Name)
+				}
+			}
+			l.sinkExpect(s, expectFields{rows: &sy.Expect.Rows, changelog: &sy.Expect.Changelog, ignore: sy.Expect.Ignore, tol: sy.Expect.FloatTolerance},
+				field+".expect", "sinks", i, "expect")
+		}
+		for _, k := range []string{"rows", "changelog", "ignore", "float_tolerance"} {
+			if l.hasAt("expect", k) {
+				l.ps.addAt(l.posCol("expect", k), "expect."+k, "with a sinks list each sink has its own expectation: move expect.%s into sinks[i].expect.%s (the case's expect keeps timeout and quiet)", k, k)
+			}
+		}
+	case l.has("sink"):
+		s := l.sink(c, cy.Sink, "sink", "sink")
+		if s == nil {
+			return
+		}
+		ey := cy.Expect
+		if l.hasAt("sink", "expect") {
+			for _, k := range []string{"rows", "changelog", "ignore", "float_tolerance"} {
+				if l.hasAt("expect", k) {
+					l.ps.addAt(l.posCol("expect", k), "expect."+k, "sink.expect is given too: give the sink's expectation once, in sink.expect or in expect")
+				}
+			}
+			sy := cy.Sink.Expect
+			l.sinkExpect(s, expectFields{rows: &sy.Rows, changelog: &sy.Changelog, ignore: sy.Ignore, tol: sy.FloatTolerance}, "sink.expect", "sink", "expect")
+			if sy.Rows.Kind == 0 && sy.Changelog.Kind == 0 {
+				l.ps.addAt(l.posCol("sink", "expect"), "sink.expect", "give the sink's expected table (rows: a JSONL file or a list, [] for an empty table) or its expected changelog (changelog), or both")
+			}
+			break
+		}
+		if ey.Rows.Kind == 0 && ey.Changelog.Kind == 0 {
+			at := []any{"expect"}
+			if !l.has("expect") {
+				at = nil
+			}
+			l.ps.addAt(l.posCol(at...), "expect.rows", "give the expected table: a JSONL file name or a list ([] for an empty table); or the expected changelog (expect.changelog); or both")
+		}
+		l.sinkExpect(s, expectFields{rows: &ey.Rows, changelog: &ey.Changelog, ignore: ey.Ignore, tol: ey.FloatTolerance}, "expect", "expect")
+	default:
+		l.ps.add(l.pos(), "sink", "a case needs a sink: topic, format and columns (or a sinks list of them)")
 		return
 	}
-	l.topic(s.Topic, "sink.topic", "sink", "topic")
-	if sy.Format == "" {
-		l.ps.add(l.pos("sink"), "sink.format", "give the changelog format the job writes: %s", formatNames())
-	} else {
-		f, err := row.ParseFormat(sy.Format)
-		if err != nil {
-			l.ps.add(l.pos("sink", "format"), "sink.format", "%v", err)
+	if len(c.Sinks) > 0 {
+		c.Sink = *c.Sinks[0]
+		if !l.has("sinks") {
+			e := c.Sinks[0].Expect
+			c.Expect.Rows, c.Expect.RowPos, c.Expect.Ignore, c.Expect.FloatTolerance = e.Rows, e.RowPos, e.Ignore, e.FloatTolerance
 		}
-		s.Format = f
 	}
-	if s.Partitions < 0 {
-		l.ps.add(l.pos("sink", "partitions"), "sink.partitions", "%d is negative", s.Partitions)
-	}
-	if s.Partitions == 0 {
-		s.Partitions = 1
-	}
-	if iso, err := ParseIsolation(sy.Isolation); err != nil {
-		l.ps.add(l.pos("sink", "isolation"), "sink.isolation", "%v", err)
-	} else {
-		s.Isolation = iso
-	}
-	if sy.Columns.Kind == 0 {
-		l.ps.add(l.pos("sink"), "sink.columns", "declare the sink columns and their types, e.g. {order_id: BIGINT NOT NULL, amount: DECIMAL(10, 2)}")
-		return
-	}
-	s.Schema = l.columns(&sy.Columns, sy.Key, "sink", "sink")
-	if s.Schema != nil && s.Format != "" {
-		codec, err := row.NewCodec(s.Format, s.Schema)
-		if err != nil {
-			l.ps.add(l.pos("sink", "format"), "sink.format", "%v", err)
+	// a topic shared by sources and sinks must agree on partitions
+	for j, s := range c.Sinks {
+		for i, src := range c.Sources {
+			if src.Topic == s.Topic && src.Partitions != s.Partitions {
+				l.ps.add(l.pos(s.path("partitions")...), s.field+".partitions", "%d, but sources[%d] uses the same topic with %d partitions", s.Partitions, i, src.Partitions)
+			}
 		}
-		s.codec = codec
-	}
-	// a topic shared by a source and the sink must agree on partitions
-	for i, src := range c.Sources {
-		if src.Topic == s.Topic && src.Partitions != s.Partitions {
-			l.ps.add(l.pos("sink", "partitions"), "sink.partitions", "%d, but sources[%d] uses the same topic with %d partitions", s.Partitions, i, src.Partitions)
+		for _, o := range c.Sinks[:j] {
+			switch {
+			case o.Topic == s.Topic && s.Topic != "":
+				l.ps.addAt(l.posCol(s.path("topic")...), s.field+".topic", "sink %q already reads topic %s; a topic is one sink", o.Name, s.Topic)
+			case o.Name == s.Name && s.Name != "":
+				l.ps.addAt(l.posCol(s.path("name")...), s.field+".name", "sink %q is declared twice; give each sink its own name", s.Name)
+			}
 		}
 	}
 	for i, a := range c.Sources {
@@ -746,6 +924,56 @@ func (l *loader) sink(c *Case, sy sinkYAML) {
 		}
 	}
 }
+
+// sink reads one sink at field (sink or sinks[i]) and appends it to
+// c.Sinks; it returns nil when the sink is too broken to read its
+// expectation.
+func (l *loader) sink(c *Case, sy sinkYAML, field string, p ...any) *Sink {
+	s := &Sink{Name: sy.Name, Topic: sy.Topic, Partitions: sy.Partitions, field: field, at: p}
+	if s.Name == "" {
+		s.Name = s.Topic
+	} else if !nameRE.MatchString(s.Name) {
+		l.ps.addAt(l.posCol(s.path("name")...), field+".name", "%q: use letters, digits, '.', '_' and '-'", s.Name)
+	}
+	l.topic(s.Topic, field+".topic", s.path("topic")...)
+	if sy.Format == "" {
+		l.ps.addAt(l.posCol(p...), field+".format", "give the changelog format the job writes: %s", formatNames())
+	} else {
+		f, err := row.ParseFormat(sy.Format)
+		if err != nil {
+			l.ps.addAt(l.posCol(s.path("format")...), field+".format", "%v", err)
+		}
+		s.Format = f
+	}
+	if s.Partitions < 0 {
+		l.ps.addAt(l.posCol(s.path("partitions")...), field+".partitions", "%d is negative", s.Partitions)
+	}
+	if s.Partitions == 0 {
+		s.Partitions = 1
+	}
+	if iso, err := ParseIsolation(sy.Isolation); err != nil {
+		l.ps.addAt(l.posCol(s.path("isolation")...), field+".isolation", "%v", err)
+	} else {
+		s.Isolation = iso
+	}
+	c.Sinks = append(c.Sinks, s)
+	if sy.Columns.Kind == 0 {
+		l.ps.addAt(l.posCol(p...), field+".columns", "declare the sink columns and their types, e.g. {order_id: BIGINT NOT NULL, amount: DECIMAL(10, 2)}")
+		return nil
+	}
+	s.Schema = l.columns(&sy.Columns, sy.Key, field, p...)
+	if s.Schema != nil && s.Format != "" {
+		codec, err := row.NewCodec(s.Format, s.Schema)
+		if err != nil {
+			l.ps.addAt(l.posCol(s.path("format")...), field+".format", "%v", err)
+		}
+		s.codec = codec
+	}
+	return s
+}
+
+// path returns the YAML path of a field of the sink.
+func (s *Sink) path(field ...any) []any { return append(append([]any{}, s.at...), field...) }
 
 func formatNames() string {
 	names := make([]string, len(row.Formats))
@@ -901,10 +1129,6 @@ func (l *loader) ready(c *Case, ry readyYAML) {
 
 func (l *loader) expect(c *Case, ey expectYAML) {
 	e := &c.Expect
-	e.Ignore, e.FloatTolerance = ey.Ignore, ey.FloatTolerance
-	if e.FloatTolerance < 0 {
-		l.ps.add(l.pos("expect", "float_tolerance"), "expect.float_tolerance", "%v is negative", e.FloatTolerance)
-	}
 	e.Timeout, e.Quiet = DefaultTimeout, DefaultQuiet
 	if ey.Timeout != "" {
 		d, err := parseDuration(ey.Timeout)
@@ -920,45 +1144,73 @@ func (l *loader) expect(c *Case, ey expectYAML) {
 		}
 		e.Quiet = d
 	}
-	s := c.Sink.Schema
+}
+
+// expectFields are the fields of a sink's expectation, wherever written.
+type expectFields struct {
+	rows, changelog *yaml.Node
+	ignore          []string
+	tol             float64
+}
+
+// sinkExpect reads a sink's expectation at field (expect, sink.expect or
+// sinks[i].expect).
+func (l *loader) sinkExpect(sk *Sink, ey expectFields, field string, p ...any) {
+	e := &sk.Expect
+	e.Ignore, e.FloatTolerance = ey.ignore, ey.tol
+	sub := func(k string) []any { return append(append([]any{}, p...), k) }
+	if e.FloatTolerance < 0 {
+		l.ps.addAt(l.posCol(sub("float_tolerance")...), field+".float_tolerance", "%v is negative", e.FloatTolerance)
+	}
+	s := sk.Schema
 	if s != nil {
 		for _, name := range e.Ignore {
 			i := s.Index(name)
 			switch {
 			case i < 0:
-				l.ps.add(l.pos("expect", "ignore"), "expect.ignore", "%q is not a sink column (columns: %s)", name, strings.Join(s.Names(), ", "))
+				l.ps.addAt(l.posCol(sub("ignore")...), field+".ignore", "%q is not a column of sink %s (columns: %s)", name, sk.Name, strings.Join(s.Names(), ", "))
 			case isKey(s, i):
-				l.ps.add(l.pos("expect", "ignore"), "expect.ignore", "%q is a key column; key columns are always compared", name)
+				l.ps.addAt(l.posCol(sub("ignore")...), field+".ignore", "%q is a key column; key columns are always compared", name)
 			}
 		}
 	}
-	lines, pos, ok := l.lines(&ey.Rows, "expect.rows", "expect", "rows")
-	if !ok {
-		l.ps.add(l.pos("expect"), "expect.rows", "give the expected table: a JSONL file name or a list ([] for an empty table)")
-		return
-	}
-	if s == nil {
-		return
-	}
-	keys := map[string]Pos{}
-	for j, ln := range lines {
-		r, err := parseRow(ln, pos[j], s)
-		if err != nil {
-			l.ps.addErr(err)
-			continue
-		}
-		if len(s.Key()) > 0 {
-			k, kerr := row.AppendKey(nil, s.KeyTypes(), r.KeyValues(s))
-			if kerr == nil {
-				if prev, dup := keys[string(k)]; dup {
-					l.ps.add(pos[j], "", "a second expected row with key %s (first at %s); with a primary key the table holds one row per key", keyText(s, r), prev)
+	if ey.rows.Kind != 0 {
+		e.HasRows = true
+		lines, pos, _ := l.lines(ey.rows, field+".rows", sub("rows")...)
+		inline := ey.rows.Kind == yaml.SequenceNode && len(ey.rows.Content) == len(lines)
+		if s != nil {
+			keys := map[string]Pos{}
+			for j, ln := range lines {
+				r, err := parseRow(ln, pos[j], s)
+				if err != nil {
+					if inline && err.Column == 0 {
+						if err.Field != "" {
+							err.Column = yamlColumn(ey.rows.Content[j])(err.Field)
+						} else {
+							err.Column = ey.rows.Content[j].Column
+						}
+					}
+					l.ps.addErr(err)
 					continue
 				}
-				keys[string(k)] = pos[j]
+				if len(s.Key()) > 0 {
+					k, kerr := row.AppendKey(nil, s.KeyTypes(), r.KeyValues(s))
+					if kerr == nil {
+						if prev, dup := keys[string(k)]; dup {
+							l.ps.add(pos[j], "", "a second expected row with key %s (first at %s); with a primary key the table holds one row per key", keyText(s, r), prev)
+							continue
+						}
+						keys[string(k)] = pos[j]
+					}
+				}
+				e.Rows = append(e.Rows, r)
+				e.RowPos = append(e.RowPos, pos[j])
 			}
 		}
-		e.Rows = append(e.Rows, r)
-		e.RowPos = append(e.RowPos, pos[j])
+	}
+	if ey.changelog.Kind != 0 {
+		e.HasChangelog = true
+		l.changelog(sk, ey.changelog, field+".changelog", sub("changelog")...)
 	}
 }
 
@@ -991,11 +1243,45 @@ func parseRow(line []byte, pos Pos, s *row.Schema) (row.Row, *CaseError) {
 		var fe *row.FieldError
 		if errors.As(err, &fe) {
 			ce.Field = fe.Column
-			ce.Problem = fmt.Sprintf("value %s: %s (column type %s)", fe.Value, fe.Reason, fe.Type)
+			ce.Problem = fmt.Sprintf("value %s: %s (column type %s)", fe.Value, fe.Reason, sqlTypeName(fe.Type))
 		}
 		return row.Row{}, ce
 	}
 	return r.Clone(), nil
+}
+
+// sqlTypeName names a type as a case declares it (Flink SQL).
+func sqlTypeName(t row.Type) string {
+	switch t.ID {
+	case row.TypeBool:
+		return "BOOLEAN"
+	case row.TypeInt32:
+		return "INT"
+	case row.TypeInt64:
+		return "BIGINT"
+	case row.TypeFloat32:
+		return "FLOAT"
+	case row.TypeFloat64:
+		return "DOUBLE"
+	case row.TypeString:
+		return "STRING"
+	case row.TypeBinary:
+		return "BYTES"
+	case row.TypeDate32:
+		return "DATE"
+	case row.TypeDecimal128:
+		return fmt.Sprintf("DECIMAL(%d, %d)", t.Precision, t.Scale)
+	case row.TypeTimestamp:
+		p := 3
+		if t.Unit == row.Microsecond {
+			p = 6
+		}
+		if t.Zone != "" {
+			return fmt.Sprintf("TIMESTAMP_LTZ(%d)", p)
+		}
+		return fmt.Sprintf("TIMESTAMP(%d)", p)
+	}
+	return strings.ToUpper(t.String())
 }
 
 func keyText(s *row.Schema, r row.Row) string {

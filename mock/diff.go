@@ -57,7 +57,18 @@ func (d *Diff) Empty() bool {
 // primary key in s rows are matched by key; without one both tables are
 // multisets.
 func Compare(s *row.Schema, expected, actual []row.Row, o CompareOptions) *Diff {
-	c := comparer{s: s, tol: o.FloatTolerance}
+	c := newComparer(s, o)
+	d := &Diff{Schema: s, Expected: len(expected), Actual: len(actual)}
+	if len(s.Key()) > 0 {
+		c.keyed(d, expected, actual)
+	} else {
+		c.multiset(d, expected, actual)
+	}
+	return d
+}
+
+func newComparer(s *row.Schema, o CompareOptions) *comparer {
+	c := &comparer{s: s, tol: o.FloatTolerance}
 	ignored := map[string]bool{}
 	for _, n := range o.Ignore {
 		ignored[n] = true
@@ -74,13 +85,7 @@ func Compare(s *row.Schema, expected, actual []row.Row, o CompareOptions) *Diff 
 			c.exact = append(c.exact, i)
 		}
 	}
-	d := &Diff{Schema: s, Expected: len(expected), Actual: len(actual)}
-	if len(s.Key()) > 0 {
-		c.keyed(d, expected, actual)
-	} else {
-		c.multiset(d, expected, actual)
-	}
-	return d
+	return c
 }
 
 type comparer struct {

@@ -99,6 +99,11 @@ func userWords(s string) string {
 	return strings.ReplaceAll(s, "decimal128(", "DECIMAL(")
 }
 
+// addAt is add at a position with its column.
+func (p *problems) addAt(a at, field, format string, args ...any) {
+	p.addCol(a.Pos, a.Col, field, format, args...)
+}
+
 func (p *problems) addErr(e *CaseError) { p.list = append(p.list, e) }
 
 func (p *problems) err() error {

@@ -58,3 +58,30 @@ func ExampleCompare() {
 	//   ~ id=1
 	//       amount: expected 10.00, got 9.99
 }
+
+// Changes are compared key by key: in order within a key, in any order
+// across keys. A job that forgets the -U before its +U diverges there.
+func ExampleCompareChangelog() {
+	s := row.MustSchema([]row.Column{
+		{Name: "user_id", Type: row.Int64},
+		{Name: "total", Type: row.Int64, Nullable: true},
+	}, []string{"user_id"}, 1)
+	change := func(k row.Kind, user, total int64) row.Row {
+		return row.Row{Kind: k, Values: []row.Value{row.Int64Value(user), row.Int64Value(total)}}
+	}
+	expected := []row.Row{
+		change(row.Insert, 7, 10), change(row.UpdateBefore, 7, 10), change(row.UpdateAfter, 7, 15),
+		change(row.Insert, 8, 3),
+	}
+	actual := []row.Row{
+		change(row.Insert, 8, 3), // another key first: fine
+		change(row.Insert, 7, 10), change(row.UpdateAfter, 7, 15),
+	}
+	fmt.Print(mock.CompareChangelog(s, expected, actual, mock.CompareOptions{}))
+	// Output:
+	// changelog: expected 4 changes of 2 keys, got 3 changes of 2 keys: 1 diverged, 0 missing, 0 unexpected
+	// diverged (first difference per key):
+	//   ~ user_id=7 at change 2 (3 expected, 2 received):
+	//       expected -U {"user_id":7,"total":10}
+	//       got      +U {"user_id":7,"total":15}
+}

@@ -22,7 +22,8 @@ import (
 //
 //	HOTCOLD_RUN_ID            the run id
 //	HOTCOLD_BROKERS           brokers, as given
-//	HOTCOLD_SINK_TOPIC        the run's sink topic
+//	HOTCOLD_SINK_TOPIC        the run's topic of the (first) sink
+//	HOTCOLD_SINK_<NAME>       the run's topic of each sink (name as for sources)
 //	HOTCOLD_SOURCE_<NAME>     the run's topic of each source (name upper-cased, other characters as _)
 //	HOTCOLD_TOPIC_<TOPIC>     the run's topic for each topic named in the case
 //
@@ -197,6 +198,9 @@ func JobEnv(run RunInfo, brokers string) []string {
 	env := []string{"HOTCOLD_RUN_ID=" + run.RunID, "HOTCOLD_BROKERS=" + brokers}
 	if run.Case != nil {
 		env = append(env, "HOTCOLD_SINK_TOPIC="+run.Topics[run.Case.Sink.Topic])
+		for _, sk := range run.Case.Sinks {
+			env = append(env, "HOTCOLD_SINK_"+envName(sk.Name)+"="+run.Topics[sk.Topic])
+		}
 		for _, s := range run.Case.Sources {
 			env = append(env, "HOTCOLD_SOURCE_"+envName(s.Name)+"="+run.Topics[s.Topic])
 		}

@@ -2,6 +2,7 @@ package mock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -34,6 +35,37 @@ type Flusher interface {
 	Flush(ctx context.Context) ([]row.Row, error)
 }
 
+// SinksJob is a Job that writes to several sinks (a case with a sinks
+// list): RunInProcess calls ProcessSinks instead of Process. It returns the
+// changelog rows each input produced, by sink name (Sink.Name); the rows
+// of one sink keep their order, the order between sinks is not defined.
+// Naming a sink the case does not declare is an error.
+type SinksJob interface {
+	Job
+	ProcessSinks(ctx context.Context, in Input) (map[string][]row.Row, error)
+}
+
+// SinksFlusher is Flusher for a SinksJob: RunInProcess calls FlushSinks
+// once after the last input.
+type SinksFlusher interface {
+	FlushSinks(ctx context.Context) (map[string][]row.Row, error)
+}
+
+// SinksFunc adapts a function to SinksJob. Its Process is not used by
+// RunInProcess; called directly it returns an error.
+type SinksFunc func(ctx context.Context, in Input) (map[string][]row.Row, error)
+
+// ProcessSinks calls f.
+func (f SinksFunc) ProcessSinks(ctx context.Context, in Input) (map[string][]row.Row, error) {
+	return f(ctx, in)
+}
+
+// Process returns an error: a SinksFunc writes several sinks and is run
+// through ProcessSinks.
+func (f SinksFunc) Process(context.Context, Input) ([]row.Row, error) {
+	return nil, errors.New("mock: a SinksFunc writes several sinks: call ProcessSinks")
+}
+
 // Input is one input message handed to an in-process Job.
 type Input struct {
 	// Source is the case's source name.
@@ -62,7 +94,8 @@ func (in Input) KgoRecord() *kgo.Record {
 // the virtual arrival time), and the job's output is encoded in the sink
 // format, merged and compared as Run does. Kafka options are ignored.
 //
-// A job error ends the run with verdict Error and the error.
+// A case with several sinks needs a SinksJob. A job error ends the run
+// with verdict Error and the error.
 func RunInProcess(ctx context.Context, c *Case, job Job, o Options) (*Result, error) {
 	started := time.Now()
 	if err := o.validate(false); err != nil {
@@ -73,13 +106,21 @@ func RunInProcess(ctx context.Context, c *Case, job Job, o Options) (*Result, er
 	for _, s := range c.Sources {
 		res.Topics[s.Topic] = s.Topic
 	}
-	res.Topics[c.Sink.Topic] = c.Sink.Topic
+	for _, sk := range c.Sinks {
+		res.Topics[sk.Topic] = sk.Topic
+	}
 	fail := func(err error) (*Result, error) {
 		res.Verdict = Error
 		res.Reason = err.Error()
 		res.Finished = time.Now()
 		return res, err
 	}
+	sj, multi := job.(SinksJob)
+	if !multi && len(c.Sinks) > 1 {
+		return fail(fmt.Errorf("mock: case %s has %d sinks (%s): the job must be a mock.SinksJob, whose ProcessSinks returns the rows by sink name", c.Name, len(c.Sinks), sinkNames(c)))
+	}
+	outputs := make([][]Record, len(c.Sinks))
+	res.sinkProblems = make([][]Problem, len(c.Sinks))
 	type tp struct {
 		topic string
 		part  int32
@@ -95,25 +136,38 @@ func RunInProcess(ctx context.Context, c *Case, job Job, o Options) (*Result, er
 		}
 		return 0
 	}
-	emit := func(rows []row.Row, at time.Time, cause string) {
+	emitTo := func(i int, rows []row.Row, at time.Time, cause string) {
+		sk := c.Sinks[i]
 		for _, r := range rows {
-			if len(r.Values) != c.Sink.Schema.Len() {
-				res.Problems = append(res.Problems, Problem{Seq: -1, Row: r.Format(c.Sink.Schema), Text: fmt.Sprintf("the job emitted a row with %d values after %s; the sink has %d columns", len(r.Values), cause, c.Sink.Schema.Len()), Fatal: true})
+			if len(r.Values) != sk.Schema.Len() {
+				res.sinkProblems[i] = append(res.sinkProblems[i], Problem{Seq: -1, Row: r.Format(sk.Schema), Text: fmt.Sprintf("the job emitted a row with %d values after %s; sink %s has %d columns", len(r.Values), cause, sk.Name, sk.Schema.Len()), Fatal: true})
 				continue
 			}
-			m, ok, err := c.Sink.codec.Encode(r)
+			m, ok, err := sk.codec.Encode(r)
 			if err != nil {
-				res.Problems = append(res.Problems, Problem{Seq: -1, Row: r.Format(c.Sink.Schema), Text: fmt.Sprintf("the job emitted a row the sink cannot write after %s: %v", cause, err), Fatal: true})
+				res.sinkProblems[i] = append(res.sinkProblems[i], Problem{Seq: -1, Row: r.Format(sk.Schema), Text: fmt.Sprintf("the job emitted a row sink %s cannot write after %s: %v", sk.Name, cause, err), Fatal: true})
 				continue
 			}
 			if !ok {
 				continue
 			}
-			p := partition(m.Key, -1, c.Sink.Partitions)
-			k := tp{c.Sink.Topic, p}
-			res.Output = append(res.Output, Record{Topic: c.Sink.Topic, Partition: p, Offset: offsets[k], Key: m.Key, Value: m.Value, Timestamp: at})
+			p := partition(m.Key, -1, sk.Partitions)
+			k := tp{sk.Topic, p}
+			outputs[i] = append(outputs[i], Record{Topic: sk.Topic, Partition: p, Offset: offsets[k], Key: m.Key, Value: m.Value, Timestamp: at})
 			offsets[k]++
 		}
+	}
+	emit := func(rows []row.Row, at time.Time, cause string) { emitTo(0, rows, at, cause) }
+	emitSinks := func(by map[string][]row.Row, at time.Time, cause string) error {
+		for i, sk := range c.Sinks { // in declaration order: deterministic
+			emitTo(i, by[sk.Name], at, cause)
+		}
+		for name := range by {
+			if c.SinkNamed(name) == nil {
+				return fmt.Errorf("mock: the job emitted rows for sink %q after %s, but case %s declares no such sink (sinks: %s)", name, cause, c.Name, sinkNames(c))
+			}
+		}
+		return nil
 	}
 	at := started
 	pr := progress{fn: o.Progress, p: Progress{Case: c.Name, Total: len(c.steps)}}
@@ -136,14 +190,33 @@ func RunInProcess(ctx context.Context, c *Case, job Job, o Options) (*Result, er
 			in.Timestamp = at
 		}
 		res.Sent = append(res.Sent, Sent{Step: i, Source: st.Source.Name, Record: in.Record, At: at, Pos: m.Pos})
-		rows, err := job.Process(ctx, in)
-		if err != nil {
-			return fail(fmt.Errorf("mock: the job failed on %s message %s (step %d): %w", st.Source.Name, m.Pos, i+1, err))
+		cause := fmt.Sprintf("%s message %s", st.Source.Name, m.Pos)
+		if multi {
+			by, err := sj.ProcessSinks(ctx, in)
+			if err != nil {
+				return fail(fmt.Errorf("mock: the job failed on %s message %s (step %d): %w", st.Source.Name, m.Pos, i+1, err))
+			}
+			if err := emitSinks(by, at, cause); err != nil {
+				return fail(err)
+			}
+		} else {
+			rows, err := job.Process(ctx, in)
+			if err != nil {
+				return fail(fmt.Errorf("mock: the job failed on %s message %s (step %d): %w", st.Source.Name, m.Pos, i+1, err))
+			}
+			emit(rows, at, cause)
 		}
-		emit(rows, at, fmt.Sprintf("%s message %s", st.Source.Name, m.Pos))
 		pr.sent(i + 1)
 	}
-	if f, ok := job.(Flusher); ok {
+	if f, ok := job.(SinksFlusher); ok && multi {
+		by, err := f.FlushSinks(ctx)
+		if err != nil {
+			return fail(fmt.Errorf("mock: the job failed to flush after the last input: %w", err))
+		}
+		if err := emitSinks(by, at, "the last input (flush)"); err != nil {
+			return fail(err)
+		}
+	} else if f, ok := job.(Flusher); ok {
 		rows, err := f.Flush(ctx)
 		if err != nil {
 			return fail(fmt.Errorf("mock: the job failed to flush after the last input: %w", err))
@@ -151,7 +224,7 @@ func RunInProcess(ctx context.Context, c *Case, job Job, o Options) (*Result, er
 		emit(rows, at, "the last input (flush)")
 	}
 	res.Complete = CompleteEndOfInput
-	evaluate(c, res, o.Timeout)
+	evaluate(c, res, outputs, o.Timeout, "the job processed every input")
 	res.Finished = time.Now()
 	pr.done(len(res.Output))
 	return res, nil

@@ -62,26 +62,40 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 	}
 	log.Info("mock run: topics ready", "topics", res.Topics)
 
-	sinkTopic := res.Topics[c.Sink.Topic]
-	offsets, err := sinkStart(ctx, adm, sinkTopic, o.Shared)
-	if err != nil {
-		return fail(err)
+	res.shared = o.Shared
+	cols := make([]*collector, len(c.Sinks))
+	for i, sk := range c.Sinks {
+		sinkTopic := res.Topics[sk.Topic]
+		offsets, err := sinkStart(ctx, adm, sinkTopic, o.Shared)
+		if err != nil {
+			return fail(err)
+		}
+		col, err := startCollector(ctx, o.Kafka, sinkTopic, offsets, cmp.Or(o.Isolation, sk.Isolation, ReadCommitted))
+		if err != nil {
+			return fail(err)
+		}
+		defer col.stop()
+		cols[i] = col
 	}
-	col, err := startCollector(ctx, o.Kafka, sinkTopic, offsets, cmp.Or(o.Isolation, c.Sink.Isolation, ReadCommitted))
-	if err != nil {
-		return fail(err)
-	}
-	defer col.stop()
 
 	// A job that fails before the run ends cancels it with its error.
 	runCtx, cancelRun := context.WithCancelCause(ctx)
 	defer cancelRun(nil)
 	var stopJob func() error
+	var endMu sync.Mutex
+	// A clean exit of the job by itself is no evidence that it read the
+	// inputs (flink run -d exits 0 once it has submitted the job); it is
+	// only mentioned when the verdict is unknown.
+	endedClean := false
 	if o.StartJob != nil {
 		ended := func(err error) {
 			if err != nil {
 				cancelRun(&jobFailed{err})
+				return
 			}
+			endMu.Lock()
+			endedClean = true
+			endMu.Unlock()
 		}
 		stopJob, err = o.StartJob(ctx, RunInfo{RunID: o.RunID, Topics: res.Topics, Case: c, JobEnded: ended})
 		if err != nil {
@@ -93,7 +107,7 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 		res.Sent, err = send(runCtx, cl, c, &o, res.Topics, parts, log)
 	}
 	if err == nil {
-		res.Complete, err = awaitOutput(runCtx, col, c, &o)
+		res.Complete, err = awaitOutput(runCtx, cols, c, &o)
 	}
 	var jf *jobFailed
 	if errors.As(context.Cause(runCtx), &jf) {
@@ -107,15 +121,30 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 			}
 		}
 	}
-	col.stop()
-	res.Output = col.records()
+	outputs := make([][]Record, len(cols))
+	for i, col := range cols {
+		col.stop()
+		outputs[i] = col.records()
+		res.Output = append(res.Output, outputs[i]...)
+	}
 	if err != nil {
 		return fail(err)
 	}
-	if cerr := col.failure(); cerr != nil {
-		return fail(cerr)
+	for _, col := range cols {
+		if cerr := col.failure(); cerr != nil {
+			return fail(cerr)
+		}
 	}
-	evaluate(c, res, o.Timeout)
+	evidence := ""
+	if c.Ready.declared() {
+		evidence = "the case's ready check passed before the inputs were sent"
+	}
+	endMu.Lock()
+	if endedClean {
+		res.noEvidence = "the job's own exit with status 0 is no evidence: flink run -d, for one, exits 0 once it has submitted the job"
+	}
+	endMu.Unlock()
+	evaluate(c, res, outputs, o.Timeout, evidence)
 	res.Finished = time.Now()
 	if o.Progress != nil {
 		o.Progress(Progress{Case: c.Name, Sent: len(res.Sent), Total: len(c.steps), Received: len(res.Output)})
@@ -160,7 +189,9 @@ func prepareTopics(ctx context.Context, adm *kadm.Client, c *Case, o *Options, t
 	for _, s := range c.Sources {
 		want[s.Topic] = s.Partitions
 	}
-	want[c.Sink.Topic] = c.Sink.Partitions
+	for _, sk := range c.Sinks {
+		want[sk.Topic] = sk.Partitions
+	}
 	parts := map[string]int32{}
 	if o.Shared {
 		names := make([]string, 0, len(want))
@@ -259,6 +290,11 @@ func send(ctx context.Context, cl *kgo.Client, c *Case, o *Options, topics map[s
 }) ([]Sent, error) {
 	steps := c.steps
 	recs := make([]*kgo.Record, len(steps))
+	type target struct {
+		topic     string
+		partition int32
+	}
+	targets := make([]target, len(steps))
 	sent := make([]Sent, 0, len(steps))
 	hasher := kgo.StickyKeyPartitioner(nil).ForTopic("")
 	for i, st := range steps {
@@ -279,6 +315,7 @@ func send(ctx context.Context, cl *kgo.Client, c *Case, o *Options, topics map[s
 			r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 		}
 		recs[i] = r
+		targets[i] = target{topic, p}
 	}
 
 	var mu sync.Mutex
@@ -329,8 +366,10 @@ func send(ctx context.Context, cl *kgo.Client, c *Case, o *Options, topics map[s
 		wait := scale(st.Wait, o.FullSpeed, o.Speed)
 		r := recs[i]
 		if pending > acked {
-			prev := recs[pending-1]
-			if wait > 0 || prev.Topic != r.Topic || prev.Partition != r.Partition {
+			// the target of the previous record as chosen here: kgo writes
+			// the fields of a record in flight
+			prev := targets[pending-1]
+			if cur := targets[i]; wait > 0 || prev != cur {
 				if err := flush(); err != nil {
 					return sent, err
 				}
@@ -356,44 +395,77 @@ func send(ctx context.Context, cl *kgo.Client, c *Case, o *Options, topics map[s
 	return sent, nil
 }
 
-// awaitOutput waits until the sink output is complete.
-func awaitOutput(ctx context.Context, col *collector, c *Case, o *Options) (string, error) {
+// awaitOutput waits until the output of every sink is complete: once
+// every sink that must receive messages has received some, all sinks
+// together stay silent for the quiet period; or the timeout passes.
+func awaitOutput(ctx context.Context, cols []*collector, c *Case, o *Options) (string, error) {
 	end := time.Now()
 	timeout := time.NewTimer(o.Timeout)
 	defer timeout.Stop()
-	for {
-		n, last := col.state()
-		haveQuiet := false
-		var left time.Duration
-		switch {
-		case n > 0:
-			if last.Before(end) {
-				last = end
+	notify := make(chan struct{}, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, col := range cols {
+		go func(col *collector) { // ends with stop
+			for {
+				select {
+				case <-col.notify:
+					select {
+					case notify <- struct{}{}:
+					default:
+					}
+				case <-col.done:
+					select {
+					case notify <- struct{}{}:
+					default:
+					}
+					return
+				case <-stop:
+					return
+				}
 			}
-			left, haveQuiet = o.Quiet-time.Since(last), true
-		case len(c.Expect.Rows) == 0:
-			left, haveQuiet = o.Quiet-time.Since(end), true
-		}
-		if haveQuiet && left <= 0 {
-			return CompleteQuiet, nil
+		}(col)
+	}
+	for {
+		waiting := false // a sink that must receive messages has none yet
+		last := end
+		for i, col := range cols {
+			n, l := col.state()
+			if n == 0 && c.Sinks[i].Expect.expectsOutput() {
+				waiting = true
+			}
+			if l.After(last) {
+				last = l
+			}
+			select {
+			case <-col.done:
+				err := col.failure()
+				if err == nil {
+					err = errors.New("mock: the sink reader stopped")
+				}
+				return "", err
+			default:
+			}
 		}
 		var quiet <-chan time.Time
 		var t *time.Timer
-		if haveQuiet {
+		if !waiting {
+			left := o.Quiet - time.Since(last)
+			if left <= 0 {
+				return CompleteQuiet, nil
+			}
 			t = time.NewTimer(left)
 			quiet = t.C
 		}
 		var err error
 		select {
-		case <-col.notify:
+		case <-notify:
 		case <-quiet:
 		case <-timeout.C:
-			return CompleteTimeout, nil
-		case <-col.done:
-			err = col.failure()
-			if err == nil {
-				err = errors.New("mock: the sink reader stopped")
+			if t != nil {
+				t.Stop()
 			}
+			return CompleteTimeout, nil
 		case <-ctx.Done():
 			err = fmt.Errorf("mock: waiting for sink output: %w", ctx.Err())
 		}

@@ -34,12 +34,26 @@ func (r *Report) Failed() int {
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CASE\tRESULT\tSENT\tRECEIVED\tROWS\tMISSING\tUNEXPECTED\tCHANGED\tTIME")
-	for _, res := range r.Results {
-		m, u, c := "-", "-", "-"
-		if res.Diff != nil {
-			m, u, c = fmt.Sprint(len(res.Diff.Missing)), fmt.Sprint(len(res.Diff.Unexpected)), fmt.Sprint(len(res.Diff.Changed))
+	counts := func(d *Diff) (string, string, string) {
+		if d == nil {
+			return "-", "-", "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", res.Case, strings.ToUpper(string(res.Verdict)), len(res.Sent), len(res.Output), len(res.Table), m, u, c, res.Duration().Round(time.Millisecond))
+		return fmt.Sprint(len(d.Missing)), fmt.Sprint(len(d.Unexpected)), fmt.Sprint(len(d.Changed))
+	}
+	for _, res := range r.Results {
+		var m, u, c string
+		if len(res.Sinks) > 1 {
+			m, u, c = "", "", "" // per sink below
+		} else {
+			m, u, c = counts(res.Diff)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", res.Case, strings.ToUpper(string(res.Verdict)), len(res.Sent), len(res.Output), res.rows(), m, u, c, res.Duration().Round(time.Millisecond))
+		if len(res.Sinks) > 1 {
+			for _, s := range res.Sinks {
+				m, u, c := counts(s.Diff)
+				fmt.Fprintf(tw, "  sink %s\t%s\t\t%d\t%d\t%s\t%s\t%s\t\n", s.Name, strings.ToUpper(string(s.Verdict)), len(s.Output), len(s.Table), m, u, c)
+			}
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -109,7 +123,12 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		}
 		total += res.Duration()
 		jc := junitCase{Name: res.Case, Classname: "hotcold.mock." + res.Mode, Time: seconds(res.Duration())}
-		out := fmt.Sprintf("run %s (%s): %d inputs sent, %d sink messages, %d rows", res.RunID, res.Mode, len(res.Sent), len(res.Output), len(res.Table))
+		out := fmt.Sprintf("run %s (%s): %d inputs sent, %d sink messages, %d rows", res.RunID, res.Mode, len(res.Sent), len(res.Output), res.rows())
+		if len(res.Sinks) > 1 {
+			for _, s := range res.Sinks {
+				out += fmt.Sprintf("\nsink %s (%s): %s, %d messages, %d rows", s.Name, s.Topic, s.Verdict, len(s.Output), len(s.Table))
+			}
+		}
 		if where := r.Stored[res.RunID]; where != "" {
 			out += "\nstored at " + where
 		}
@@ -121,6 +140,10 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		case Error:
 			s.Errors++
 			jc.Error = &junitProblem{Message: res.Reason, Type: "error", Text: res.Report()}
+		case Unknown:
+			// not a pass: no evidence the output is complete
+			s.Errors++
+			jc.Error = &junitProblem{Message: res.Reason, Type: "unknown", Text: res.Report()}
 		}
 		s.Cases = append(s.Cases, jc)
 	}

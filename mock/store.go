@@ -21,6 +21,8 @@ import (
 	// URL schemes for OpenStore.
 	_ "gocloud.dev/blob/memblob"
 	_ "gocloud.dev/blob/s3blob"
+
+	"github.com/hotcold/hotcold/row"
 )
 
 // Store keeps cases and run results in object storage through
@@ -32,7 +34,8 @@ import (
 //	runs/<case>/<run id>/result.json        verdict, reason, counts, topics, problems, diff
 //	runs/<case>/<run id>/inputs.jsonl       the inputs as sent (replayable case messages)
 //	runs/<case>/<run id>/output.jsonl       the raw sink output
-//	runs/<case>/<run id>/table.jsonl        the merged table (expected-rows format)
+//	runs/<case>/<run id>/table.jsonl        the merged table (expected-rows format) of the first sink
+//	runs/<case>/<run id>/table.<sink>.jsonl the merged table of each sink, when a case has several
 //	runs/<case>/<run id>/report.txt         the human report with the diff
 //	runs/<case>/<run id>/case/...           the case files as run
 //
@@ -193,20 +196,32 @@ func (s *Store) SaveResult(ctx context.Context, r *Result) (string, error) {
 			table.WriteByte('\n')
 		}
 	}
+	type file struct {
+		name, ctype string
+		data        []byte
+	}
+	var tables []file
+	if len(r.Sinks) > 1 {
+		for _, sr := range r.Sinks {
+			var t bytes.Buffer
+			for _, row := range sr.Table {
+				t.Write(sr.Schema.AppendJSON(nil, row))
+				t.WriteByte('\n')
+			}
+			tables = append(tables, file{"table." + sanitizeName(sr.Name) + ".jsonl", "application/x-ndjson", t.Bytes()})
+		}
+	}
 	summary, err := json.MarshalIndent(summarize(r), "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("mock: encode result: %w", err)
 	}
-	files := []struct {
-		name, ctype string
-		data        []byte
-	}{
+	files := append([]file{
 		{"inputs.jsonl", "application/x-ndjson", in.Bytes()},
 		{"output.jsonl", "application/x-ndjson", out.Bytes()},
 		{"table.jsonl", "application/x-ndjson", table.Bytes()},
 		{"report.txt", "text/plain; charset=utf-8", []byte(r.Report())},
 		{"result.json", "application/json", append(summary, '\n')},
-	}
+	}, tables...)
 	for _, f := range files {
 		if err := s.write(ctx, prefix+f.name, f.data, f.ctype); err != nil {
 			return "", err
@@ -280,7 +295,107 @@ type Summary struct {
 	Received int               `json:"received"`
 	Rows     int               `json:"rows"`
 	Problems []string          `json:"problems,omitempty"`
-	Diff     *DiffSummary      `json:"diff,omitempty"`
+	// Diff and Changelog are the first sink's.
+	Diff      *DiffSummary      `json:"diff,omitempty"`
+	Changelog *ChangelogSummary `json:"changelog,omitempty"`
+	// Sinks are every sink's verdict and diffs.
+	Sinks []SinkSummary `json:"sinks,omitempty"`
+}
+
+// SinkSummary is one sink in result.json.
+type SinkSummary struct {
+	Name      string            `json:"name"`
+	Topic     string            `json:"topic"`
+	Verdict   Verdict           `json:"verdict"`
+	Reason    string            `json:"reason,omitempty"`
+	Evidence  string            `json:"evidence,omitempty"`
+	Received  int               `json:"received"`
+	Rows      int               `json:"rows"`
+	Problems  []string          `json:"problems,omitempty"`
+	Diff      *DiffSummary      `json:"diff,omitempty"`
+	Changelog *ChangelogSummary `json:"changelog,omitempty"`
+}
+
+// ChangelogSummary is a changelog diff in result.json: changes are
+// {"op": "+I", "row": {...}} objects, as in an expected changelog.
+type ChangelogSummary struct {
+	Diverged   []DivergenceSummary `json:"diverged,omitempty"`
+	Missing    []KeyChangesSummary `json:"missing,omitempty"`
+	Unexpected []KeyChangesSummary `json:"unexpected,omitempty"`
+}
+
+// DivergenceSummary is the first difference of one key in result.json.
+type DivergenceSummary struct {
+	Key        string          `json:"key"`
+	Change     int             `json:"change"` // 1-based
+	Expected   json.RawMessage `json:"expected,omitempty"`
+	ExpectedAt string          `json:"expected_at,omitempty"`
+	Actual     json.RawMessage `json:"actual,omitempty"`
+	ActualAt   string          `json:"actual_at,omitempty"`
+	Columns    []ColumnDiff    `json:"columns,omitempty"`
+	Note       string          `json:"note,omitempty"`
+}
+
+// KeyChangesSummary is the changes of one key in result.json.
+type KeyChangesSummary struct {
+	Key     string            `json:"key"`
+	Changes []json.RawMessage `json:"changes"`
+}
+
+func changeJSON(s *row.Schema, r row.Row) json.RawMessage {
+	b := []byte(`{"op":"` + r.Kind.String() + `","row":`)
+	b = s.AppendJSON(b, r)
+	return append(b, '}')
+}
+
+func summarizeChangelog(d *ChangelogDiff) *ChangelogSummary {
+	if d == nil || d.Empty() {
+		return nil
+	}
+	cs := &ChangelogSummary{}
+	for _, dv := range d.Diverged {
+		ds := DivergenceSummary{Key: dv.Key, Change: dv.Index + 1, ActualAt: dv.ActualAt, Columns: dv.Columns, Note: dv.Note}
+		if dv.Expected != nil {
+			ds.Expected = changeJSON(d.Schema, *dv.Expected)
+			if dv.ExpectedAt.File != "" {
+				ds.ExpectedAt = dv.ExpectedAt.String()
+			}
+		}
+		if dv.Actual != nil {
+			ds.Actual = changeJSON(d.Schema, *dv.Actual)
+		}
+		cs.Diverged = append(cs.Diverged, ds)
+	}
+	keys := func(list []KeyChanges) []KeyChangesSummary {
+		var out []KeyChangesSummary
+		for _, kc := range list {
+			ks := KeyChangesSummary{Key: kc.Key}
+			for _, r := range kc.Changes {
+				ks.Changes = append(ks.Changes, changeJSON(d.Schema, r))
+			}
+			out = append(out, ks)
+		}
+		return out
+	}
+	cs.Missing, cs.Unexpected = keys(d.Missing), keys(d.Unexpected)
+	return cs
+}
+
+func summarizeDiff(d *Diff) *DiffSummary {
+	if d == nil || d.Empty() {
+		return nil
+	}
+	ds := &DiffSummary{}
+	for _, m := range d.Missing {
+		ds.Missing = append(ds.Missing, d.Schema.AppendJSON(nil, m))
+	}
+	for _, u := range d.Unexpected {
+		ds.Unexpected = append(ds.Unexpected, d.Schema.AppendJSON(nil, u))
+	}
+	for _, ch := range d.Changed {
+		ds.Changed = append(ds.Changed, ChangeSummary{Expected: d.Schema.AppendJSON(nil, ch.Expected), Actual: d.Schema.AppendJSON(nil, ch.Actual), Columns: ch.Columns})
+	}
+	return ds
 }
 
 // DiffSummary is the diff in result.json; rows are JSON objects.
@@ -299,22 +414,18 @@ type ChangeSummary struct {
 
 func summarize(r *Result) Summary {
 	s := Summary{Case: r.Case, RunID: r.RunID, Mode: r.Mode, Verdict: r.Verdict, Reason: r.Reason, Complete: r.Complete,
-		Started: r.Started.UTC(), Finished: r.Finished.UTC(), Topics: r.Topics, Sent: len(r.Sent), Received: len(r.Output), Rows: len(r.Table)}
+		Started: r.Started.UTC(), Finished: r.Finished.UTC(), Topics: r.Topics, Sent: len(r.Sent), Received: len(r.Output), Rows: r.rows()}
 	for _, p := range r.Problems {
 		s.Problems = append(s.Problems, p.String())
 	}
-	if d := r.Diff; d != nil && !d.Empty() {
-		ds := &DiffSummary{}
-		for _, m := range d.Missing {
-			ds.Missing = append(ds.Missing, d.Schema.AppendJSON(nil, m))
+	s.Diff, s.Changelog = summarizeDiff(r.Diff), summarizeChangelog(r.Changelog)
+	for _, sr := range r.Sinks {
+		ss := SinkSummary{Name: sr.Name, Topic: sr.Topic, Verdict: sr.Verdict, Reason: sr.Reason, Evidence: sr.Evidence, Received: len(sr.Output), Rows: len(sr.Table),
+			Diff: summarizeDiff(sr.Diff), Changelog: summarizeChangelog(sr.Changelog)}
+		for _, p := range sr.Problems {
+			ss.Problems = append(ss.Problems, p.String())
 		}
-		for _, u := range d.Unexpected {
-			ds.Unexpected = append(ds.Unexpected, d.Schema.AppendJSON(nil, u))
-		}
-		for _, ch := range d.Changed {
-			ds.Changed = append(ds.Changed, ChangeSummary{Expected: d.Schema.AppendJSON(nil, ch.Expected), Actual: d.Schema.AppendJSON(nil, ch.Actual), Columns: ch.Columns})
-		}
-		s.Diff = ds
+		s.Sinks = append(s.Sinks, ss)
 	}
 	return s
 }

@@ -103,7 +103,6 @@ func kafkaJob(t testing.TB, kopts []kgo.Opt, job mock.Job) mock.StartFunc {
 			kgo.ConsumeTopics(topics...),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 			kgo.FetchMaxWait(50*time.Millisecond),
-			kgo.DefaultProduceTopic(run.Topics[c.Sink.Topic]),
 		)...)
 		if err != nil {
 			return nil, err
@@ -123,21 +122,29 @@ func kafkaJob(t testing.TB, kopts []kgo.Opt, job mock.Job) mock.StartFunc {
 				fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
 				for _, r := range recs {
 					in := mock.Input{Source: sourceOf[r.Topic], Record: mock.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}}
-					rows, err := job.Process(jctx, in)
+					by := map[string][]row.Row{}
+					var err error
+					if sj, ok := job.(mock.SinksJob); ok {
+						by, err = sj.ProcessSinks(jctx, in)
+					} else {
+						by[c.Sink.Name], err = job.Process(jctx, in)
+					}
 					if err != nil {
 						jobErr = err
 						return
 					}
-					for _, out := range rows {
-						m, ok, err := c.Sink.Codec().Encode(out)
-						if err != nil {
-							jobErr = err
-							return
-						}
-						if ok {
-							if err := cl.ProduceSync(jctx, &kgo.Record{Key: m.Key, Value: m.Value}).FirstErr(); err != nil && jctx.Err() == nil {
+					for _, sk := range c.Sinks {
+						for _, out := range by[sk.Name] {
+							m, ok, err := sk.Codec().Encode(out)
+							if err != nil {
 								jobErr = err
 								return
+							}
+							if ok {
+								if err := cl.ProduceSync(jctx, &kgo.Record{Topic: run.Topics[sk.Topic], Key: m.Key, Value: m.Value}).FirstErr(); err != nil && jctx.Err() == nil {
+									jobErr = err
+									return
+								}
 							}
 						}
 					}

@@ -39,9 +39,12 @@ isolated per-run topics, merge the job's changelog output into a table and
 compare it with the expected table.
 
 A case is a directory with case.yaml (or one YAML file): sources and their
-messages (JSONL), the schedule, the sink (topic, format, columns, primary key)
-and the expected table. Results are kept in a store: a local directory, or
-s3://bucket for a team.`,
+messages (JSONL), the schedule, one sink or several (topic, format, columns,
+primary key), and for each sink the expected table and/or its expected
+changelog (every change per key, +I -U +U -D). A case passes only when every
+sink passes; an empty sink needs evidence that the job read the inputs (a
+passed ready check, another sink's output), else the verdict is UNKNOWN.
+Results are kept in a store: a local directory, or s3://bucket for a team.`,
 		Example: `  hotcold mock sample --brokers kafka:9092 --topic orders --last 20 -o cases/refund/orders.jsonl
   hotcold mock check cases/refund
   hotcold mock run cases/refund --brokers kafka:9092 --exec './start-job.sh'
@@ -191,12 +194,26 @@ for a valid case it prints the sources, the arrival order and the sink.`,
 					fmt.Fprintf(w, "%s: INVALID\n%v\n", p, err)
 					continue
 				}
-				key := "none (multiset)"
-				if k := c.Sink.Schema.KeyNames(); len(k) > 0 {
-					key = strings.Join(k, ", ")
+				var sinks []string
+				for _, sk := range c.Sinks {
+					key := "none (multiset)"
+					if k := sk.Schema.KeyNames(); len(k) > 0 {
+						key = strings.Join(k, ", ")
+					}
+					var expect []string
+					if sk.Expect.HasRows {
+						expect = append(expect, fmt.Sprintf("%d expected rows", len(sk.Expect.Rows)))
+					}
+					if sk.Expect.HasChangelog {
+						expect = append(expect, fmt.Sprintf("%d expected changes", len(sk.Expect.Changelog)))
+					}
+					name := sk.Topic
+					if sk.Name != sk.Topic {
+						name = sk.Name + " on " + sk.Topic
+					}
+					sinks = append(sinks, fmt.Sprintf("sink %s (%s, key %s), %s", name, sk.Format, key, strings.Join(expect, ", ")))
 				}
-				fmt.Fprintf(w, "%s: ok: %d sources, %d messages, sink %s (%s, key %s), %d expected rows\n",
-					c.Name, len(c.Sources), len(c.Steps()), c.Sink.Topic, c.Sink.Format, key, len(c.Expect.Rows))
+				fmt.Fprintf(w, "%s: ok: %d sources, %d messages, %s\n", c.Name, len(c.Sources), len(c.Steps()), strings.Join(sinks, "; "))
 				var order []string
 				var total time.Duration
 				for _, st := range c.Steps() {
@@ -313,13 +330,16 @@ func newMockRunCmd() *cobra.Command {
 		Short: "Replay one case through Kafka and compare the job's output",
 		Long: `run creates isolated per-run topics named "<run id>.<topic>" (or, with
 --shared, uses the case's topics), starts the job with --exec if given, sends
-the messages in the scheduled order with the scheduled waits, reads the sink
-topic until it is quiet (or the timeout passes), merges the changelog into a
-table and compares it with the expected table. The inputs as sent, the raw
+the messages in the scheduled order with the scheduled waits, reads every sink
+topic until they are quiet (or the timeout passes), merges each changelog into a
+table and compares it with the sink's expected table and changelog. The inputs as sent, the raw
 output, the merged table and the diff are kept in --store.
 
 CASE is a case directory, a case YAML file, or store:NAME for a case pushed to
---store. Exit status 1 means the case failed.`,
+--store. Exit status 1 means the case failed or its verdict is unknown.
+--exec gets HOTCOLD_SOURCE_<NAME>, HOTCOLD_SINK_TOPIC (the first sink),
+HOTCOLD_SINK_<NAME> (every sink), HOTCOLD_TOPIC_<TOPIC>, HOTCOLD_BROKERS and
+HOTCOLD_RUN_ID.`,
 		Example: `  hotcold mock run cases/refund-before-order --brokers kafka:9092 --exec 'flink run -d job.jar --orders $HOTCOLD_SOURCE_ORDERS --sink $HOTCOLD_SINK_TOPIC'
   hotcold mock run cases/refund-before-order --brokers kafka:9092 --shared --speed 10
   hotcold mock run store:refund-before-order --brokers kafka:9092 --store 's3://team-mock?region=eu-west-1'`,
@@ -356,6 +376,9 @@ CASE is a case directory, a case YAML file, or store:NAME for a case pushed to
 			}
 			if runErr != nil {
 				return runErr
+			}
+			if res.Verdict == mock.Unknown {
+				return &mockExitError{code: 1, msg: fmt.Sprintf("case %s did not pass: verdict unknown: %s", res.Case, res.Reason)}
 			}
 			if !res.Passed() {
 				return &mockExitError{code: 1, msg: fmt.Sprintf("case %s failed: %s", res.Case, res.Reason)}

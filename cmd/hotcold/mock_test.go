@@ -201,3 +201,38 @@ func TestMockFlagsExplainMistakes(t *testing.T) {
 		}
 	}
 }
+
+func TestMockCheckAndTestShowEverySinkOfACase(t *testing.T) {
+	example := filepath.Join("..", "..", "examples", "mock", "user-totals")
+	out, err := runMock(t, "mock", "check", example)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if want := "user-totals: ok: 1 sources, 5 messages, sink user_totals (changelog-json, key user_id), 2 expected rows, 10 expected changes; sink order_latest (upsert-kafka, key order_id), 2 expected rows, 5 expected changes"; !strings.Contains(out, want) {
+		t.Fatalf("output lacks %q:\n%s", want, out)
+	}
+	// No job runs: both sinks expect rows and receive nothing.
+	addr := mockCluster(t)
+	out, err = runMock(t, "mock", "test", example, "--brokers", addr, "--full-speed", "--timeout", "200ms", "--store", "")
+	if exitCode(err) != 1 {
+		t.Fatalf("err %v\n%s", err, out)
+	}
+	for _, want := range []string{"sink user_totals: no output on sink topic ", "sink order_latest: no output on sink topic ", "0 passed, 1 failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	rows := map[string]string{} // the table's first column -> its verdict
+	for _, ln := range strings.Split(out, "\n") {
+		f := strings.Fields(ln)
+		switch {
+		case len(f) > 2 && f[0] == "sink" && rows["sink "+f[1]] == "": // the table comes first
+			rows["sink "+f[1]] = f[2]
+		case len(f) > 1 && f[0] == "user-totals" && rows[f[0]] == "":
+			rows[f[0]] = f[1]
+		}
+	}
+	if rows["user-totals"] != "FAIL" || rows["sink user_totals"] != "FAIL" || rows["sink order_latest"] != "FAIL" {
+		t.Errorf("table rows %v:\n%s", rows, out)
+	}
+}
