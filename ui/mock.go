@@ -62,6 +62,7 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadGateway, err.Error())
 		return
 	}
+	sort.Strings(names)
 	out := []caseSummary{}
 	for _, n := range names {
 		cs := caseSummary{Name: n}
