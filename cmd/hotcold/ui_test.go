@@ -142,7 +142,9 @@ func TestUIOpensWhatTheDemoKeeps(t *testing.T) {
 	if len(reports) != 1 || !strings.HasPrefix(reports[0].Path, "orders-agg/") {
 		t.Fatalf("reports %+v", reports)
 	}
-	var cold struct{ Tables []struct{ Table, Live string } }
+	var cold struct {
+		Tables []struct{ Table, Live string }
+	}
 	getJSON(t, base+"/api/cold", &cold)
 	if len(cold.Tables) != 1 || cold.Tables[0].Live != "dt=2026-11-20" {
 		t.Fatalf("cold %+v", cold)
