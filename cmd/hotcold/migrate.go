@@ -252,7 +252,13 @@ the online job that runs now.`,
 			cfg.Brokers, cfg.InputTopics, cfg.Logger = brokers, inputs, log
 			cfg.OnlineOutput = statemigrate.Output{Topic: onlineOut, Format: f}
 			cfg.SideOutput = statemigrate.Output{Topic: sideOut, Format: f}
-			if !cfg.SkipCompare && !abort {
+			if abort {
+				// An abort compares no outputs: it needs neither manifest
+				// (without this, --abort failed NewBypass's check for the
+				// output schemas).
+				cfg.SkipCompare = true
+			}
+			if !cfg.SkipCompare {
 				if to == "" || cfg.OnlineStateDir == "" {
 					return errors.New("give --to (the new logic's manifest) and --online-state, or --skip-compare")
 				}
