@@ -190,6 +190,23 @@ func TestConsoleInChromium(t *testing.T) {
 		b.screenshot("case-invalid-cell")
 		b.setCell(0, "row.id", "1")
 		b.until(`!document.querySelector('td.invalid') && document.querySelector('#case-errors .ok') !== null`)
+		// Rows are copied, removed and reordered.
+		ids := func() string {
+			return evalIn[string](b, `Array.from(document.querySelectorAll('input[data-cell="row.id"]')).map(i => i.value).join(',')`)
+		}
+		b.click(`button[aria-label="duplicate row 2"]`)
+		b.until(`document.querySelectorAll('table.grid tr[data-line]').length === 5`)
+		b.click(`button[aria-label="move row 2 down"]`)
+		if got := ids(); got != "1,2,2,1,1" {
+			t.Fatalf("ids after copy and move: %s", got)
+		}
+		b.click(`button[aria-label="remove row 3"]`)
+		b.until(`document.querySelectorAll('table.grid tr[data-line]').length === 4`)
+		b.click(`button[aria-label="move row 3 up"]`)
+		b.click(`button[aria-label="move row 2 down"]`)
+		if got := ids(); got != "1,2,1,1" {
+			t.Fatalf("ids after remove and moves: %s", got)
+		}
 		// Edit the last balance: the merged table no longer matches.
 		b.setCell(3, "row.balance", "8.50")
 		b.until(`document.querySelector('#case-errors .ok') !== null && !document.querySelector('td.invalid')`)

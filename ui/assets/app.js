@@ -238,7 +238,7 @@ class Grid {
 async function caseView(name) {
   show(el('h1', { text: name }), el('p', { class: 'muted', text: 'Loading…' }));
   const [{ data: info }, { data: d }] = await Promise.all([api('GET', '/api/info'), api('GET', '/api/cases/' + encodeURIComponent(name))]);
-  const st = { d, files: Object.assign({}, d.files), dirty: false, tab: null, grids: {}, checkTimer: null };
+  const st = { d, valid: d, files: Object.assign({}, d.files), dirty: false, tab: null, grids: {}, checkTimer: null };
 
   const errorsPanel = el('div', { id: 'case-errors' });
   const saveState = el('span', { id: 'save-state', class: 'muted' });
@@ -256,28 +256,30 @@ async function caseView(name) {
 
   function buildGrids() {
     st.grids = {};
-    for (const s of st.d.sources) {
+    const v = st.valid;
+    for (const s of v.sources) {
       if (s.file) st.grids['source:' + s.name] = new Grid('source', s.file, s.columns, st.files[s.file] || '', g => changed(g));
     }
-    if (st.d.expect.file) st.grids.expect = new Grid('expect', st.d.expect.file, st.d.sink.columns, st.files[st.d.expect.file] || '', g => changed(g));
+    if (v.expect.file) st.grids.expect = new Grid('expect', v.expect.file, v.sink.columns, st.files[v.expect.file] || '', g => changed(g));
     if (!st.tab || !st.grids[st.tab]) st.tab = Object.keys(st.grids)[0] || null;
   }
   function renderTabs() {
-    tabs.replaceChildren(...st.d.sources.map(s => el('button', { class: st.tab === 'source:' + s.name ? 'active' : null, 'data-tab': 'source:' + s.name,
+    tabs.replaceChildren(...st.valid.sources.map(s => el('button', { class: st.tab === 'source:' + s.name ? 'active' : null, 'data-tab': 'source:' + s.name,
       onclick: () => { st.tab = 'source:' + s.name; renderTabs(); renderGrid(); } }, 'source ' + s.name + (s.file ? '' : ' (inline)'))),
     el('button', { class: st.tab === 'expect' ? 'active' : null, 'data-tab': 'expect', onclick: () => { st.tab = 'expect'; renderTabs(); renderGrid(); } }, 'expected table'));
   }
   function renderGrid() {
     const g = st.grids[st.tab];
     if (!g) {
-      const s = st.d.sources.find(s => 'source:' + s.name === st.tab);
+      const s = st.valid.sources.find(s => 'source:' + s.name === st.tab);
       gridBox.replaceChildren(el('p', { class: 'notice', text: s ? 'The messages of ' + s.name + ' are written inline in case.yaml: edit them there (below), or move them to a JSONL file to edit them here.' : 'The expected rows are inline in case.yaml: edit them below.' }));
       return;
     }
     g.errors = st.d.errors || [];
-    const src = st.d.sources.find(s => 'source:' + s.name === st.tab);
-    const meta = src ? 'topic ' + src.topic + ', format ' + src.format + ', file ' + g.file + '; the schedule interval is ' + st.d.schedule.interval_ms + ' ms unless a row sets "after"'
-      : 'sink ' + st.d.sink.topic + ' (' + st.d.sink.format + '), file ' + g.file;
+    const v = st.valid;
+    const src = v.sources.find(s => 'source:' + s.name === st.tab);
+    const meta = src ? 'topic ' + src.topic + ', format ' + src.format + ', file ' + g.file + '; the schedule interval is ' + v.schedule.interval_ms + ' ms unless a row sets "after"'
+      : 'sink ' + v.sink.topic + ' (' + v.sink.format + '), file ' + g.file;
     // Keep the cell being typed in focused across the re-render that
     // shows the server's validation.
     const a = document.activeElement;
@@ -322,10 +324,13 @@ async function caseView(name) {
     applyDetail(data, false);
   }
   function applyDetail(data, rebuild) {
-    const oldCols = JSON.stringify(st.d.sources.map(s => [s.name, s.file, s.columns])) + JSON.stringify(st.d.sink.columns);
+    // An invalid case has no columns or topics to show: the grids keep
+    // those of the last valid state (st.valid) and show the problems.
+    const shape = d => JSON.stringify(d.sources.map(s => [s.name, s.file, s.columns])) + JSON.stringify(d.sink.columns);
+    const oldShape = shape(st.valid);
     st.d = data;
-    const newCols = JSON.stringify(data.sources.map(s => [s.name, s.file, s.columns])) + JSON.stringify(data.sink.columns);
-    if (rebuild || (oldCols !== newCols && data.sink.columns)) buildGrids();
+    if (data.sink.columns) st.valid = data;
+    if (rebuild || (data.sink.columns && shape(data) !== oldShape)) buildGrids();
     renderTabs(); renderGrid(); renderErrors(); renderTimeline();
   }
   async function save() {
