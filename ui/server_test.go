@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hotcold/hotcold/mock"
+	"github.com/hotcold/hotcold/sidecar"
 	"github.com/hotcold/hotcold/ui"
 )
 
@@ -392,3 +396,40 @@ func TestABypassRunIsShownStageByStageAndResumedToItsEnd(t *testing.T) {
 
 // waitBriefly paces a loop that polls the server for a condition.
 func waitBriefly() { time.Sleep(20 * time.Millisecond) }
+
+// Through a running hotcold serve, the admin service is the judge of the
+// token: the console passes the typed token on, and the sidecar's
+// lookups answer from the rolled-back version.
+func TestRollbackThroughTheSidecarUsesItsAdminService(t *testing.T) {
+	const admin = "sidecar-admin-token-9"
+	store := coldStore(t)
+	srv, err := sidecar.NewServer(store, sidecar.Options{AdminToken: admin, Registerer: prometheus.NewRegistry(),
+		Jobs: []sidecar.Job{{Name: "reader", Token: "reader-token", Tables: []string{"orders"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(lis)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	e := newServer(t, ui.Config{Cold: ui.SidecarCold(lis.Addr().String(), admin)})
+	type table struct{ Table, Live string }
+	list := decode[struct{ Tables []table }](t, e.do(t, http.MethodGet, "/api/cold", ""))
+	if len(list.Tables) != 1 || list.Tables[0].Live != "dt=2026-11-22" {
+		t.Fatalf("tables %+v", list)
+	}
+	for _, tok := range []string{"reader-token", "nope"} {
+		if r := e.do(t, http.MethodPost, "/api/cold/orders/rollback", `{"admin_token":"`+tok+`"}`); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("token %q: %d", tok, r.StatusCode)
+		}
+	}
+	if r := e.do(t, http.MethodPost, "/api/cold/orders/rollback", `{"admin_token":"`+admin+`"}`); r.StatusCode != http.StatusOK {
+		t.Fatalf("rollback: %d", r.StatusCode)
+	}
+	list = decode[struct{ Tables []table }](t, e.do(t, http.MethodGet, "/api/cold", ""))
+	if list.Tables[0].Live != "dt=2026-11-21" {
+		t.Fatalf("after rollback %+v", list)
+	}
+}
