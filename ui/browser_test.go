@@ -7,10 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/hotcold/hotcold/ui"
@@ -38,6 +40,9 @@ type browser struct {
 	ctx  context.Context
 	base string
 	shot string // directory of the screenshots
+
+	mu         sync.Mutex
+	exceptions []string // uncaught exceptions of the page
 }
 
 func newBrowser(t *testing.T, base string) *browser {
@@ -69,7 +74,39 @@ func newBrowser(t *testing.T, base string) *browser {
 			}
 		}
 	}()
+	// Uncaught exceptions are collected, and so are the page's Content
+	// Security Policy violations (by a script the browser runs in every
+	// new document, outside the page's policy).
+	excs := chromedp.Events(ctx, runtime.ExceptionThrown)
+	go func() {
+		for ev, err := range excs {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.exceptions = append(b.exceptions, ev.ExceptionDetails.Text+" "+ev.ExceptionDetails.URL)
+			b.mu.Unlock()
+		}
+	}()
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `document.addEventListener('securitypolicyviolation', e => { (window.__csp = window.__csp || []).push(e.violatedDirective + ' ' + e.blockedURI); });`}); err != nil {
+		t.Fatal(err)
+	}
 	return b
+}
+
+// clean fails the test on an uncaught exception or a CSP violation so far.
+func (b *browser) clean() {
+	b.t.Helper()
+	b.mu.Lock()
+	excs := append([]string(nil), b.exceptions...)
+	b.mu.Unlock()
+	if len(excs) > 0 {
+		b.t.Errorf("uncaught exceptions in the page: %q", excs)
+	}
+	if csp := evalIn[string](b, `JSON.stringify(window.__csp || [])`); csp != "[]" {
+		b.t.Errorf("Content Security Policy violations: %s", csp)
+	}
 }
 
 func (b *browser) fail(err error) {
@@ -238,6 +275,7 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 		b.open("#/cases")
 		b.until(`!!document.querySelector('#cases .badge.pass')`)
+		b.clean()
 	})
 
 	t.Run("diagnosis", func(t *testing.T) {
@@ -253,6 +291,7 @@ func TestConsoleInChromium(t *testing.T) {
 			t.Fatal("the report shows no verdict")
 		}
 		b.fits("report")
+		b.clean()
 	})
 
 	t.Run("migration", func(t *testing.T) {
@@ -276,6 +315,7 @@ func TestConsoleInChromium(t *testing.T) {
 			t.Fatalf("stage 7 log:\n%s", log)
 		}
 		b.fits("migration-done")
+		b.clean()
 	})
 
 	t.Run("cold", func(t *testing.T) {
@@ -302,5 +342,6 @@ func TestConsoleInChromium(t *testing.T) {
 			t.Fatal("the admin token is in the page")
 		}
 		b.fits("cold-rolled-back")
+		b.clean()
 	})
 }
