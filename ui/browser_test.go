@@ -268,6 +268,12 @@ func TestConsoleInChromium(t *testing.T) {
 		if !strings.Contains(shown, hostileImg) {
 			t.Fatalf("the hostile owner is not shown as text: %q", shown)
 		}
+		// The expected table is a grid of the sink's columns.
+		b.click(`button[data-tab="expect"]`)
+		b.until(`document.querySelector('table.grid').dataset.file === 'expected.jsonl' && document.querySelectorAll('table.grid tr[data-line]').length === 2`)
+		if got := evalIn[string](b, `document.querySelector('input[data-row="1"][data-cell="row.owner"]').value`); got != hostileImg {
+			t.Fatalf("expected owner shown as %q", got)
+		}
 		b.fits("case-passed")
 		pwned := evalIn[string](b, `String(window.__pwned)`)
 		if pwned != "undefined" {
