@@ -47,8 +47,9 @@ Progress goes to stderr (bars on a terminal, plain lines otherwise). Without
 --dir the files go to a temporary directory removed at exit; with --dir they
 are kept for you to inspect (the directory must be new, empty, or a previous
 demo's). --keep DIR keeps them too and adds what the web console shows: mock
-cases in DIR/mock, a diagnosis report in DIR/diag, DIR/bypass for bypass
-runs and the cold store's admin token in DIR/admin.token; then
+cases in DIR/mock, a diagnosis report in DIR/diag, a small cities table
+loaded twice into the cold store (to try a rollback), DIR/bypass for bypass
+runs and the admin token of rollbacks in DIR/admin.token; then
 "hotcold ui --data DIR" opens it all.`,
 		Example: `  hotcold demo
   go run ./cmd/hotcold demo --days 30 --orders-per-day 20000

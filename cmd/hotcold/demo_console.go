@@ -12,8 +12,10 @@ import (
 	"path"
 	"path/filepath"
 
+	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/diag"
 	"github.com/hotcold/hotcold/mock"
+	"github.com/hotcold/hotcold/row"
 )
 
 // democonsole holds what hotcold demo --keep adds for the console: mock
@@ -23,10 +25,11 @@ import (
 var democonsole embed.FS
 
 // seedConsole writes into a kept demo directory what hotcold ui --data
-// opens besides the cold store: the mock cases in DIR/mock (as hotcold
-// mock push stores them), a diagnosis report in DIR/diag (as diag run
-// --out writes it), an empty DIR/bypass for bypass work directories, and
-// the admin token of the cold store's rollbacks in DIR/admin.token.
+// opens besides the demo's cold store: the mock cases in DIR/mock (as
+// hotcold mock push stores them), a diagnosis report in DIR/diag (as diag
+// run --out writes it), a small cities table loaded twice into DIR/cold
+// (a kept version to roll back to), an empty DIR/bypass for bypass work
+// directories, and the admin token of the rollbacks in DIR/admin.token.
 func seedConsole(ctx context.Context, dir string) error {
 	store, err := mock.OpenStore(ctx, filepath.Join(dir, "mock"))
 	if err != nil {
@@ -74,6 +77,10 @@ func seedConsole(ctx context.Context, dir string) error {
 		return err
 	}
 
+	if err := loadCities(ctx, filepath.Join(dir, "cold")); err != nil {
+		return err
+	}
+
 	if err := os.MkdirAll(filepath.Join(dir, "bypass"), 0o755); err != nil {
 		return err
 	}
@@ -81,6 +88,46 @@ func seedConsole(ctx context.Context, dir string) error {
 	if _, err := os.Stat(tok); errors.Is(err, fs.ErrNotExist) {
 		if err := os.WriteFile(tok, []byte(rand.Text()+"\n"), 0o600); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// citiesSchema is a small dimension table loaded twice into the demo's
+// cold store, so that the console has a kept version to roll back to.
+var citiesSchema = row.MustSchema([]row.Column{{Name: "city", Type: row.String}, {Name: "region", Type: row.String, Nullable: true}}, []string{"city"}, 1)
+
+// loadCities loads two versions of the cities table (the second renames a
+// region) into the demo's cold store, unless it has them already.
+func loadCities(ctx context.Context, coldDir string) error {
+	b, err := coldstore.Open(ctx, "pebble:"+coldDir, &coldstore.Options{})
+	if err != nil {
+		return fmt.Errorf("open the demo's cold store: %w", err)
+	}
+	defer b.Close()
+	have := map[string]bool{}
+	if vs, err := b.Versions(ctx, "cities"); err == nil {
+		for _, v := range vs {
+			have[v.Version] = true
+		}
+	} else if !errors.Is(err, coldstore.ErrNoTable) {
+		return err
+	}
+	for i, v := range []string{"v1", "v2"} {
+		if have[v] {
+			continue
+		}
+		east := "east"
+		if i == 1 {
+			east = "east coast"
+		}
+		rows := []row.Row{
+			row.New(row.StringValue("beijing"), row.StringValue("north")),
+			row.New(row.StringValue("shanghai"), row.StringValue(east)),
+			row.New(row.StringValue("guangzhou"), row.StringValue("south")),
+		}
+		if _, err := b.Load(ctx, coldstore.LoadSpec{Table: "cities", Version: v, Key: []string{"city"}, Source: coldstore.RowSource(citiesSchema, rows)}); err != nil {
+			return fmt.Errorf("load cities %s into the demo's cold store: %w", v, err)
 		}
 	}
 	return nil

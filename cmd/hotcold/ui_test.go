@@ -91,12 +91,6 @@ func postJSON(t *testing.T, base, path string, v any) int {
 func TestUIOpensWhatTheDemoKeeps(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	if err := seedConsole(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := seedConsole(ctx, dir); err != nil { // a rerun of the demo
-		t.Fatal(err)
-	}
 	b, err := coldstore.Open(ctx, "pebble:"+filepath.Join(dir, "cold"), &coldstore.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +101,12 @@ func TestUIOpensWhatTheDemoKeeps(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Close()
+	if err := seedConsole(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := seedConsole(ctx, dir); err != nil { // a rerun of the demo
+		t.Fatal(err)
+	}
 	if st, err := os.Stat(filepath.Join(dir, "admin.token")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("admin token file: %v", err)
 	}
@@ -143,11 +143,32 @@ func TestUIOpensWhatTheDemoKeeps(t *testing.T) {
 		t.Fatalf("reports %+v", reports)
 	}
 	var cold struct {
-		Tables []struct{ Table, Live string }
+		Tables []struct {
+			Table, Live string
+			Versions    []struct{ Version string }
+		}
 	}
 	getJSON(t, base+"/api/cold", &cold)
-	if len(cold.Tables) != 1 || cold.Tables[0].Live != "dt=2026-11-20" {
+	if len(cold.Tables) != 2 || cold.Tables[0].Table != "cities" || cold.Tables[0].Live != "v2" || len(cold.Tables[0].Versions) != 2 ||
+		cold.Tables[1].Live != "dt=2026-11-20" {
 		t.Fatalf("cold %+v", cold)
+	}
+	// The demo's admin token rolls cities back.
+	tok, err := os.ReadFile(filepath.Join(dir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/cold/cities/rollback", strings.NewReader(`{"admin_token":"`+strings.TrimSpace(string(tok))+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ti struct{ Name, Version string }
+	json.NewDecoder(resp.Body).Decode(&ti)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || ti.Version != "v1" {
+		t.Fatalf("rollback: %d %+v", resp.StatusCode, ti)
 	}
 	var migrations []any
 	getJSON(t, base+"/api/migrations", &migrations)
