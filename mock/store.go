@@ -161,6 +161,30 @@ func (s *Store) Cases(ctx context.Context) ([]string, error) {
 	}
 }
 
+// Runs lists the run ids of the stored results of a case
+// (runs/<case>/<run id>/), in key order: for run ids made by Run, which
+// embed the UTC start time, that is oldest first.
+func (s *Store) Runs(ctx context.Context, name string) ([]string, error) {
+	if !nameRE.MatchString(name) {
+		return nil, fmt.Errorf("mock: %q is not a case name", name)
+	}
+	prefix := "runs/" + sanitizeName(name) + "/"
+	var out []string
+	it := s.b.List(&blob.ListOptions{Prefix: prefix, Delimiter: "/"})
+	for {
+		o, err := it.Next(ctx)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("mock: list runs of %s in %s: %w", name, s, err)
+		}
+		if o.IsDir {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), "/"))
+		}
+	}
+}
+
 // SaveResult writes a run's inputs, raw output, merged table, report and
 // summary under runs/<case>/<run id>/ and returns that prefix.
 func (s *Store) SaveResult(ctx context.Context, r *Result) (string, error) {

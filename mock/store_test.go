@@ -108,6 +108,13 @@ func TestStoreRoundTripsCasesAndResults(t *testing.T) {
 			if err != nil || strings.Count(string(inputs), "\n") != 4 || !strings.Contains(string(inputs), `"origin":{"source":"refunds","step":1,"topic":"refunds","partition":0,"offset":0`) {
 				t.Fatalf("inputs.jsonl %s, %v", inputs, err)
 			}
+			runs, err := s.Runs(ctx, "refund-before-order")
+			if err != nil || len(runs) != 1 || "runs/refund-before-order/"+runs[0]+"/" != runPrefix {
+				t.Fatalf("runs %v, %v (saved at %s)", runs, err, runPrefix)
+			}
+			if none, err := s.Runs(ctx, "never-run"); err != nil || len(none) != 0 {
+				t.Fatalf("runs of a case never run: %v, %v", none, err)
+			}
 			for _, name := range []string{"output.jsonl", "report.txt", "case/case.yaml", "case/orders.jsonl"} {
 				if _, err := s.ReadFile(ctx, runPrefix+name); err != nil {
 					t.Errorf("%s: %v", name, err)

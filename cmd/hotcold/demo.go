@@ -23,6 +23,7 @@ func newDemoCmd() *cobra.Command {
 		markdown bool
 		quiet    bool
 		logLevel string
+		keepDir  string
 	)
 	c := &cobra.Command{
 		Use:   "demo",
@@ -45,10 +46,15 @@ exits with status 1 when they are not. Nothing needs to be installed but Go.
 Progress goes to stderr (bars on a terminal, plain lines otherwise). Without
 --dir the files go to a temporary directory removed at exit; with --dir they
 are kept for you to inspect (the directory must be new, empty, or a previous
-demo's).`,
+demo's). --keep DIR keeps them too and adds what the web console shows: mock
+cases in DIR/mock, a diagnosis report in DIR/diag, a small cities table
+loaded twice into the cold store (to try a rollback), DIR/bypass for bypass
+runs and the admin token of rollbacks in DIR/admin.token; then
+"hotcold ui --data DIR" opens it all.`,
 		Example: `  hotcold demo
   go run ./cmd/hotcold demo --days 30 --orders-per-day 20000
   hotcold demo --days 6 --orders-per-day 300 --dir ./demo-out   # small, and keep the files
+  hotcold demo --keep ./demo && hotcold ui --data ./demo          # then open the console
   hotcold demo --json > demo.json
   hotcold demo --markdown >> BENCHMARKS.md`,
 		Args: cobra.NoArgs,
@@ -68,6 +74,12 @@ demo's).`,
 					tty = term.IsTerminal(int(f.Fd()))
 				}
 				cfg.Progress = demo.NewProgressPrinter(stderr, tty).Update
+			}
+			if keepDir != "" {
+				if cfg.Dir != "" && cfg.Dir != keepDir {
+					return errors.New("--keep DIR already names the directory: drop --dir")
+				}
+				cfg.Dir = keepDir
 			}
 			keep := cfg.Dir != ""
 			if !keep {
@@ -97,6 +109,12 @@ demo's).`,
 			if err != nil {
 				return err
 			}
+			if keepDir != "" {
+				if err := seedConsole(cmd.Context(), keepDir); err != nil {
+					return fmt.Errorf("write the console's demo data to %s: %w", keepDir, err)
+				}
+				fmt.Fprintf(stderr, "\nThe console's data is in %s (mock cases, a diagnosis report, the cold store): open it with\n  hotcold ui --data %s\n", keepDir, keepDir)
+			}
 			if keep && !quiet {
 				fmt.Fprintf(stderr, "\nThe files are kept in %s: the warehouse export (warehouse/), the cold store (cold/) and the jobs' state (state/).\n"+
 					"Serve the cold store:  hotcold serve --store pebble:%s --unix /tmp/hotcold.sock\n"+
@@ -111,6 +129,7 @@ demo's).`,
 	fl := c.Flags()
 	fl.IntVar(&cfg.Days, "days", demo.DefaultDays, "days of orders and refunds (more than the 2 hot days)")
 	fl.IntVar(&cfg.OrdersPerDay, "orders-per-day", demo.DefaultOrdersPerDay, "orders per day (about 15% are refunded)")
+	fl.StringVar(&keepDir, "keep", "", "keep the files in this directory and add the web console's data (mock cases, a report); then run hotcold ui --data DIR")
 	fl.StringVar(&cfg.Dir, "dir", "", "directory to write and keep the warehouse export, cold store and state in (default: a temporary directory removed at exit)")
 	fl.Uint64Var(&cfg.Seed, "seed", demo.DefaultSeed, "seed of the generated data")
 	fl.IntVar(&cfg.Partitions, "partitions", demo.DefaultPartitions, "partitions of every topic")

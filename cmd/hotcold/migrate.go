@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
+	"github.com/hotcold/hotcold/ui"
 )
 
 func init() { addCommand(newMigrateCmd) }
@@ -219,6 +221,22 @@ the online job that runs now.`,
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			out := cmd.OutOrStdout()
+			if !status {
+				// The log goes to WORK-DIR/bypass.log too, and the arguments
+				// of a run to WORK-DIR/bypass-args.json: hotcold ui shows the
+				// log stage by stage and resumes or aborts with them.
+				lf, err := ui.AppendBypassLog(cfg.WorkDir)
+				if err != nil {
+					return fmt.Errorf("--work-dir %s: %w", cfg.WorkDir, err)
+				}
+				defer lf.Close()
+				log = slog.New(slog.NewTextHandler(io.MultiWriter(cmd.ErrOrStderr(), lf), nil))
+				if !abort {
+					if err := ui.SaveBypassArgs(cfg.WorkDir, bypassArgs(cmd)); err != nil {
+						return fmt.Errorf("--work-dir %s: %w", cfg.WorkDir, err)
+					}
+				}
+			}
 			if status {
 				b, err := os.ReadFile(filepath.Join(cfg.WorkDir, "bypass.json"))
 				if err != nil {
@@ -234,7 +252,13 @@ the online job that runs now.`,
 			cfg.Brokers, cfg.InputTopics, cfg.Logger = brokers, inputs, log
 			cfg.OnlineOutput = statemigrate.Output{Topic: onlineOut, Format: f}
 			cfg.SideOutput = statemigrate.Output{Topic: sideOut, Format: f}
-			if !cfg.SkipCompare && !abort {
+			if abort {
+				// An abort compares no outputs: it needs neither manifest
+				// (without this, --abort failed NewBypass's check for the
+				// output schemas).
+				cfg.SkipCompare = true
+			}
+			if !cfg.SkipCompare {
 				if to == "" || cfg.OnlineStateDir == "" {
 					return errors.New("give --to (the new logic's manifest) and --online-state, or --skip-compare")
 				}
@@ -301,4 +325,23 @@ the online job that runs now.`,
 	fl.BoolVar(&abort, "abort", false, "stop the side job and restart the online job as it was")
 	fl.BoolVar(&status, "status", false, "print the workflow's progress and exit")
 	return c
+}
+
+// bypassArgs are the flags a bypass run was given, without --abort and
+// --status, as arguments that run it again.
+func bypassArgs(cmd *cobra.Command) []string {
+	var args []string
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name == "abort" || f.Name == "status" {
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				args = append(args, "--"+f.Name+"="+v)
+			}
+			return
+		}
+		args = append(args, "--"+f.Name+"="+f.Value.String())
+	})
+	return args
 }

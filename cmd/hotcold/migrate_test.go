@@ -290,6 +290,18 @@ func TestMigrateBypassSwitchesAProcessJobToTheNewLogic(t *testing.T) {
 	if err != nil || json.Unmarshal([]byte(status), &st) != nil || st.Stage != statemigrate.StageDone || !st.OnlineOffsets.Equal(st.SideOffsets) {
 		t.Fatalf("status: %v\n%s", err, status)
 	}
+	// The log and the arguments are kept for hotcold ui: the log stage by
+	// stage, and the arguments that resume (a no-op now) or abort (refused:
+	// the run completed) it with the code of this command.
+	if log := readFile(filepath.Join(work, "bypass.log")); !strings.Contains(log, "bypass: stage 1/7: side-started") || !strings.Contains(log, "bypass: stage 7/7 done: online-switched") {
+		t.Fatalf("bypass.log:\n%s", log)
+	}
+	if err := resumeBypass(context.Background(), work, false); err != nil {
+		t.Fatalf("resume of a completed run: %v", err)
+	}
+	if err := resumeBypass(context.Background(), work, true); err == nil || !strings.Contains(err.Error(), "the bypass completed") {
+		t.Fatalf("abort of a completed run: %v", err)
+	}
 	// The switched job counts new input with the new metric over all history.
 	produce(30, 3)
 	newOut, err := statemigrate.OutputSchema(mustManifest(t, migrateManifestFile(t, "new")))
