@@ -39,7 +39,13 @@ func runToError(t *testing.T, cfg runner.Config, want string) error {
 // groupCommitted is the sum of the group's committed offsets of topics.
 func groupCommitted(t *testing.T, c *kfake.Cluster, group string, topics ...string) int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	return groupCommittedAt(t, c.ListenAddrs(), group, topics...)
+}
+
+// groupCommittedAt is groupCommitted on any brokers.
+func groupCommittedAt(t *testing.T, brokers []string, group string, topics ...string) int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
 	}
