@@ -155,11 +155,17 @@ func checkJoinE2E(t *testing.T, res *mock.Result, verdict mock.Verdict, diff str
 }
 
 // runJoinE2EOnKafka runs the cases through mock.Run on the brokers, with
-// the join runner as the job under test.
-func runJoinE2EOnKafka(t *testing.T, kopts []kgo.Opt, seeds []string) {
+// the join runner as the job under test. With waitGroup the run first
+// waits until the runner's consumer group is stable and owns every source
+// partition (the case's ready.group), as a real broker needs: the group's
+// first join and the new topics' metadata take seconds there.
+func runJoinE2EOnKafka(t *testing.T, kopts []kgo.Opt, seeds []string, waitGroup bool) {
 	for _, tc := range joinE2ECases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := loadCase(t, tc.casePath)
+			if waitGroup {
+				c.Ready = mock.Ready{Group: "mock-{run_id}", Timeout: time.Minute}
+			}
 			var progress func() int64
 			res, err := mock.Run(ctxFor(t), c, mock.Options{
 				Kafka:    kopts,
@@ -184,7 +190,7 @@ func runJoinE2EOnKafka(t *testing.T, kopts []kgo.Opt, seeds []string) {
 func TestJoinEndToEnd(t *testing.T) {
 	t.Run("kafka", func(t *testing.T) {
 		kopts, seeds := newClusterAddrs(t)
-		runJoinE2EOnKafka(t, kopts, seeds)
+		runJoinE2EOnKafka(t, kopts, seeds, false)
 	})
 
 	t.Run("in-process", func(t *testing.T) {
