@@ -58,7 +58,9 @@ class MockFlinkSqlIT {
     String exec = "'" + java + "' -jar '" + jar + "' sql '" + CASE.resolve("job.sql") + "'";
     List<String> cmd = new ArrayList<>(List.of(hotcold.toString(), "mock", "test", caseDir.toString(),
         "--brokers", kafka.bootstrapServers(), "--exec", exec, "--store", work.resolve("store").toString(),
-        "--junit", work.resolve("junit.xml").toString()));
+        "--junit", work.resolve("junit.xml").toString(),
+        // room for the job's cancel on SIGINT on a loaded CI machine
+        "--stop-grace", "60s"));
     return run(REPO, work.resolve("mock.log"), cmd);
   }
 
