@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/join/runner"
 	"github.com/hotcold/hotcold/mock"
@@ -129,62 +131,77 @@ func (j *inProcessJoin) Process(ctx context.Context, in mock.Input) ([]row.Row, 
 	return out, nil
 }
 
-func TestJoinEndToEnd(t *testing.T) {
-	cases := []struct {
-		name     string
-		casePath string
-		verdict  mock.Verdict
-		diff     string
-	}{
-		{"refund before its order is joined", "testdata/cases/refund-before-order", mock.Pass, ""},
-		{"a wrong expectation fails with its diff", "testdata/cases/refund-wrong-amount.yaml", mock.Fail,
-			"expected 2 rows, got 2: 0 missing, 0 unexpected, 1 changed\nchanged:\n  ~ order_id=2\n      refund_amount: expected 10.00, got 12.50\n"},
-	}
-	check := func(t *testing.T, res *mock.Result, verdict mock.Verdict, diff string) {
-		t.Helper()
-		if res.Verdict != verdict {
-			t.Fatalf("verdict %s, want %s:\n%s", res.Verdict, verdict, res.Report())
-		}
-		if diff != "" && res.Diff.String() != diff {
-			t.Fatalf("diff:\n%s\nwant:\n%s", res.Diff, diff)
-		}
-	}
+// joinE2ECases are the end-to-end cases, run on kfake, in-process and on
+// a real Apache Kafka broker.
+var joinE2ECases = []struct {
+	name     string
+	casePath string
+	verdict  mock.Verdict
+	diff     string
+}{
+	{"refund before its order is joined", "testdata/cases/refund-before-order", mock.Pass, ""},
+	{"a wrong expectation fails with its diff", "testdata/cases/refund-wrong-amount.yaml", mock.Fail,
+		"expected 2 rows, got 2: 0 missing, 0 unexpected, 1 changed\nchanged:\n  ~ order_id=2\n      refund_amount: expected 10.00, got 12.50\n"},
+}
 
+func checkJoinE2E(t *testing.T, res *mock.Result, verdict mock.Verdict, diff string) {
+	t.Helper()
+	if res.Verdict != verdict {
+		t.Fatalf("verdict %s, want %s:\n%s", res.Verdict, verdict, res.Report())
+	}
+	if diff != "" && res.Diff.String() != diff {
+		t.Fatalf("diff:\n%s\nwant:\n%s", res.Diff, diff)
+	}
+}
+
+// runJoinE2EOnKafka runs the cases through mock.Run on the brokers, with
+// the join runner as the job under test. With waitGroup the run first
+// waits until the runner's consumer group is stable and owns every source
+// partition (the case's ready.group), as a real broker needs: the group's
+// first join and the new topics' metadata take seconds there.
+func runJoinE2EOnKafka(t *testing.T, kopts []kgo.Opt, seeds []string, waitGroup bool) {
+	for _, tc := range joinE2ECases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := loadCase(t, tc.casePath)
+			if waitGroup {
+				c.Ready = mock.Ready{Group: "mock-{run_id}", Timeout: time.Minute}
+			}
+			var progress func() int64
+			res, err := mock.Run(ctxFor(t), c, mock.Options{
+				Kafka:    kopts,
+				StartJob: joinRunner(t, seeds, &progress),
+				// instead of sleeping, wait until the runner has committed
+				// every message sent so far: the refund is joined before
+				// its order arrives, deterministically
+				Sleeper: barrier(t, func() int64 { return progress() }),
+				Quiet:   500 * time.Millisecond,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkJoinE2E(t, res, tc.verdict, tc.diff)
+			if len(res.Output) == 0 || !strings.HasPrefix(res.Output[0].Topic, res.RunID+".") {
+				t.Fatalf("output %+v", res.Output)
+			}
+		})
+	}
+}
+
+func TestJoinEndToEnd(t *testing.T) {
 	t.Run("kafka", func(t *testing.T) {
 		kopts, seeds := newClusterAddrs(t)
-		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
-				c := loadCase(t, tc.casePath)
-				var progress func() int64
-				res, err := mock.Run(ctxFor(t), c, mock.Options{
-					Kafka:    kopts,
-					StartJob: joinRunner(t, seeds, &progress),
-					// instead of sleeping, wait until the runner has committed
-					// every message sent so far: the refund is joined before
-					// its order arrives, deterministically
-					Sleeper: barrier(t, func() int64 { return progress() }),
-					Quiet:   500 * time.Millisecond,
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				check(t, res, tc.verdict, tc.diff)
-				if len(res.Output) == 0 || !strings.HasPrefix(res.Output[0].Topic, res.RunID+".") {
-					t.Fatalf("output %+v", res.Output)
-				}
-			})
-		}
+		runJoinE2EOnKafka(t, kopts, seeds, false)
 	})
 
 	t.Run("in-process", func(t *testing.T) {
-		for _, tc := range cases {
+		for _, tc := range joinE2ECases {
 			t.Run(tc.name, func(t *testing.T) {
 				c := loadCase(t, tc.casePath)
 				res, err := mock.RunInProcess(ctxFor(t), c, newInProcessJoin(t, c), mock.Options{})
 				if err != nil {
 					t.Fatal(err)
 				}
-				check(t, res, tc.verdict, tc.diff)
+				checkJoinE2E(t, res, tc.verdict, tc.diff)
 			})
 		}
 	})

@@ -3,30 +3,40 @@ package row
 import (
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 )
 
-// ParseDecimal reads plain decimal text ("-1234.5", "+7", "0.25", ".5") as
-// an unscaled decimal128 of the given precision and scale. It is the one
-// decimal rule of hotcold, used by JSON rows, the lookup keys of the CLI
-// and the sidecar's wire values, and it is exact: text with more fraction
-// digits than scale is an error unless the extra digits are zeros ("1.235"
-// at scale 2 is refused, never rounded to 1.24), exponent forms ("1e2")
-// are refused, and a number that does not fit precision is an error.
+// ParseDecimal reads decimal text ("-1234.5", "+7", "0.25", ".5", and the
+// exponent forms "3E+1", "1.25e2" that Flink's json format writes for
+// DECIMAL values) as an unscaled decimal128 of the given precision and
+// scale. It is the one decimal rule of hotcold, used by JSON rows, the
+// lookup keys of the CLI and the sidecar's wire values, and it is exact:
+// text with more fraction digits than scale is an error unless the extra
+// digits are zeros ("1.235" and "1.235E0" at scale 2 are refused, never
+// rounded to 1.24), and a number that does not fit precision is an error.
 func ParseDecimal(s string, precision, scale int32) (decimal128.Num, error) {
 	if precision < 1 || precision > 38 || scale < 0 || scale > precision {
 		return decimal128.Num{}, fmt.Errorf("decimal(%d, %d) is not a valid type", precision, scale)
 	}
 	orig := s
-	if strings.ContainsAny(s, "eE") {
-		return decimal128.Num{}, fmt.Errorf("%q: exponent forms are not accepted for decimals: write the digits out (1e2 as 100)", orig)
-	}
 	neg := false
 	if s != "" && (s[0] == '-' || s[0] == '+') {
 		neg = s[0] == '-'
 		s = s[1:]
+	}
+	exp := 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		e, err := strconv.Atoi(s[i+1:])
+		if err != nil || s[i+1:] == "" || strings.HasPrefix(s[i+1:], "+-") {
+			return decimal128.Num{}, fmt.Errorf("%q is not a decimal number", orig)
+		}
+		if e > 100 || e < -100 {
+			return decimal128.Num{}, fmt.Errorf("%q does not fit decimal(%d, %d)", orig, precision, scale)
+		}
+		exp, s = e, s[:i]
 	}
 	intPart, frac, hasPoint := strings.Cut(s, ".")
 	if intPart == "" && (!hasPoint || frac == "") {
@@ -38,6 +48,16 @@ func ParseDecimal(s string, precision, scale int32) (decimal128.Num, error) {
 				return decimal128.Num{}, fmt.Errorf("%q is not a decimal number", orig)
 			}
 		}
+	}
+	// Move the point by the exponent: 1.25e2 is 125, 3e-2 is .03.
+	switch {
+	case exp > 0:
+		frac += strings.Repeat("0", max(0, exp-len(frac)))
+		intPart, frac = intPart+frac[:exp], frac[exp:]
+	case exp < 0:
+		intPart = strings.Repeat("0", max(0, -exp-len(intPart))) + intPart
+		cut := len(intPart) + exp
+		intPart, frac = intPart[:cut], intPart[cut:]+frac
 	}
 	if len(frac) > int(scale) {
 		extra := frac[scale:]

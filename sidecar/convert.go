@@ -111,9 +111,10 @@ func FormatDecimal(n decimal128.Num, scale int32) string {
 	return digits
 }
 
-// ParseDecimal reads plain decimal text as an unscaled decimal128 of the
+// ParseDecimal reads decimal text as an unscaled decimal128 of the
 // given precision and scale: row.ParseDecimal, the one decimal rule of
-// hotcold (exact; excess scale, exponents and overflow are errors).
+// hotcold (exact; exponent forms are read exactly, excess scale and
+// overflow are errors).
 func ParseDecimal(s string, precision, scale int32) (decimal128.Num, error) {
 	return row.ParseDecimal(s, precision, scale)
 }

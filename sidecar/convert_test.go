@@ -95,6 +95,8 @@ func TestDecimalText(t *testing.T) {
 		{"7.", 3, 0, "7", 7},
 		{"1.2000", 5, 1, "1.2", 12},
 		{"-0", 5, 2, "0.00", 0},
+		{"1e5", 10, 2, "100000.00", 10000000}, // exponent forms, as Flink's json writes them
+		{"-7.5E-1", 3, 2, "-0.75", -75},
 	} {
 		n, err := sidecar.ParseDecimal(c.in, c.p, c.s)
 		if err != nil || n != decimal128.FromI64(c.wantN) {
@@ -105,7 +107,7 @@ func TestDecimalText(t *testing.T) {
 			t.Errorf("FormatDecimal(%v, %d) = %q, want %q", n, c.s, got, c.out)
 		}
 	}
-	for _, bad := range []string{"", "-", ".", "1e5", "1,5", "0x10", "1.2.3", " 1", "--1"} {
+	for _, bad := range []string{"", "-", ".", "1e9", "1e-3", "1e", "1,5", "0x10", "1.2.3", " 1", "--1"} {
 		if _, err := sidecar.ParseDecimal(bad, 10, 2); err == nil {
 			t.Errorf("ParseDecimal(%q) accepted", bad)
 		}

@@ -70,7 +70,13 @@ func EndSum(t testing.TB, c *kfake.Cluster, topics ...string) int64 {
 // a group that does not exist yet).
 func GroupCommitted(t testing.TB, c *kfake.Cluster, group string, topics ...string) int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	return GroupCommittedAt(t, c.ListenAddrs(), group, topics...)
+}
+
+// GroupCommittedAt is GroupCommitted on any brokers (a real broker too).
+func GroupCommittedAt(t testing.TB, brokers []string, group string, topics ...string) int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -620,6 +620,9 @@ func TestMain(m *testing.M) {
 	if id := os.Getenv("HOTCOLD_CHILD_INSTANCE"); id != "" {
 		cfg.Group, cfg.InstanceID = staticGroup, id
 	}
+	if d, err := time.ParseDuration(os.Getenv("HOTCOLD_CHILD_SESSION_TIMEOUT")); err == nil {
+		cfg.ClientOpts = append(cfg.ClientOpts, kgo.SessionTimeout(d))
+	}
 	cfg.NoSync = false // a killed process must find every commit
 	r, err := runner.New(cfg)
 	if err == nil {
