@@ -25,8 +25,6 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.table.api.DataTypes;
 import org.apache.flink.table.api.ValidationException;
 import org.apache.flink.table.catalog.DataTypeFactory;
-import org.apache.flink.table.connector.ChangelogMode;
-import org.apache.flink.table.functions.ChangelogFunction;
 import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.ProcessTableFunction;
 import org.apache.flink.table.functions.TableSemantics;
@@ -41,47 +39,53 @@ import org.apache.flink.table.types.logical.RowType;
 import org.apache.flink.table.types.logical.utils.LogicalTypeUtils;
 import org.apache.flink.table.types.utils.TypeConversions;
 import org.apache.flink.types.Row;
-import org.apache.flink.types.RowKind;
 
 /**
- * {@code HOTCOLD_JOIN}: hotcold's hot/cold stream-stream join (the Go
- * package join's semantics) as a Flink process table function. Two
- * append-only tables partitioned by the join key; rows are kept in Flink
- * state bucketed by event-time day, and a bucket of the cold-backed input is
- * dropped (by an event-time timer) only once it is older than the retention
- * AND the cold table's covers-until has passed its end. A record whose
- * partner on the cold-backed side is not in state looks its key up in the
- * cold table through the sidecar.
+ * {@code HOTCOLD_JOIN}: hotcold's hot/cold stream-stream inner join (the Go
+ * package join's semantics) as a Flink process table function over two
+ * append-only tables partitioned by the join key. Rows are kept in Flink
+ * state bucketed by event-time day; an event-time timer drops a bucket once
+ * it is older than the retention, and a bucket of the cold-backed input only
+ * once the cold table's covers-until (DescribeTable) has also passed its
+ * end. A record whose partner on the cold-backed side is not in state looks
+ * its key up in the cold table through the sidecar.
  *
  * <pre>{@code
- * CREATE FUNCTION HOTCOLD_JOIN AS 'dev.hotcold.flink.HotcoldJoin';
- * SELECT order_id, amount, refund_id, refund_ts FROM HOTCOLD_JOIN(
- *   `left` => TABLE orders PARTITION BY order_id,
- *   `right` => TABLE refunds PARTITION BY order_id,
- *   on_time => DESCRIPTOR(order_ts, refund_ts),
- *   cold_table => 'orders', cold_side => 'left', retention_days => 2,
- *   address => 'unix:///run/hotcold/hotcold.sock', token_file => '/etc/hotcold/job.token');
+ * tEnv.createTemporarySystemFunction("HOTCOLD_JOIN", new HotcoldJoin("orders", "refunds",
+ *     new HotcoldJoin.Options().coldTable("orders").address("unix:///run/hotcold/hotcold.sock")
+ *         .tokenFile("/etc/hotcold/job.token")));
+ * SELECT order_id1 AS order_id, amount, refund_id, refund_ts FROM HOTCOLD_JOIN(
+ *   orders => TABLE orders PARTITION BY order_id,
+ *   refunds => TABLE refunds PARTITION BY order_id,
+ *   on_time => DESCRIPTOR(order_ts, refund_ts));
  * }</pre>
  *
- * <p>Semantics (as package join): a record joins every stored row of the
- * other input with the same key and is then stored. Inner: +I[L, R] for
- * each pair. Left ({@link HotcoldLeftJoin}): an unmatched left row emits
- * +I[L, null]; its first match -D[L, null] then +I[L, R]. A NULL key never
- * matches. A cold row answers a lookup only when its event-time day is
- * older than the hot window (the current watermark's day and the
- * retention-1 days before it, never earlier than a window the key already
- * saw, nor than the record's own day's window); a stored row that joined a
- * cold row is flagged, and the cold-backed input's own record of that key
- * arriving later does not pair with it again (the cold table has one row per
- * key: that record is the cold row). The sidecar failing is an error that
- * fails the job, never a miss.
+ * <p>From SQL alone, {@code CREATE FUNCTION HOTCOLD_JOIN AS
+ * 'dev.hotcold.flink.HotcoldJoin'} names the table arguments {@code left}
+ * and {@code right} and reads the options from job parameters
+ * {@code hotcold.join.*} (see {@link Options}). Flink 2.2.1 accepts no scalar
+ * argument next to two table arguments, so the options cannot be arguments
+ * of the call.
+ *
+ * <p>Semantics (as package join, inner): a record joins every stored row of
+ * the other input with the same key and is then stored; +I[L, R] for each
+ * pair. A NULL key never matches. A cold row answers a lookup only when its
+ * event-time day is older than the hot window (the current watermark's day
+ * and the retention-1 days before it; never earlier than a window the key
+ * already saw, the window of the record's own day or advance_to's). A
+ * stored row that joined a cold row is flagged, and the cold-backed input's
+ * own record of that key arriving later does not pair with it again (the
+ * cold table has one row per key: that record is the cold row). Records
+ * older than the window are stored too (until the next timer) instead of
+ * being joined only. The sidecar failing fails the job, never a miss.
  *
  * <p>The output columns are every column of the left table then every
- * column of the right one (those of the right nullable in a left join),
- * after Flink's own prefix: the PARTITION BY column of each table, then the
- * {@code rowtime}. Names that clash get Flink's numeric suffix.
+ * column of the right one, after Flink's own prefix (the PARTITION BY column
+ * of each table, as Flink fills them) and before its {@code rowtime}; a right column named like a left one gets the
+ * suffix {@code _right}, and Flink suffixes names that clash with its prefix
+ * ({@code order_id} becomes {@code order_id1}).
  */
-public class HotcoldJoin extends ProcessTableFunction<Row> implements ChangelogFunction {
+public class HotcoldJoin extends ProcessTableFunction<Row> {
   private static final long serialVersionUID = 1L;
 
   static final long DAY_MS = 86_400_000L;
@@ -96,12 +100,11 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements ChangelogF
   static final int LEFT = 0, RIGHT = 1;
   private static final String[] SIDE = {"left", "right"};
 
-  // State: ROW<l ARRAY<ENTRY(left)>, r ARRAY<ENTRY(right)>, floor INT>,
-  // ENTRY(t) = ROW<d INT, a BIGINT, c BOOLEAN, v t>.
+  // State per key: ROW<l ARRAY<ENTRY(left)>, r ARRAY<ENTRY(right)>, floor INT>,
+  // ENTRY(t) = ROW<d INT (event-time day), c BOOLEAN (joined a cold row), v t>.
   private static final int ST_FLOOR = 2;
-  private static final int E_DAY = 0, E_ASSOC = 1, E_COLD = 2, E_ROW = 3;
+  private static final int E_DAY = 0, E_COLD = 1, E_ROW = 2;
 
-  private final boolean leftOuter;
   private final String leftName, rightName;
   private final Options options;
 
@@ -167,18 +170,16 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements ChangelogF
     }
   }
 
-  /** Inner join; table arguments `left` and `right`; options from job parameters and the environment. */
+  /** Table arguments `left` and `right`; options from job parameters and the environment. */
   public HotcoldJoin() {
-    this(false, "left", "right", new Options());
+    this("left", "right", new Options());
   }
 
   /**
-   * For registering from Java: the join type, the names of the two table
-   * arguments (e.g. "orders", "refunds") and the options (those left unset
+   * For registering from Java: the names of the two table arguments (e.g. "orders", "refunds") and the options (those left unset
    * are read from job parameters and the environment).
    */
-  public HotcoldJoin(boolean leftOuter, String leftName, String rightName, Options options) {
-    this.leftOuter = leftOuter;
+  public HotcoldJoin(String leftName, String rightName, Options options) {
     this.leftName = leftName;
     this.rightName = rightName;
     this.options = options;
@@ -229,12 +230,6 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements ChangelogF
     }
   }
 
-  @Override
-  public ChangelogMode getChangelogMode(ChangelogContext changelogContext) {
-    return leftOuter ? ChangelogMode.newBuilder().addContainedKind(RowKind.INSERT).addContainedKind(RowKind.DELETE).build()
-        : ChangelogMode.insertOnly();
-  }
-
   // ---- planning ----
 
   @Override
@@ -268,7 +263,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements ChangelogF
 
   private DataType outputType(CallContext call) {
     List<DataTypes.Field> all = new ArrayList<>(fields(call, LEFT, false));
-    all.addAll(fields(call, RIGHT, leftOuter));
+    all.addAll(fields(call, RIGHT, false));
     // Unique names inside the function's own output (Flink renames clashes with its prefix).
     List<String> seen = new ArrayList<>();
     List<DataTypes.Field> unique = new ArrayList<>();
@@ -286,7 +281,6 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements ChangelogF
   private static DataType entryType(CallContext call, int arg) {
     return DataTypes.ROW(
         DataTypes.FIELD("d", DataTypes.INT()),
-        DataTypes.FIELD("a", DataTypes.BIGINT()),
         DataTypes.FIELD("c", DataTypes.BOOLEAN()),
         DataTypes.FIELD("v", DataTypes.ROW(fields(call, arg, true))));
   }
@@ -342,11 +336,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements ChangelogF
       nullKey |= key[i] == null;
     }
     if (nullKey) {
-      // SQL: a NULL key equals nothing; not stored.
-      if (side == LEFT && leftOuter) {
-        collect(out(RowKind.INSERT, r, null, ctx));
-      }
-      return;
+      return; // SQL: a NULL key equals nothing; not stored
     }
     // The hot window starts here: never before a window this key already saw.
     Long wm = ctx.timeContext(Long.class).currentWatermark();
@@ -369,56 +359,23 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements ChangelogF
     if (matches.length == 0 && other == call.coldSide) {
       coldRow = lookup(key, window, ctx);
     }
-    long assoc = 0;
     boolean coldSideRecord = side == call.coldSide;
-    if (side == LEFT) {
-      for (Row m : matches) {
-        if (coldSideRecord && Boolean.TRUE.equals(m.getField(E_COLD))) {
-          continue; // the cold row this stored row joined, arriving again
-        }
-        collect(out(RowKind.INSERT, r, m.getFieldAs(E_ROW), ctx));
+    for (Row m : matches) {
+      if (coldSideRecord && Boolean.TRUE.equals(m.getField(E_COLD))) {
+        continue; // the cold row this stored row joined, arriving again
       }
-      if (coldRow != null) {
-        collect(out(RowKind.INSERT, r, coldRow, ctx));
-      }
-      assoc = matches.length + (coldRow != null ? 1 : 0);
-      if (assoc == 0 && leftOuter) {
-        collect(out(RowKind.INSERT, r, null, ctx));
-      }
-    } else {
-      boolean changed = false;
-      for (int i = 0; i < matches.length; i++) {
-        Row m = matches[i];
-        if (coldSideRecord && Boolean.TRUE.equals(m.getField(E_COLD))) {
-          continue;
-        }
-        Row l = m.getFieldAs(E_ROW);
-        if (leftOuter) {
-          long a = m.<Long>getFieldAs(E_ASSOC);
-          if (a == 0) {
-            collect(out(RowKind.DELETE, l, null, ctx));
-          }
-          collect(out(RowKind.INSERT, l, r, ctx));
-          matches[i] = Row.of(m.getField(E_DAY), a + 1, m.getField(E_COLD), l);
-          changed = true;
-        } else {
-          collect(out(RowKind.INSERT, l, r, ctx));
-        }
-      }
-      if (changed) {
-        hot.setField(other, matches);
-      }
-      if (coldRow != null) {
-        collect(out(RowKind.INSERT, coldRow, r, ctx));
-      }
-      assoc = matches.length + (coldRow != null ? 1 : 0);
+      Row o = m.getFieldAs(E_ROW);
+      collect(side == LEFT ? out(r, o, ctx) : out(o, r, ctx));
+    }
+    if (coldRow != null) {
+      collect(side == LEFT ? out(r, coldRow, ctx) : out(coldRow, r, ctx));
     }
     // Store the record (late ones too: the expiry timer drops them at the
     // next watermark, which keeps a pair from being lost when the partner
     // of a late record is not in the cold table).
     Row[] mine = entries(hot, side);
     Row[] grown = Arrays.copyOf(mine, mine.length + 1);
-    grown[mine.length] = Row.of(day, assoc, coldRow != null, r);
+    grown[mine.length] = Row.of(day, coldRow != null, r);
     hot.setField(side, grown);
     ctx.timeContext(Long.class).registerOnTime("x" + day, (long) (day + call.retention) * DAY_MS);
   }
@@ -471,9 +428,9 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements ChangelogF
     return es == null ? new Row[0] : es;
   }
 
-  private Row out(RowKind kind, Row l, Row r, Context ctx) {
+  private Row out(Row l, Row r, Context ctx) {
     int nl = arity(ctx, leftName), nr = arity(ctx, rightName);
-    Row o = new Row(kind, nl + nr);
+    Row o = new Row(nl + nr);
     for (int i = 0; i < nl; i++) {
       o.setField(i, l == null ? null : l.getField(i));
     }
@@ -505,7 +462,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements ChangelogF
     }
     c.coldTable = coldTable;
     if (coldTable != null) {
-      String s = coldSide != null ? coldSide.strip().toLowerCase(java.util.Locale.ROOT) : leftOuter ? "right" : "left";
+      String s = coldSide != null ? coldSide.strip().toLowerCase(java.util.Locale.ROOT) : "left";
       if (s.equals("left") || s.equals(leftName.toLowerCase(java.util.Locale.ROOT))) {
         c.coldSide = LEFT;
       } else if (s.equals("right") || s.equals(rightName.toLowerCase(java.util.Locale.ROOT))) {
@@ -513,10 +470,6 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements ChangelogF
       } else {
         throw new ValidationException("HOTCOLD_JOIN: cold_side must be 'left' or 'right' (the table argument "
             + "the cold table backs), got '" + coldSide + "'");
-      }
-      if (leftOuter && c.coldSide == LEFT) {
-        throw new ValidationException("HOTCOLD_LEFT_JOIN: only the right input may be cold-backed in a left join "
-            + "(a left row's +I[L, null] could not be retracted once it lives in the cold store): use cold_side => 'right'");
       }
     }
     return c;

@@ -119,11 +119,12 @@ class HotcoldJoinTest {
 
   private static final String REGULAR =
       "SELECT o.order_id, CAST(o.order_ts AS TIMESTAMP_LTZ(3)), o.amount, o.customer, r.refund_id, r.order_id,"
-          + " CAST(r.refund_ts AS TIMESTAMP_LTZ(3)) FROM orders AS o %s JOIN refunds AS r ON o.order_id = r.order_id";
+          + " CAST(r.refund_ts AS TIMESTAMP_LTZ(3)) FROM orders AS o JOIN refunds AS r ON o.order_id = r.order_id";
 
-  private static String hotcold(String function) {
+  private static String hotcold() {
     return "SELECT order_id1 AS order_id, CAST(order_ts AS TIMESTAMP_LTZ(3)) AS order_ts, amount, customer,"
-        + " refund_id, order_id_right AS refund_order_id, CAST(refund_ts AS TIMESTAMP_LTZ(3)) AS refund_ts FROM " + function + "(orders => TABLE orders PARTITION BY order_id, refunds => TABLE refunds PARTITION BY order_id,"
+        + " refund_id, order_id_right AS refund_order_id, CAST(refund_ts AS TIMESTAMP_LTZ(3)) AS refund_ts"
+        + " FROM HOTCOLD_JOIN(orders => TABLE orders PARTITION BY order_id, refunds => TABLE refunds PARTITION BY order_id,"
         + " on_time => DESCRIPTOR(order_ts, refund_ts))";
   }
 
@@ -131,8 +132,8 @@ class HotcoldJoinTest {
     return new HotcoldJoin.Options().address(address).tokenFile(tokenFile.toString());
   }
 
-  private static void register(TableEnvironment t, String name, boolean leftOuter, HotcoldJoin.Options o) {
-    t.createTemporarySystemFunction(name, new HotcoldJoin(leftOuter, "orders", "refunds", o));
+  private static void register(TableEnvironment t, HotcoldJoin.Options o) {
+    t.createTemporarySystemFunction("HOTCOLD_JOIN", new HotcoldJoin("orders", "refunds", o));
   }
 
   /** A changelog merged into the multiset of rows it ends with (+I adds, -D removes; a -D of nothing fails). */
@@ -183,10 +184,17 @@ class HotcoldJoinTest {
     return rows;
   }
 
-  private static List<Row> regular(String type, int ordersFrom, int refundsFrom) throws Exception {
-    TableEnvironment t = tableEnv();
-    tables(t, ordersFrom, refundsFrom, 0);
-    return collect(t, String.format(REGULAR, type));
+  private static final Map<String, Map<Row, Integer>> REGULAR_RESULTS = new HashMap<>();
+
+  /** Flink's regular join over the inputs from these sequence numbers, merged (once per JVM). */
+  private static synchronized Map<Row, Integer> regular(int ordersFrom, int refundsFrom) throws Exception {
+    String k = ordersFrom + "/" + refundsFrom;
+    if (!REGULAR_RESULTS.containsKey(k)) {
+      TableEnvironment t = tableEnv();
+      tables(t, ordersFrom, refundsFrom, 0);
+      REGULAR_RESULTS.put(k, merge(collect(t, REGULAR)));
+    }
+    return REGULAR_RESULTS.get(k);
   }
 
   /** The one counter of the job whose identifier ends with .hotcold_join.NAME. */
@@ -208,11 +216,11 @@ class HotcoldJoinTest {
 
   @Test
   void innerJoinOverEightDaysEqualsFlinksRegularJoin() throws Exception {
-    Map<Row, Integer> want = merge(regular("", 1, 1));
+    Map<Row, Integer> want = regular(1, 1);
     TableEnvironment t = tableEnv();
     tables(t, 1, 1, 150); // throttled: watermarks advance (and buckets expire) while refunds arrive
-    register(t, "HOTCOLD_JOIN", false, options(sidecar.tcp).coldTable("orders").coldSide("orders"));
-    TableResult res = t.executeSql(hotcold("HOTCOLD_JOIN"));
+    register(t, options(sidecar.tcp).coldTable("orders").coldSide("orders"));
+    TableResult res = t.executeSql(hotcold());
     JobID job = res.getJobClient().orElseThrow().getJobID();
     List<Row> got = new ArrayList<>();
     try (CloseableIterator<Row> it = res.collect()) {
@@ -234,11 +242,11 @@ class HotcoldJoinTest {
     // the orders before are in the cold table only.
     int ordersFrom = 250, refundsFrom = 188; // 2026-11-20T00:00:00Z, 2026-11-20T00:19:12Z
     // Flink's regular join over every order and the refunds of the last days.
-    Map<Row, Integer> want = merge(regular("", 1, refundsFrom));
+    Map<Row, Integer> want = regular(1, refundsFrom);
     TableEnvironment t = tableEnv();
     tables(t, ordersFrom, refundsFrom, 0);
-    register(t, "HOTCOLD_JOIN", false, options("unix://" + sidecar.unix).coldTable("orders").advanceTo("2026-11-21"));
-    TableResult res = t.executeSql(hotcold("HOTCOLD_JOIN"));
+    register(t, options("unix://" + sidecar.unix).coldTable("orders").advanceTo("2026-11-21"));
+    TableResult res = t.executeSql(hotcold());
     JobID job = res.getJobClient().orElseThrow().getJobID();
     List<Row> got = new ArrayList<>();
     try (CloseableIterator<Row> it = res.collect()) {
@@ -255,15 +263,15 @@ class HotcoldJoinTest {
 
   @Test
   void stopWithSavepointAndRestoreLosesAndDuplicatesNoPair() throws Exception {
-    Map<Row, Integer> want = merge(regular("", 1, 1));
-    String sql = hotcold("HOTCOLD_JOIN");
+    Map<Row, Integer> want = regular(1, 1);
+    String sql = hotcold();
     HotcoldJoin.Options o = options(sidecar.tcp).coldTable("orders").coldSide("left");
     ConcurrentLinkedQueue<Row> got = new ConcurrentLinkedQueue<>();
 
     TableEnvironment t1 = tableEnv();
     t1.getConfig().set("execution.checkpointing.interval", "200 ms");
     tables(t1, 1, 1, 30);
-    register(t1, "HOTCOLD_JOIN", false, o);
+    register(t1, o);
     TableResult r1 = t1.executeSql(sql);
     JobClient c1 = r1.getJobClient().orElseThrow();
     CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> {
@@ -285,7 +293,7 @@ class HotcoldJoinTest {
     // below shows that the sources' and HOTCOLD_JOIN's state were restored.
     t2.getConfig().set("execution.state-recovery.ignore-unclaimed-state", "true");
     tables(t2, 1, 1, 30);
-    register(t2, "HOTCOLD_JOIN", false, o);
+    register(t2, o);
     got.addAll(collect(t2, sql));
     assertTrue(got.size() > before, "the restored job emitted the rest");
     assertSameRows(want, merge(got));
@@ -296,8 +304,8 @@ class HotcoldJoinTest {
     TableEnvironment t = tableEnv();
     tables(t, 1, 1, 0);
     String dead = "unix://" + dir.resolve("no-sidecar.sock");
-    register(t, "HOTCOLD_JOIN", false, options(dead).coldTable("orders"));
-    Exception e = assertThrows(Exception.class, () -> collect(t, hotcold("HOTCOLD_JOIN")));
+    register(t, options(dead).coldTable("orders"));
+    Exception e = assertThrows(Exception.class, () -> collect(t, hotcold()));
     String chain = HotcoldLookupJoinTest.chain(e);
     assertTrue(chain.contains("the hotcold sidecar at " + dead + " did not describe cold table orders"), chain);
   }
