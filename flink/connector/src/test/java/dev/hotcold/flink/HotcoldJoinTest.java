@@ -300,6 +300,43 @@ class HotcoldJoinTest {
   }
 
   @Test
+  void readmeSqlOnlyExampleRunsWithJobParameters() throws Exception {
+    Path repo = Path.of(System.getProperty("hotcold.repo", "../.."));
+    String readme = Files.readString(repo.resolve("README.md"));
+    int at = readme.indexOf("```sql\nCREATE TEMPORARY FUNCTION HOTCOLD_JOIN");
+    assertTrue(at >= 0, "README.md shows the SQL-only HOTCOLD_JOIN example");
+    String block = readme.substring(at + "```sql\n".length(), readme.indexOf("```", at + 6));
+    // As the runner does: ${NAME} from the environment, SET into the configuration.
+    block = SqlScript.substitute("README.md", block, Map.of("HOTCOLD_ADDRESS", sidecar.tcp, "HOTCOLD_TOKEN_FILE", tokenFile.toString()));
+    TableEnvironment t = tableEnv();
+    tables(t, 1, 1, 0);
+    List<Row> got = null;
+    java.util.regex.Pattern set = java.util.regex.Pattern.compile("(?is)SET\\s+'((?:[^']|'')*)'\\s*=\\s*'((?:[^']|'')*)'");
+    for (SqlScript.Statement st : SqlScript.split(block)) {
+      java.util.regex.Matcher m = set.matcher(st.sql());
+      if (m.matches()) {
+        t.getConfig().set(m.group(1).replace("''", "'"), m.group(2).replace("''", "'"));
+      } else if (st.sql().strip().startsWith("SELECT")) {
+        got = collect(t, st.sql());
+      } else {
+        t.executeSql(st.sql());
+      }
+    }
+    Map<Row, Integer> want = new HashMap<>();
+    for (Map.Entry<Row, Integer> e : regular(1, 1).entrySet()) {
+      Row r = e.getKey();
+      want.merge(Row.of(r.getField(0), r.getField(2), r.getField(4), r.getField(6)), e.getValue(), Integer::sum);
+    }
+    Map<Row, Integer> merged = new HashMap<>();
+    for (Map.Entry<Row, Integer> e : merge(got).entrySet()) {
+      Row r = e.getKey();
+      // refund_ts is the input's rowtime (LocalDateTime-free Instant either way).
+      merged.merge(Row.of(r.getField(0), r.getField(1), r.getField(2), r.getField(3)), e.getValue(), Integer::sum);
+    }
+    assertSameRows(want, merged);
+  }
+
+  @Test
   void sidecarDownFailsTheJobNamingTheSidecar() throws Exception {
     TableEnvironment t = tableEnv();
     tables(t, 1, 1, 0);
