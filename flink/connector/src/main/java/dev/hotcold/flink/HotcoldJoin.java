@@ -409,8 +409,16 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
         expired.inc();
       }
       if (kept.size() != es.length) {
-        hot.setField(side, kept.toArray(new Row[0]));
+        hot.setField(side, kept.isEmpty() ? null : kept.toArray(new Row[0]));
       }
+    }
+    if (hot.getField(LEFT) == null && hot.getField(RIGHT) == null) {
+      // Nothing left of the key: its state goes (the window floor too; a
+      // later record's own day bounds the window from below, which keeps an
+      // expired partner answerable from the cold table while records are
+      // less than a day out of order after a restore).
+      ctx.clearAllState();
+      return;
     }
     Integer floor = hot.getFieldAs(ST_FLOOR);
     hot.setField(ST_FLOOR, floor == null ? window : Math.max(floor, window));
