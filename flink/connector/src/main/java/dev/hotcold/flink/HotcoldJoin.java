@@ -540,6 +540,14 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
           problems.add("the join key column \"" + c.columns[pk[i]] + "\" is not in the cold table; its key is " + s.key());
         }
       }
+      List<String> partitionNames = new ArrayList<>();
+      for (int k : pk) {
+        partitionNames.add(c.columns[k]);
+      }
+      if (!new java.util.HashSet<>(partitionNames).equals(new java.util.HashSet<>(s.key()))) {
+        problems.add("the input is partitioned by " + partitionNames + " but the cold table's key is " + s.key()
+            + ": PARTITION BY the cold table's key columns");
+      }
       if (!problems.isEmpty()) {
         throw new IOException("HOTCOLD_JOIN: cold table " + table + " (version " + s.version() + ") at " + addr
             + " does not fit the " + SIDE[c.side] + " input: " + String.join("; ", problems));
