@@ -48,8 +48,15 @@ final class Sidecar implements AutoCloseable {
     this.log = dir.resolve("sidecar.log");
   }
 
-  /** A cold table to load: JSON spec (see internal/jsonparquet) and key columns. */
-  record Table(String name, String specJson, String key) {}
+  /**
+   * A cold table to load: JSON spec (see internal/jsonparquet), key columns
+   * and the version's covers-until (hotcold load --covers-until; null: none).
+   */
+  record Table(String name, String specJson, String key, String coversUntil) {
+    Table(String name, String specJson, String key) {
+      this(name, specJson, key, null);
+    }
+  }
 
   /** Loads the tables into a new store and starts serving them with one job that may read them all. */
   static Sidecar start(Path dir, Table... tables) throws Exception {
@@ -61,8 +68,13 @@ final class Sidecar implements AutoCloseable {
       Files.writeString(spec, t.specJson());
       Path parquet = dir.resolve(t.name() + ".parquet");
       run(List.of(jsonparquet.toString(), spec.toString(), parquet.toString()));
-      run(List.of(hotcold.toString(), "load", "--store", "pebble:" + store, "--table", t.name(), "--version", VERSION,
-          "--key", t.key(), "--progress", "never", parquet.toString()));
+      List<String> load = new ArrayList<>(List.of(hotcold.toString(), "load", "--store", "pebble:" + store, "--table", t.name(),
+          "--version", VERSION, "--key", t.key(), "--progress", "never"));
+      if (t.coversUntil() != null) {
+        load.addAll(List.of("--covers-until", t.coversUntil()));
+      }
+      load.add(parquet.toString());
+      run(load);
       names.add(t.name());
     }
     String tcp = "127.0.0.1:" + freePort();

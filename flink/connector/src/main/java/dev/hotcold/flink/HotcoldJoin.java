@@ -1,0 +1,662 @@
+package dev.hotcold.flink;
+
+import dev.hotcold.client.HotcoldException;
+import dev.hotcold.client.HotcoldLookupClient;
+import dev.hotcold.client.Key;
+import dev.hotcold.client.Schema;
+import dev.hotcold.client.TableInfo;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Optional;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.table.api.DataTypes;
+import org.apache.flink.table.api.ValidationException;
+import org.apache.flink.table.catalog.DataTypeFactory;
+import org.apache.flink.table.functions.FunctionContext;
+import org.apache.flink.table.functions.ProcessTableFunction;
+import org.apache.flink.table.functions.TableSemantics;
+import org.apache.flink.table.types.DataType;
+import org.apache.flink.table.types.inference.CallContext;
+import org.apache.flink.table.types.inference.StateTypeStrategy;
+import org.apache.flink.table.types.inference.StaticArgument;
+import org.apache.flink.table.types.inference.StaticArgumentTrait;
+import org.apache.flink.table.types.inference.TypeInference;
+import org.apache.flink.table.types.logical.LogicalType;
+import org.apache.flink.table.types.logical.RowType;
+import org.apache.flink.table.types.logical.utils.LogicalTypeUtils;
+import org.apache.flink.table.types.utils.TypeConversions;
+import org.apache.flink.types.Row;
+
+/**
+ * {@code HOTCOLD_JOIN}: hotcold's hot/cold stream-stream inner join (the Go
+ * package join's semantics) as a Flink process table function over two
+ * append-only tables partitioned by the join key. Rows are kept in Flink
+ * state bucketed by event-time day; an event-time timer drops a bucket once
+ * it is older than the retention, and a bucket of the cold-backed input only
+ * once the cold table's covers-until (DescribeTable) has also passed its
+ * end. A record whose partner on the cold-backed side is not in state looks
+ * its key up in the cold table through the sidecar.
+ *
+ * <pre>{@code
+ * tEnv.createTemporarySystemFunction("HOTCOLD_JOIN", new HotcoldJoin("orders", "refunds",
+ *     new HotcoldJoin.Options().coldTable("orders").address("unix:///run/hotcold/hotcold.sock")
+ *         .tokenFile("/etc/hotcold/job.token")));
+ * SELECT order_id1 AS order_id, amount, refund_id, refund_ts FROM HOTCOLD_JOIN(
+ *   orders => TABLE orders PARTITION BY order_id,
+ *   refunds => TABLE refunds PARTITION BY order_id,
+ *   on_time => DESCRIPTOR(order_ts, refund_ts));
+ * }</pre>
+ *
+ * <p>From SQL alone, {@code CREATE FUNCTION HOTCOLD_JOIN AS
+ * 'dev.hotcold.flink.HotcoldJoin'} names the table arguments {@code left}
+ * and {@code right} and reads the options from job parameters
+ * {@code hotcold.join.*} (see {@link Options}). Flink 2.2.1 accepts no scalar
+ * argument next to two table arguments, so the options cannot be arguments
+ * of the call.
+ *
+ * <p>Semantics (as package join, inner): a record joins every stored row of
+ * the other input with the same key and is then stored; +I[L, R] for each
+ * pair. A NULL key never matches. A cold row answers a lookup only when its
+ * event-time day is older than the hot window (the current watermark's day
+ * and the retention-1 days before it; never earlier than a window the key
+ * already saw, the window of the record's own day or advance_to's). A
+ * stored row that joined a cold row is flagged, and the cold-backed input's
+ * own record of that key arriving later does not pair with it again (the
+ * cold table has one row per key: that record is the cold row). Records
+ * older than the window are stored too (until the next timer) instead of
+ * being joined only. The sidecar failing fails the job, never a miss.
+ *
+ * <p>The output columns are every column of the left table then every
+ * column of the right one, after Flink's own prefix (the PARTITION BY column
+ * of each table, as Flink fills them) and before its {@code rowtime}; a right column named like a left one gets the
+ * suffix {@code _right}, and Flink suffixes names that clash with its prefix
+ * ({@code order_id} becomes {@code order_id1}).
+ */
+public class HotcoldJoin extends ProcessTableFunction<Row> {
+  private static final long serialVersionUID = 1L;
+
+  static final long DAY_MS = 86_400_000L;
+  /** How often (processing time) a subtask re-reads the cold table's covers-until. */
+  static final Duration COVERAGE_REFRESH = Duration.ofSeconds(10);
+  /** An uncovered bucket is checked again this much event time later. */
+  static final long RECHECK_MS = 3_600_000L;
+
+  static final String METRIC_COLD_LOOKUPS = "coldLookups", METRIC_COLD_HITS = "coldHits", METRIC_EXPIRED = "expiredRows",
+      METRIC_KEPT_UNCOVERED = "keptUncovered";
+
+  static final int LEFT = 0, RIGHT = 1;
+  private static final String[] SIDE = {"left", "right"};
+
+  // State per key: ROW<l ARRAY<ENTRY(left)>, r ARRAY<ENTRY(right)>, floor INT>,
+  // ENTRY(t) = ROW<d INT (event-time day), c BOOLEAN (joined a cold row), v t>.
+  private static final int ST_FLOOR = 2;
+  private static final int E_DAY = 0, E_COLD = 1, E_ROW = 2;
+
+  private final String leftName, rightName;
+  private final Options options;
+
+  private transient Cold cold;
+  private transient Counter coldLookups, coldHits, expired, keptUncovered;
+
+  /**
+   * The join's options. Each one not set here is read from the job parameter
+   * {@code hotcold.join.NAME} ({@code SET 'pipeline.global-job-parameters' =
+   * 'hotcold.join.cold_table:orders,...'}), and the sidecar's from the
+   * environment (HOTCOLD_ADDRESS, HOTCOLD_TOKEN_FILE, HOTCOLD_TOKEN).
+   */
+  public static final class Options implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    String coldTable, coldSide, address, tokenFile, token, advanceTo;
+    Integer retentionDays;
+
+    /** The cold table backing one input, keyed by the PARTITION BY columns (job parameter hotcold.join.cold_table). */
+    public Options coldTable(String table) {
+      this.coldTable = table;
+      return this;
+    }
+
+    /** Which input the cold table backs: 'left'/'right' or the table argument's name (default: left; right in a left join). */
+    public Options coldSide(String side) {
+      this.coldSide = side;
+      return this;
+    }
+
+    /** Days of hot state: the watermark's day and the days before it (default 2). */
+    public Options retentionDays(int days) {
+      this.retentionDays = days;
+      return this;
+    }
+
+    /** The sidecar: unix:///path/hotcold.sock or host:port. */
+    public Options address(String address) {
+      this.address = address;
+      return this;
+    }
+
+    /** A file holding the job's token (read on each TaskManager). */
+    public Options tokenFile(String path) {
+      this.tokenFile = path;
+      return this;
+    }
+
+    /** The job's token itself. */
+    public Options token(String token) {
+      this.token = token;
+      return this;
+    }
+
+    /**
+     * The watermark is at least this instant's day (a date 2026-11-22 or an
+     * RFC 3339 instant): a new job that reads only the last retention_days of
+     * its inputs passes the time it starts at, so that older rows come from
+     * the cold table (as join.Operator.Advance).
+     */
+    public Options advanceTo(String instant) {
+      this.advanceTo = instant;
+      return this;
+    }
+  }
+
+  /** Table arguments `left` and `right`; options from job parameters and the environment. */
+  public HotcoldJoin() {
+    this("left", "right", new Options());
+  }
+
+  /**
+   * For registering from Java: the names of the two table arguments (e.g. "orders", "refunds") and the options (those left unset
+   * are read from job parameters and the environment).
+   */
+  public HotcoldJoin(String leftName, String rightName, Options options) {
+    this.leftName = leftName;
+    this.rightName = rightName;
+    this.options = options;
+  }
+
+  private transient Call call;
+
+  @Override
+  public void open(FunctionContext context) {
+    var g = context.getMetricGroup().addGroup("hotcold_join");
+    coldLookups = g.counter(METRIC_COLD_LOOKUPS);
+    coldHits = g.counter(METRIC_COLD_HITS);
+    expired = g.counter(METRIC_EXPIRED);
+    keptUncovered = g.counter(METRIC_KEPT_UNCOVERED);
+    java.util.function.BiFunction<String, String, String> opt = (value, name) -> {
+      if (value != null) {
+        return value;
+      }
+      String v = context.getJobParameter("hotcold.join." + name, null);
+      return v == null || v.isBlank() ? null : v.strip();
+    };
+    String retention = opt.apply(options.retentionDays == null ? null : String.valueOf(options.retentionDays), "retention_days");
+    Integer days;
+    try {
+      days = retention == null ? null : Integer.valueOf(retention);
+    } catch (NumberFormatException e) {
+      throw new ValidationException("HOTCOLD_JOIN: retention_days (job parameter hotcold.join.retention_days) must be a number of days, got '"
+          + retention + "'");
+    }
+    call = configure(opt.apply(options.coldTable, "cold_table"), opt.apply(options.coldSide, "cold_side"), days,
+        opt.apply(options.advanceTo, "advance_to"));
+    call.address = opt.apply(options.address, "address");
+    if (call.address == null) {
+      call.address = System.getenv("HOTCOLD_ADDRESS");
+    }
+    call.tokenFile = opt.apply(options.tokenFile, "token_file");
+    if (call.tokenFile == null) {
+      call.tokenFile = System.getenv("HOTCOLD_TOKEN_FILE");
+    }
+    call.token = options.token != null ? options.token : System.getenv("HOTCOLD_TOKEN");
+  }
+
+  @Override
+  public void close() {
+    if (cold != null) {
+      cold.client.close();
+      cold = null;
+    }
+  }
+
+  // ---- planning ----
+
+  @Override
+  public TypeInference getTypeInference(DataTypeFactory typeFactory) {
+    EnumSet<StaticArgumentTrait> table = EnumSet.of(StaticArgumentTrait.TABLE, StaticArgumentTrait.SET_SEMANTIC_TABLE,
+        StaticArgumentTrait.REQUIRE_ON_TIME);
+    LinkedHashMap<String, StateTypeStrategy> state = new LinkedHashMap<>();
+    state.put("hot", StateTypeStrategy.of(call -> Optional.of(stateType(call))));
+    return TypeInference.newBuilder()
+        .staticArguments(
+            StaticArgument.table(leftName, Row.class, false, table),
+            // Flink 2.2.1 refuses any scalar argument next to two table
+            // arguments (SystemTypeInference.checkMultipleTableArgs tests
+            // every argument for set semantics): the options are the
+            // function's (Options), not the call's.
+            StaticArgument.table(rightName, Row.class, false, table))
+        .stateTypeStrategies(state)
+        .outputTypeStrategy(call -> Optional.of(outputType(call)))
+        .build();
+  }
+
+  private static List<DataTypes.Field> fields(CallContext call, int arg, boolean nullable) {
+    RowType rt = (RowType) LogicalTypeUtils.removeTimeAttributes(call.getArgumentDataTypes().get(arg).getLogicalType());
+    List<DataTypes.Field> out = new ArrayList<>();
+    for (RowType.RowField f : rt.getFields()) {
+      LogicalType t = nullable ? f.getType().copy(true) : f.getType();
+      out.add(DataTypes.FIELD(f.getName(), TypeConversions.fromLogicalToDataType(t)));
+    }
+    return out;
+  }
+
+  private DataType outputType(CallContext call) {
+    List<DataTypes.Field> all = new ArrayList<>(fields(call, LEFT, false));
+    all.addAll(fields(call, RIGHT, false));
+    // Unique names inside the function's own output (Flink renames clashes with its prefix).
+    List<String> seen = new ArrayList<>();
+    List<DataTypes.Field> unique = new ArrayList<>();
+    for (DataTypes.Field f : all) {
+      String n = f.getName();
+      for (int i = 0; seen.contains(n); i++) {
+        n = f.getName() + "_" + SIDE[RIGHT] + (i == 0 ? "" : String.valueOf(i));
+      }
+      seen.add(n);
+      unique.add(DataTypes.FIELD(n, f.getDataType()));
+    }
+    return DataTypes.ROW(unique);
+  }
+
+  private static DataType entryType(CallContext call, int arg) {
+    return DataTypes.ROW(
+        DataTypes.FIELD("d", DataTypes.INT()),
+        DataTypes.FIELD("c", DataTypes.BOOLEAN()),
+        DataTypes.FIELD("v", DataTypes.ROW(fields(call, arg, true))));
+  }
+
+  private static DataType stateType(CallContext call) {
+    return DataTypes.ROW(
+        DataTypes.FIELD("l", DataTypes.ARRAY(entryType(call, LEFT))),
+        DataTypes.FIELD("r", DataTypes.ARRAY(entryType(call, RIGHT))),
+        DataTypes.FIELD("floor", DataTypes.INT()));
+  }
+
+  // ---- run time ----
+
+  /** Per-call configuration, checked once per subtask. */
+  private static final class Call {
+    String coldTable;
+    int coldSide = -1; // -1: no cold side
+    int retention;
+    Integer advanceDay; // the day of advance_to, or null
+    String address, tokenFile, token;
+  }
+
+  /** The sidecar client and what it knows of the cold table. */
+  private static final class Cold {
+    HotcoldLookupClient client;
+    String address;
+    String table;
+    int side;
+    int[] keyOrder; // for each cold key column, its position among the partition columns
+    String[] columns; // the cold-backed input's column names
+    LogicalType[] types;
+    boolean[] inCold;
+    int timeColumn; // the cold-backed input's time column, in columns
+    Instant coversUntil; // null: unknown
+    long refreshedAt; // System.nanoTime()
+  }
+
+
+  public void eval(Context ctx, Row hot, Row left, Row right) throws IOException {
+    int side = left != null ? LEFT : RIGHT;
+    Row r = side == LEFT ? left : right;
+    TableSemantics sem = ctx.tableSemanticsFor(side == LEFT ? leftName : rightName);
+    if (call.coldSide >= 0 && cold == null) {
+      cold = openCold(ctx);
+    }
+    long ts = ctx.timeContext(Long.class).time();
+    int day = (int) Math.floorDiv(ts, DAY_MS);
+    int[] keyCols = sem.partitionByColumns();
+    Object[] key = new Object[keyCols.length];
+    boolean nullKey = false;
+    for (int i = 0; i < keyCols.length; i++) {
+      key[i] = r.getField(keyCols[i]);
+      nullKey |= key[i] == null;
+    }
+    if (nullKey) {
+      return; // SQL: a NULL key equals nothing; not stored
+    }
+    // The hot window starts here: never before a window this key already saw.
+    Long wm = ctx.timeContext(Long.class).currentWatermark();
+    int window = day - call.retention + 1;
+    if (wm != null && wm != Long.MIN_VALUE) {
+      window = Math.max(window, (int) Math.floorDiv(wm, DAY_MS) - call.retention + 1);
+    }
+    if (call.advanceDay != null) {
+      window = Math.max(window, call.advanceDay - call.retention + 1);
+    }
+    Integer floor = hot.getFieldAs(ST_FLOOR);
+    if (floor != null) {
+      window = Math.max(window, floor);
+    }
+    hot.setField(ST_FLOOR, window);
+
+    int other = 1 - side;
+    Row[] matches = entries(hot, other);
+    Row coldRow = null;
+    if (matches.length == 0 && other == call.coldSide) {
+      coldRow = lookup(key, window, ctx);
+    }
+    boolean coldSideRecord = side == call.coldSide;
+    for (Row m : matches) {
+      if (coldSideRecord && Boolean.TRUE.equals(m.getField(E_COLD))) {
+        continue; // the cold row this stored row joined, arriving again
+      }
+      Row o = m.getFieldAs(E_ROW);
+      collect(side == LEFT ? out(r, o, ctx) : out(o, r, ctx));
+    }
+    if (coldRow != null) {
+      collect(side == LEFT ? out(r, coldRow, ctx) : out(coldRow, r, ctx));
+    }
+    // Store the record (late ones too: the expiry timer drops them at the
+    // next watermark, which keeps a pair from being lost when the partner
+    // of a late record is not in the cold table).
+    Row[] mine = entries(hot, side);
+    Row[] grown = Arrays.copyOf(mine, mine.length + 1);
+    grown[mine.length] = Row.of(day, coldRow != null, r);
+    hot.setField(side, grown);
+    ctx.timeContext(Long.class).registerOnTime("x" + day, (long) (day + call.retention) * DAY_MS);
+  }
+
+  /** Drops the rows of a day bucket that left the hot window (the cold-backed input's only once covered). */
+  public void onTimer(OnTimerContext ctx, Row hot) {
+    String name = ctx.currentTimer();
+    if (name == null || !name.startsWith("x")) {
+      return;
+    }
+    int day = Integer.parseInt(name.substring(1));
+    long now = ctx.timeContext(Long.class).time();
+    int window = (int) Math.floorDiv(now, DAY_MS) - call.retention + 1;
+    boolean keep = false;
+    for (int side = LEFT; side <= RIGHT; side++) {
+      Row[] es = entries(hot, side);
+      List<Row> kept = new ArrayList<>(es.length);
+      for (Row e : es) {
+        int d = e.<Integer>getFieldAs(E_DAY);
+        if (d != day) {
+          kept.add(e);
+          continue;
+        }
+        boolean coldBacked = side == call.coldSide;
+        if (coldBacked && !covered(day)) {
+          kept.add(e);
+          keep = true;
+          keptUncovered.inc();
+          continue;
+        }
+        expired.inc();
+      }
+      if (kept.size() != es.length) {
+        hot.setField(side, kept.isEmpty() ? null : kept.toArray(new Row[0]));
+      }
+    }
+    if (hot.getField(LEFT) == null && hot.getField(RIGHT) == null) {
+      // Nothing left of the key: its state goes (the window floor too; a
+      // later record's own day bounds the window from below, which keeps an
+      // expired partner answerable from the cold table while records are
+      // less than a day out of order after a restore).
+      ctx.clearAllState();
+      return;
+    }
+    Integer floor = hot.getFieldAs(ST_FLOOR);
+    hot.setField(ST_FLOOR, floor == null ? window : Math.max(floor, window));
+    if (keep) {
+      Long wm = ctx.timeContext(Long.class).currentWatermark();
+      if (wm == null || wm != Long.MAX_VALUE) {
+        // Not covered yet: look again later (never at the end of input, when the watermark is final).
+        ctx.timeContext(Long.class).registerOnTime(name, Math.max(now, wm == null ? now : wm) + RECHECK_MS);
+      }
+    }
+  }
+
+  private static Row[] entries(Row hot, int side) {
+    Row[] es = hot.getFieldAs(side);
+    return es == null ? new Row[0] : es;
+  }
+
+  private Row out(Row l, Row r, Context ctx) {
+    int nl = arity(ctx, leftName), nr = arity(ctx, rightName);
+    Row o = new Row(nl + nr);
+    for (int i = 0; i < nl; i++) {
+      o.setField(i, l == null ? null : l.getField(i));
+    }
+    for (int i = 0; i < nr; i++) {
+      o.setField(nl + i, r == null ? null : r.getField(i));
+    }
+    return o;
+  }
+
+  private static int arity(Context ctx, String arg) {
+    return DataType.getFieldCount(ctx.tableSemanticsFor(arg).dataType());
+  }
+
+  private Call configure(String coldTable, String coldSide, Integer retentionDays, String advanceTo) {
+    Call c = new Call();
+    if (advanceTo != null) {
+      try {
+        Instant t = advanceTo.length() == 10 ? java.time.LocalDate.parse(advanceTo).atStartOfDay(ZoneOffset.UTC).toInstant()
+            : Instant.parse(advanceTo);
+        c.advanceDay = (int) Math.floorDiv(t.toEpochMilli(), DAY_MS);
+      } catch (java.time.format.DateTimeParseException e) {
+        throw new ValidationException("HOTCOLD_JOIN: advance_to must be a date (2026-11-22) or an RFC 3339 instant"
+            + " (2026-11-22T10:00:00Z), got '" + advanceTo + "'", e);
+      }
+    }
+    c.retention = retentionDays == null ? 2 : retentionDays;
+    if (c.retention < 1) {
+      throw new ValidationException("HOTCOLD_JOIN: retention_days must be at least 1, got " + c.retention);
+    }
+    c.coldTable = coldTable;
+    if (coldTable != null) {
+      String s = coldSide != null ? coldSide.strip().toLowerCase(java.util.Locale.ROOT) : "left";
+      if (s.equals("left") || s.equals(leftName.toLowerCase(java.util.Locale.ROOT))) {
+        c.coldSide = LEFT;
+      } else if (s.equals("right") || s.equals(rightName.toLowerCase(java.util.Locale.ROOT))) {
+        c.coldSide = RIGHT;
+      } else {
+        throw new ValidationException("HOTCOLD_JOIN: cold_side must be 'left' or 'right' (the table argument "
+            + "the cold table backs), got '" + coldSide + "'");
+      }
+    }
+    return c;
+  }
+
+  private Cold openCold(Context ctx) throws IOException {
+    String addr = call.address;
+    String table = call.coldTable;
+    if (addr == null || addr.isBlank()) {
+      throw new ValidationException("HOTCOLD_JOIN: cold table '" + table + "' needs the sidecar: set the job parameter "
+          + "hotcold.join.address (unix:///path/hotcold.sock or host:port) or HOTCOLD_ADDRESS on the TaskManagers");
+    }
+    HotcoldLookupClient.Builder b = HotcoldLookupClient.newBuilder()
+        .deadline(Duration.ofSeconds(10))
+        .retries(10, Duration.ofMillis(25), Duration.ofSeconds(1));
+    Address.parse(addr).configure(b);
+    String tf = call.tokenFile;
+    String token = call.token;
+    if (tf != null && !tf.isBlank()) {
+      try {
+        token = Files.readString(Path.of(tf), StandardCharsets.UTF_8).strip();
+      } catch (IOException e) {
+        throw new IOException("HOTCOLD_JOIN: cannot read token_file " + tf + ": " + e, e);
+      }
+    }
+    if (token != null && !token.isEmpty()) {
+      b.token(token);
+    }
+    Cold c = new Cold();
+    c.client = b.build();
+    c.address = addr;
+    c.table = table;
+    c.side = call.coldSide;
+    try {
+      TableSemantics sem = ctx.tableSemanticsFor(c.side == LEFT ? leftName : rightName);
+      RowType rt = (RowType) LogicalTypeUtils.removeTimeAttributes(sem.dataType().getLogicalType());
+      TableInfo info = describe(c);
+      Schema s = info.schema();
+      c.columns = rt.getFieldNames().toArray(new String[0]);
+      c.types = rt.getChildren().toArray(new LogicalType[0]);
+      c.inCold = new boolean[c.columns.length];
+      c.timeColumn = sem.timeColumn();
+      List<String> present = new ArrayList<>();
+      List<LogicalType> presentTypes = new ArrayList<>();
+      List<String> problems = new ArrayList<>();
+      for (int i = 0; i < c.columns.length; i++) {
+        if (s.indexOf(c.columns[i]) >= 0) {
+          c.inCold[i] = true;
+          present.add(c.columns[i]);
+          presentTypes.add(c.types[i]);
+        } else if (!c.types[i].isNullable()) {
+          problems.add("input column \"" + c.columns[i] + "\" (" + c.types[i] + ") is missing from the cold table");
+        }
+      }
+      int[] pk = sem.partitionByColumns();
+      int[] keyInSpec = new int[pk.length];
+      for (int i = 0; i < pk.length; i++) {
+        keyInSpec[i] = present.indexOf(c.columns[pk[i]]);
+        if (keyInSpec[i] < 0) {
+          problems.add("the join key column \"" + c.columns[pk[i]] + "\" is not in the cold table; its key is " + s.key());
+        }
+      }
+      List<String> partitionNames = new ArrayList<>();
+      for (int k : pk) {
+        partitionNames.add(c.columns[k]);
+      }
+      if (!new java.util.HashSet<>(partitionNames).equals(new java.util.HashSet<>(s.key()))) {
+        problems.add("the input is partitioned by " + partitionNames + " but the cold table's key is " + s.key()
+            + ": PARTITION BY the cold table's key columns");
+      }
+      if (!problems.isEmpty()) {
+        throw new IOException("HOTCOLD_JOIN: cold table " + table + " (version " + s.version() + ") at " + addr
+            + " does not fit the " + SIDE[c.side] + " input: " + String.join("; ", problems));
+      }
+      LookupSpec spec = new LookupSpec(addr, table, null, null, 1, 1, 0, Duration.ZERO, present, presentTypes, keyInSpec);
+      try {
+        c.keyOrder = LookupCore.check(spec, s);
+      } catch (IOException e) {
+        throw new IOException("HOTCOLD_JOIN: " + e.getMessage(), e);
+      }
+      c.coversUntil = info.coversUntil();
+      c.refreshedAt = System.nanoTime();
+      return c;
+    } catch (IOException | RuntimeException e) {
+      c.client.close();
+      throw e;
+    }
+  }
+
+  private static TableInfo describe(Cold c) throws IOException {
+    try {
+      return c.client.describeTable(c.table);
+    } catch (HotcoldException e) {
+      throw new IOException("HOTCOLD_JOIN: the hotcold sidecar at " + c.address + " did not describe cold table " + c.table
+          + ": " + e.getMessage() + " (is the sidecar running and does it serve the table?)", e);
+    }
+  }
+
+  /** Whether the cold table covers every event of day (its covers-until is at or past the day's end). */
+  private boolean covered(int day) {
+    if (cold == null) {
+      return false; // not opened in this subtask yet (a timer before any record): keep
+    }
+    long end = (long) (day + 1) * DAY_MS;
+    if (cold.coversUntil == null || cold.coversUntil.toEpochMilli() < end) {
+      if (System.nanoTime() - cold.refreshedAt >= COVERAGE_REFRESH.toNanos()) {
+        cold.refreshedAt = System.nanoTime();
+        try {
+          cold.coversUntil = cold.client.describeTable(cold.table).coversUntil();
+        } catch (HotcoldException e) {
+          // Keep the last known coverage: buckets are kept longer, never dropped early.
+        }
+      }
+    }
+    return cold.coversUntil != null && cold.coversUntil.toEpochMilli() >= end;
+  }
+
+  /** The cold row of key as a row of the cold-backed input, or null (missing, or not older than the window). */
+  private Row lookup(Object[] key, int window, Context ctx) throws IOException {
+    Object[] k = new Object[cold.keyOrder.length];
+    for (int i = 0; i < k.length; i++) {
+      k[i] = key[cold.keyOrder[i]];
+    }
+    coldLookups.inc();
+    Optional<dev.hotcold.client.Row> got;
+    try {
+      got = cold.client.lookup(cold.table, Key.of(k));
+    } catch (HotcoldException e) {
+      throw new IOException("HOTCOLD_JOIN: lookup of key " + Arrays.toString(k) + " in cold table " + cold.table
+          + " at the hotcold sidecar " + cold.address + " failed: " + e.getMessage()
+          + " (a failed lookup is never taken as a miss: restart the sidecar and the job resumes from its checkpoint)", e);
+    }
+    if (got.isEmpty()) {
+      return null;
+    }
+    Row out = new Row(cold.columns.length);
+    for (int i = 0; i < cold.columns.length; i++) {
+      if (cold.inCold[i]) {
+        out.setField(i, toExternal(got.get().get(cold.columns[i]), cold.types[i]));
+      }
+    }
+    if (cold.timeColumn >= 0) {
+      Object t = out.getField(cold.timeColumn);
+      Long ms = t instanceof Instant ? Long.valueOf(((Instant) t).toEpochMilli())
+          : t instanceof LocalDateTime ? Long.valueOf(((LocalDateTime) t).toInstant(ZoneOffset.UTC).toEpochMilli()) : null;
+      if (ms != null && Math.floorDiv(ms, DAY_MS) >= window) {
+        return null; // newer rows are hot state's: in it, or still to come
+      }
+    }
+    coldHits.inc();
+    return out;
+  }
+
+  /** A cold value (as the Java client returns it) as Flink's external value of type f. */
+  static Object toExternal(Object v, LogicalType f) {
+    if (v == null) {
+      return null;
+    }
+    switch (f.getTypeRoot()) {
+      case TINYINT:
+        return ((Number) v).byteValue();
+      case SMALLINT:
+        return ((Number) v).shortValue();
+      case INTEGER:
+        return ((Number) v).intValue();
+      case BIGINT:
+        return ((Number) v).longValue();
+      case FLOAT:
+        return ((Number) v).floatValue();
+      case DOUBLE:
+        return ((Number) v).doubleValue();
+      case DECIMAL:
+        return ((BigDecimal) v).setScale(((org.apache.flink.table.types.logical.DecimalType) f).getScale(), RoundingMode.UNNECESSARY);
+      case TIMESTAMP_WITH_LOCAL_TIME_ZONE:
+        return v instanceof LocalDateTime ? ((LocalDateTime) v).toInstant(ZoneOffset.UTC) : v;
+      case TIMESTAMP_WITHOUT_TIME_ZONE:
+        return v instanceof Instant ? LocalDateTime.ofInstant((Instant) v, ZoneOffset.UTC) : v;
+      default:
+        return v;
+    }
+  }
+}
