@@ -557,6 +557,12 @@ func (f *FlinkClient) collectVertex(ctx context.Context, jp string, v *Vertex) [
 	var bp flinkBackPressure
 	if err := f.get(ctx, vp+"/backpressure", &bp); err != nil {
 		errs = append(errs, err)
+	} else if bp.Status == "deprecated" {
+		// Flink 2.2.1 answers only {"status": "deprecated"} while its
+		// metric store holds no metrics of the vertex: the tasks are not
+		// running (a restarting job), or the metric fetcher
+		// (metrics.fetcher.update-interval) has not run since they started.
+		errs = append(errs, fmt.Errorf("GET %s/backpressure: no back-pressure yet: Flink has no metrics of the vertex (status \"deprecated\": its tasks are not running, or metrics.fetcher.update-interval has not passed since they started)", f.base+vp))
 	} else {
 		v.BackPressureLevel = firstNonEmpty(bp.Level, bp.LevelLegacy)
 		for _, s := range bp.Subtasks {
