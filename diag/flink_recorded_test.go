@@ -20,18 +20,21 @@ import (
 //     'false' failing on one bad line, restarted every second by a
 //     fixed-delay restart strategy;
 //   - hotkey: a source sending 19 of 20 records with one key into a sink
-//     of parallelism 4 that burns CPU per record (EnrichCost.enrich).
+//     of parallelism 4 that burns CPU per record (EnrichCost.enrich);
+//   - gc: a MiniCluster in a JVM of its own (320 MiB heap, serial GC)
+//     whose job keeps 96 MiB live and replaces it all the time.
 //
 // The same cases run live in DiagRealFlinkIT; these tests keep the Go side
 // honest about the real JSON without a JVM.
 const (
 	realDirtyJob  = "b418e98f7b6e86937ed10e4d6e57b993"
 	realHotKeyJob = "e2faadc65e86c4083e82637a968ec349"
-	// realWindow holds both recordings (2026-12-02 14:06 to 14:07 UTC).
+	realGCJob     = "4e6d6b597b1002d832b57ae68ef7e380"
+	// realWindow holds the recordings (2026-12-02 14:06 to 14:21 UTC).
 	realDirtyRecord = `{"id": 4, "amount": 12.5x, "customer": "acme"}`
 )
 
-var realWindow = diag.Window{From: time.Date(2026, 12, 2, 14, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 2, 14, 10, 0, 0, time.UTC)}
+var realWindow = diag.Window{From: time.Date(2026, 12, 2, 14, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 2, 14, 30, 0, 0, time.UTC)}
 
 func realFlink(t *testing.T, scenario string) *diag.FlinkClient {
 	t.Helper()
@@ -137,5 +140,26 @@ func TestRealFlinkHotKeyBehindASlowSink(t *testing.T) {
 		if (c.Rule == "gc" || c.Rule == "restart" || c.Rule == "checkpoint") && c.Result != "passed" {
 			t.Errorf("check %+v, want passed", c)
 		}
+	}
+}
+
+func TestRealFlinkGCPressure(t *testing.T) {
+	je, err := realFlink(t, "gc").CollectJob(context.Background(), realGCJob, realWindow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(je.TaskManagers) != 1 {
+		t.Fatalf("task managers %+v, want 1", je.TaskManagers)
+	}
+	tm := je.TaskManagers[0]
+	// Status.JVM.GarbageCollector.All.TimeMsPerSecond was 369.2; the heap
+	// 130.5 MiB used of 309.4 MiB.
+	if tm.GCTimeShare < 0.369 || tm.GCTimeShare > 0.370 || tm.HeapMax != 324403200 || tm.HeapUsed <= 0 {
+		t.Errorf("task manager %+v, want a GC share of 36.9%% from All.TimeMsPerSecond", tm)
+	}
+	r := diagnoseReal(t, "gc", realGCJob)
+	f := findingOf(r, "gc")
+	if f == nil || !strings.Contains(f.Cause, "TaskManager "+tm.ID+" spends 37% of its time in garbage collection") || f.Severity != diag.SeverityError {
+		t.Errorf("gc finding %+v", f)
 	}
 }
