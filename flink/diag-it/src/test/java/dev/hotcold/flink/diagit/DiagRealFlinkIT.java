@@ -180,6 +180,13 @@ class DiagRealFlinkIT {
         rest.await("numRecordsInPerSecond of sink subtask " + i, "/jobs/" + id + "/vertices/" + sink + "/subtasks/" + i + "/metrics?get=numRecordsInPerSecond", WAIT,
             m -> m.size() == 1);
       }
+      // Flink's numRecordsInPerSecond is a rate over the last 60 s, so it
+      // climbs for a minute after the start: wait until Flink's own
+      // aggregate over the sink's subtasks shows one subtask far above the
+      // rest (max >= 2.5 x avg of 4 means >= 5 x each of the others) at a
+      // rate well above noise.
+      rest.await("the sink's input skewed onto one subtask", "/jobs/" + id + "/vertices/" + sink + "/subtasks/metrics?get=numRecordsInPerSecond&agg=max,avg", WAIT,
+          m -> m.size() == 1 && m.get(0).path("max").asDouble() >= 30 && m.get(0).path("max").asDouble() >= 2.5 * m.get(0).path("avg").asDouble());
       rest.await("a completed checkpoint of job " + id, "/jobs/" + id + "/checkpoints", WAIT,
           c -> c.path("counts").path("completed").asLong() >= 1);
 
