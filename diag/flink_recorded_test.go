@@ -2,10 +2,12 @@ package diag_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -161,5 +163,40 @@ func TestRealFlinkGCPressure(t *testing.T) {
 	f := findingOf(r, "gc")
 	if f == nil || !strings.Contains(f.Cause, "TaskManager "+tm.ID+" spends 37% of its time in garbage collection") || f.Severity != diag.SeverityError {
 		t.Errorf("gc finding %+v", f)
+	}
+}
+
+// Flink 2.2.1 answers {"endTimestamp": -3} (VertexFlameGraph.waiting())
+// until the first sampling is done, which with Flink's defaults (100
+// samples 50 ms apart) outlasts three tries 2 s apart: the default number
+// of tries waits for it.
+func TestFlameGraphDefaultTriesOutlastFlinksFirstSampling(t *testing.T) {
+	rec := diag.ReplayHandler(filepath.Join("testdata", "flink-2.2.1", "hotkey", "flink"))
+	var mu sync.Mutex
+	asked := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/flamegraph") {
+			mu.Lock()
+			asked++
+			n := asked
+			mu.Unlock()
+			if n <= 5 {
+				w.Write([]byte(`{"endTimestamp":-3}`))
+				return
+			}
+		}
+		rec.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	fc, err := diag.NewFlinkClient(srv.URL, diag.FlinkOptions{FlameGraphWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	je, err := fc.CollectJob(context.Background(), realHotKeyJob, realWindow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(je.FlameGraphs) != 1 || asked != 6 {
+		t.Fatalf("%d flame graph(s) after %d request(s), missing %+v: want the sink's after 5 waiting answers", len(je.FlameGraphs), asked, je.Missing)
 	}
 }
