@@ -27,6 +27,8 @@ public final class GcPressureMain {
   /** Bytes the job holds live; the JVM gets -Xmx of about 3 times that. */
   static final int LIVE_BYTES = 96 << 20;
   private static final int CHUNK = 4 << 10;
+  /** Records (of CHUNK bytes each) per millisecond at most. */
+  private static final int RECORDS_PER_MS = 256;
 
   private GcPressureMain() {}
 
@@ -74,7 +76,12 @@ public final class GcPressureMain {
     }
 
     @Override
-    public Long map(Long x) {
+    public Long map(Long x) throws InterruptedException {
+      if (x % RECORDS_PER_MS == 0) {
+        // Pacing: unpaced, the JVM would be in GC nearly all the time and
+        // its REST endpoint too slow to answer diag.
+        Thread.sleep(1);
+      }
       byte[] b = new byte[CHUNK];
       b[0] = (byte) (long) x;
       live[ThreadLocalRandom.current().nextInt(live.length)] = b;
