@@ -36,8 +36,10 @@ type FlinkOptions struct {
 	FlameGraphBusy float64
 	// FlameGraphAttempts and FlameGraphWait: Flink starts sampling on the
 	// first request and answers with an empty graph until it is done, so an
-	// empty graph is asked for again up to this many times. Defaults 3 and
-	// 2 seconds.
+	// empty graph is asked for again up to this many times. Defaults 8 and
+	// 2 seconds: Flink's default sampling (rest.flamegraph.num-samples 100,
+	// delay-between-samples 50 ms) takes 5 s before the request reaches the
+	// TaskManagers and the answer comes back, longer on a loaded cluster.
 	FlameGraphAttempts int
 	FlameGraphWait     time.Duration
 	// MaxExceptions is the maxExceptions query parameter. Default 20.
@@ -84,7 +86,7 @@ func NewFlinkClient(baseURL string, opt FlinkOptions) (*FlinkClient, error) {
 		opt.FlameGraphBusy = 0.5
 	}
 	if opt.FlameGraphAttempts <= 0 {
-		opt.FlameGraphAttempts = 3
+		opt.FlameGraphAttempts = 8
 	}
 	if opt.FlameGraphWait <= 0 {
 		opt.FlameGraphWait = 2 * time.Second
@@ -259,7 +261,10 @@ type flinkCheckpoints struct {
 
 type flinkVertex struct {
 	Subtasks []struct {
-		Subtask       int            `json:"subtask"`
+		Subtask int `json:"subtask"`
+		// Endpoint is "host:port" since Flink 1.17 (2.2.1's only field);
+		// Host is the older name.
+		Endpoint      string         `json:"endpoint"`
 		Host          string         `json:"host"`
 		TaskManagerID string         `json:"taskmanager-id"`
 		Metrics       flinkIOMetrics `json:"metrics"`
@@ -540,7 +545,7 @@ func (f *FlinkClient) collectVertex(ctx context.Context, jp string, v *Vertex) [
 	}
 	for _, s := range det.Subtasks {
 		if st := at(s.Subtask); st != nil {
-			st.Host, st.TaskManager = s.Host, s.TaskManagerID
+			st.Host, st.TaskManager = firstNonEmpty(s.Endpoint, s.Host), s.TaskManagerID
 			if s.Metrics.ReadRecords != nil {
 				st.RecordsIn = *s.Metrics.ReadRecords
 			}
@@ -552,6 +557,12 @@ func (f *FlinkClient) collectVertex(ctx context.Context, jp string, v *Vertex) [
 	var bp flinkBackPressure
 	if err := f.get(ctx, vp+"/backpressure", &bp); err != nil {
 		errs = append(errs, err)
+	} else if bp.Status == "deprecated" {
+		// Flink 2.2.1 answers only {"status": "deprecated"} while its
+		// metric store holds no metrics of the vertex: the tasks are not
+		// running (a restarting job), or the metric fetcher
+		// (metrics.fetcher.update-interval) has not run since they started.
+		errs = append(errs, fmt.Errorf("GET %s/backpressure: no back-pressure yet: Flink has no metrics of the vertex (status \"deprecated\": its tasks are not running, or metrics.fetcher.update-interval has not passed since they started)", f.base+vp))
 	} else {
 		v.BackPressureLevel = firstNonEmpty(bp.Level, bp.LevelLegacy)
 		for _, s := range bp.Subtasks {

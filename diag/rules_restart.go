@@ -10,18 +10,25 @@ import (
 
 // Restarts returns the times in the window at which the job failed or
 // restarted, from the engine's exception history, its state transitions
-// and the logs, sorted. Reports of one restart from several places (within
-// FailureMatchWindow of the first) count once.
+// and the logs, sorted. Every exception history entry is a restart; a
+// transition or log line within FailureMatchWindow of one is the same
+// restart seen elsewhere and counts once.
 func (e *Evidence) Restarts() []time.Time {
-	var all []time.Time
-	add := func(t time.Time) {
-		if !t.IsZero() && e.Window.Contains(t) {
-			all = append(all, t)
+	// Each entry of Flink's exception history is one failure, however
+	// close to the previous one: a fixed-delay restart strategy fails
+	// every second on a dirty record. The job's state transitions and the
+	// log lines are other reports of those failures, so they count only
+	// when no failure of the history, and no earlier such report, lies
+	// within FailureMatchWindow of them.
+	var hist, other []time.Time
+	for _, x := range e.Exceptions {
+		if !x.Concurrent && !x.Time.IsZero() && e.Window.Contains(x.Time) {
+			hist = append(hist, x.Time)
 		}
 	}
-	for _, x := range e.Exceptions {
-		if !x.Concurrent {
-			add(x.Time)
+	add := func(t time.Time) {
+		if !t.IsZero() && e.Window.Contains(t) {
+			other = append(other, t)
 		}
 	}
 	if e.Job != nil {
@@ -34,13 +41,25 @@ func (e *Evidence) Restarts() []time.Time {
 			add(l.Time)
 		}
 	}
-	sortTimes(all)
-	var out []time.Time
-	for _, t := range all {
-		if len(out) == 0 || t.Sub(out[len(out)-1]) > FailureMatchWindow {
-			out = append(out, t)
+	sortTimes(hist)
+	sortTimes(other)
+	out := slices.CompactFunc(hist, time.Time.Equal)
+	near := func(t time.Time, ts []time.Time) bool {
+		for _, u := range ts {
+			if d := t.Sub(u); d <= FailureMatchWindow && d >= -FailureMatchWindow {
+				return true
+			}
+		}
+		return false
+	}
+	var extra []time.Time
+	for _, t := range other {
+		if !near(t, out) && !near(t, extra) {
+			extra = append(extra, t)
 		}
 	}
+	out = append(out, extra...)
+	sortTimes(out)
 	return out
 }
 

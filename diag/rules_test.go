@@ -308,3 +308,21 @@ func TestSkewedBottleneckLeadsWithHotKeyFixes(t *testing.T) {
 		t.Errorf("details %q do not say why the vertex is taken as skewed", f.Details)
 	}
 }
+
+// A fixed-delay restart strategy on a dirty record fails every second:
+// each entry of the exception history is a restart of its own, however
+// close, as a real Flink 2.2.1 showed (flink/diag-it); the RESTARTING
+// transition and the log line of the last one are not extra restarts.
+func TestFailuresASecondApartAreEachARestart(t *testing.T) {
+	ev := &diag.Evidence{Window: scenarioWindow, Job: &diag.JobState{State: "RESTARTING", Restarts: 4,
+		Transitions: map[string]time.Time{"RESTARTING": t0.Add(time.Minute + 3*time.Second)}}}
+	for i := range 4 {
+		ev.Exceptions = append(ev.Exceptions, diag.Exception{Time: t0.Add(time.Minute + time.Duration(i)*time.Second), Name: "java.io.IOException: Failed to deserialize JSON", Source: "flink-rest"})
+	}
+	ev.Logs = append(ev.Logs, diag.LogEntry{Time: t0.Add(time.Minute + 3*time.Second - 300*time.Millisecond), Message: "Job orders (x) switched from state RUNNING to RESTARTING."})
+	// A restart the history does not hold (it keeps only the last N).
+	ev.Logs = append(ev.Logs, diag.LogEntry{Time: t0.Add(20 * time.Second), Message: "Restarting job."})
+	if r := ev.Restarts(); len(r) != 5 {
+		t.Fatalf("restarts %v, want the 4 failures of the history and the one only the log saw", r)
+	}
+}
