@@ -146,6 +146,7 @@ func newLoadCmd() *cobra.Command {
 		coversUntil string
 		allowChange bool
 		memory      int64
+		sortMemory  sidecar.ByteSize
 		tmpDir      string
 		progress    string
 		minRows     int64
@@ -229,6 +230,15 @@ version stays as it was.`,
 			cu, err := parseCoversUntil(coversUntil)
 			if err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("sort-memory") {
+				if cmd.Flags().Changed("memory") {
+					return errors.New("give --sort-memory, not also --memory (its old name)")
+				}
+				memory = int64(sortMemory)
+			}
+			if memory < 0 {
+				return fmt.Errorf("--memory %d: must not be negative", memory)
 			}
 			show, err := progressMode(progress, cmd.ErrOrStderr())
 			if err != nil {
@@ -319,7 +329,9 @@ version stays as it was.`,
 	fl.StringVar(&coversUntil, "covers-until", "", "event-time watermark: every event before it is in the data; a date 2026-11-22 means all of that day (UTC), i.e. until 2026-11-23T00:00:00Z, or an RFC 3339 instant; empty: unknown")
 	fl.BoolVar(&allowChange, "allow-schema-change", false, "accept input that appends nullable columns to the live schema")
 	fl.IntVar(&f.keep, "keep", 3, "versions to keep per table, counting the new one (at least 1)")
-	fl.Int64Var(&memory, "memory", 0, "bytes of sorted rows held in memory before spilling to disk (default 256 MiB)")
+	fl.Var(&sortMemory, "sort-memory", "memory for sorting rows, e.g. 512MiB; beyond it sorted runs spill to --tmp-dir (default 256MiB; README: Sizing)")
+	fl.Int64Var(&memory, "memory", 0, "bytes for sorting rows")
+	_ = fl.MarkDeprecated("memory", "use --sort-memory SIZE (e.g. 256MiB)")
 	fl.StringVar(&tmpDir, "tmp-dir", "", "directory for sort spills (default: the store's) and downloaded s3:// inputs (default: the system's temporary directory)")
 	fl.Int64Var(&minRows, "min-rows", 0, "refuse a version with fewer distinct rows (0: 1, so an empty input is refused)")
 	fl.Float64Var(&maxShrink, "max-shrink", coldstore.DefaultMaxShrink, "refuse a version with this fraction fewer rows than the live one, or more (1: no limit)")

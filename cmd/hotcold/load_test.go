@@ -308,3 +308,30 @@ func TestLoadFromS3Objects(t *testing.T) {
 		t.Fatalf("s3:// with --sidecar: %v", err)
 	}
 }
+
+// TestLoadSortMemorySpills: --sort-memory bounds the sort; a small one
+// spills sorted runs and the load is still exact.
+func TestLoadSortMemorySpills(t *testing.T) {
+	dir := t.TempDir()
+	a := writeOrders(t, dir, "a.parquet", 0, 50_000, "x")
+	store := "pebble:" + filepath.Join(dir, "cold")
+	out, errOut, err := runLoad(t, "load", "--store", store, "--table", "orders", "--version", "v1", "--key", "order_id", "--sort-memory", "64KiB", "--progress", "never", a)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	var res struct {
+		Rows        int64 `json:"rows"`
+		SpilledRuns int   `json:"spilled_runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Rows != 50_000 || res.SpilledRuns == 0 {
+		t.Fatalf("summary %s (%v): want 50000 rows and spilled runs", out, err)
+	}
+	_, _, err = runLoad(t, "load", "--store", store, "--table", "orders", "--version", "v2", "--key", "order_id", "--sort-memory", "1MiB", "--memory", "5", a)
+	if err == nil || !strings.Contains(err.Error(), "not also --memory") {
+		t.Fatalf("--sort-memory with --memory: %v", err)
+	}
+	_, _, err = runLoad(t, "load", "--store", store, "--table", "orders", "--version", "v2", "--key", "order_id", "--sort-memory", "lots", a)
+	if err == nil || !strings.Contains(err.Error(), "sort-memory") {
+		t.Fatalf("--sort-memory lots: %v", err)
+	}
+}
