@@ -70,7 +70,10 @@ type RedisOptions struct {
 	// PoolSize is the connection pool size per node. Default: go-redis's
 	// (10 per CPU).
 	PoolSize int
-	// Logger receives the store's logs. Default: discard.
+	// Logger receives the store's logs, and go-redis's own (its pool's
+	// dial errors at Debug; go-redis has one logger per process: the last
+	// store opened with a Logger gets them). Default: discard the store's;
+	// go-redis's go to stderr until some store sets a Logger.
 	Logger *slog.Logger
 	// Registerer registers the store's metrics. Default nil: not
 	// registered.
@@ -203,6 +206,9 @@ func OpenRedis(ctx context.Context, opts *RedisOptions) (*Redis, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if opts.Logger != nil {
+		routeRedisLogs(opts.Logger)
 	}
 	cluster := o.Cluster || len(o.Addrs) > 1
 	uo := &redis.UniversalOptions{
