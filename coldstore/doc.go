@@ -73,6 +73,10 @@
 // input fails with an error naming the file, row group, row and column
 // (*InputError for data problems, errors matching ErrSchemaChanged or
 // ErrVersionExists otherwise) and leaves the live version untouched.
+// Lookups of a live version whose data or metadata went missing from the
+// store fail with a *DataLossError (wrapping ErrDataLoss) rather than
+// report misses; both backends are Verifiers, whose Verify checks keys
+// sampled by the load (the sidecar calls it for readiness).
 //
 // # Concurrency
 //

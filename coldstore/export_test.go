@@ -122,3 +122,16 @@ func BatchLoad(ctx context.Context, p *Pebble, table string, key []string, src S
 	}
 	return n, p.db.Flush()
 }
+
+// DeleteLiveData deletes the data keys of the live version of table from
+// p's database, keeping its metadata: the damage of a lost or restored-
+// from-the-wrong-backup data range, for the data loss tests.
+func DeleteLiveData(p *Pebble, table string) error {
+	p.mu.RLock()
+	t, err := p.readTable(table)
+	p.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	return p.db.DeleteRange(t.prefix, row.PrefixEnd(t.prefix), pebble.Sync)
+}

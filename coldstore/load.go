@@ -465,6 +465,7 @@ type pipeline struct {
 	// results
 	pairs, dups, bytes atomic.Int64
 	runs               int
+	samples            []*sampler // one per key range, for versionMeta.Samples
 }
 
 // pairWriter receives the sorted, distinct pairs of one key range. add
@@ -549,6 +550,7 @@ func (p *pipeline) run(ctx context.Context) (err error) {
 	p.prog.setPhase("write")
 	split := splitters(mem, runs, p.workers)
 	parts := len(split) + 1
+	p.samples = make([]*sampler, parts)
 	bufSize := int(min(max(p.budget/int64(2*parts*len(runs)+1), 32<<10), 1<<20))
 	g, gctx = errgroup.WithContext(ctx)
 	for i := 0; i < parts; i++ {
@@ -595,10 +597,13 @@ func (p *pipeline) writePart(ctx context.Context, part int, lo, hi []byte, mem [
 		return err
 	}
 	var n, nb, un, ub int64
+	smp := newSampler(part, versionSamples)
+	p.samples[part] = smp // each part writes its own slot
 	dups, err := m.dedupe(func(k, v []byte) error {
 		if err := w.add(k, v); err != nil {
 			return err
 		}
+		smp.add(k)
 		n++
 		nb += int64(len(k) + len(v))
 		if n&4095 == 0 {

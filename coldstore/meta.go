@@ -39,6 +39,13 @@ type versionMeta struct {
 	CoversUntil time.Time  `json:"covers_until,omitzero"`
 	LoadedAt    time.Time  `json:"loaded_at"`
 	Sources     []string   `json:"sources,omitempty"`
+	// Samples are keys of the version (memcomparable, unpadded base64url)
+	// sampled uniformly by the load, checked for presence by Verify.
+	Samples []string `json:"samples,omitempty"`
+	// Marker reports that the version has a marker key (Redis: P v:<table>:<id>)
+	// that every lookup reads with its keys: a flushed or evicted store is
+	// noticed at the first lookup.
+	Marker bool `json:"marker,omitempty"`
 
 	schema *row.Schema // decoded Schema
 }
@@ -114,6 +121,9 @@ func decodeTableMeta(table string, data []byte) (*tableMeta, error) {
 		ids[v.ID] = true
 		if v.Rows < 0 || v.Duplicates < 0 || v.Bytes < 0 {
 			errs = append(errs, fmt.Errorf("version %q: negative counts", v.Version))
+		}
+		if _, err := v.sampleKeys(); err != nil {
+			errs = append(errs, err)
 		}
 		s, err := row.NewSchema(v.Schema.Columns, v.Schema.Key, v.Schema.Version)
 		if err != nil {

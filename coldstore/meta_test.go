@@ -49,6 +49,7 @@ func FuzzDecodeTableMeta(f *testing.F) {
 	f.Add(sampleMeta().encode())
 	f.Add([]byte(`{"format":1,"table":"orders","live":"","versions":[]}`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(`{"format":1,"table":"orders","live":"v","versions":[{"version":"v","marker":true,"samples":["AQI","!!"],"schema":{"columns":[{"name":"k","type":"int64"}],"key":["k"]}}]}`))
 	f.Add([]byte(`{"format":1,"table":"orders","live":"v","versions":[{"version":"v","schema":{"columns":[{"name":"k","type":"decimal128(99, 1)"}],"key":["k"]}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeTableMeta("orders", b)
@@ -132,4 +133,11 @@ func FuzzCheckName(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDecodeTableMetaRejectsMalformedSamples(t *testing.T) {
+	_, err := decodeTableMeta("orders", []byte(`{"format":1,"table":"orders","live":"v","versions":[{"version":"v","samples":["!!"],"schema":{"columns":[{"name":"k","type":"int64"}],"key":["k"]}}]}`))
+	if err == nil || !strings.Contains(err.Error(), `version "v": samples[0]`) {
+		t.Fatalf("malformed sample: %v, want an error naming it", err)
+	}
 }

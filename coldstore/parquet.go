@@ -60,6 +60,7 @@ type ParquetSource struct {
 
 type parquetFile struct {
 	path      string
+	name      string // what errors and Names call it (the path, or the object URL it was downloaded from)
 	size      int64
 	rows      int64
 	rowGroups int
@@ -81,17 +82,27 @@ const ParquetBatchRows = 64 << 10
 // footer first, so a missing, corrupt or schema-mismatched file is reported
 // before any row is read. The caller must Close the source.
 func OpenParquet(ctx context.Context, paths ...string) (*ParquetSource, error) {
+	return OpenParquetAs(ctx, paths, paths)
+}
+
+// OpenParquetAs is OpenParquet for files known by other names (names[i]
+// for paths[i], e.g. the object URLs of FetchInputs' downloads): errors,
+// positions and the version's sources use the names.
+func OpenParquetAs(ctx context.Context, paths, names []string) (*ParquetSource, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("coldstore: no Parquet files given")
+	}
+	if len(names) != len(paths) {
+		return nil, fmt.Errorf("coldstore: %d Parquet files and %d names", len(paths), len(names))
 	}
 	ps := &ParquetSource{batchRows: ParquetBatchRows}
 	var first *arrow.Schema
 	var nullable []bool
-	for _, p := range paths {
+	for pi, p := range paths {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		pf, as, err := readFooter(p)
+		pf, as, err := readFooter(p, names[pi])
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +110,7 @@ func OpenParquet(ctx context.Context, paths ...string) (*ParquetSource, error) {
 			first = as
 			nullable = make([]bool, len(as.Fields()))
 		} else if err := sameColumns(first, as); err != nil {
-			return nil, inputErr(p, "%w (the first file is %s)", err, paths[0])
+			return nil, inputErr(names[pi], "%w (the first file is %s)", err, names[0])
 		}
 		for i, f := range as.Fields() {
 			nullable[i] = nullable[i] || f.Nullable
@@ -128,9 +139,10 @@ func OpenParquet(ctx context.Context, paths ...string) (*ParquetSource, error) {
 	return ps, nil
 }
 
-// readFooter opens a file and reads its footer and Arrow schema.
-func readFooter(path string) (pf *parquetFile, as *arrow.Schema, err error) {
-	f, err := os.Open(path)
+// readFooter opens file fpath and reads its footer and Arrow schema; path
+// is the name errors use.
+func readFooter(fpath, path string) (pf *parquetFile, as *arrow.Schema, err error) {
+	f, err := os.Open(fpath)
 	if err != nil {
 		return nil, nil, fmt.Errorf("coldstore: open Parquet file: %w", err)
 	}
@@ -170,7 +182,7 @@ func readFooter(path string) (pf *parquetFile, as *arrow.Schema, err error) {
 		}
 		rows += md.RowGroup(rg).NumRows()
 	}
-	return &parquetFile{path: path, size: st.Size(), rows: rows, rowGroups: rdr.NumRowGroups()}, as, nil
+	return &parquetFile{path: fpath, name: path, size: st.Size(), rows: rows, rowGroups: rdr.NumRowGroups()}, as, nil
 }
 
 func sameColumns(a, b *arrow.Schema) error {
@@ -215,7 +227,7 @@ func (ps *ParquetSource) produceFile(ctx context.Context, fi int) (err error) {
 			if rg >= 0 {
 				where = fmt.Sprintf(": row group %d", rg)
 			}
-			err = inputErr(pf.path+where, "corrupt Parquet data: %v", r)
+			err = inputErr(pf.name+where, "corrupt Parquet data: %v", r)
 		}
 	}()
 	f, err := os.Open(pf.path)
@@ -226,16 +238,16 @@ func (ps *ParquetSource) produceFile(ctx context.Context, fi int) (err error) {
 	mem := newBoundedAllocator()
 	rdr, err := file.NewParquetReader(f, file.WithReadProps(parquet.NewReaderProperties(mem)))
 	if err != nil {
-		return inputErr(pf.path, "not a Parquet file or corrupt footer: %w", err)
+		return inputErr(pf.name, "not a Parquet file or corrupt footer: %w", err)
 	}
 	ignoreArrowSchema(rdr)
 	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: ps.batchRows}, mem)
 	if err != nil {
-		return inputErr(pf.path, "%w", err)
+		return inputErr(pf.name, "%w", err)
 	}
 	var fileRow int64
 	for rg = 0; rg < rdr.NumRowGroups(); rg++ {
-		pos := fmt.Sprintf("%s: row group %d", pf.path, rg)
+		pos := fmt.Sprintf("%s: row group %d", pf.name, rg)
 		if err := checkRowGroup(rdr, rg, len(ps.conv), pf.size); err != nil {
 			return inputErr(pos, "corrupt Parquet metadata: %w", err)
 		}
@@ -449,7 +461,7 @@ func (ps *ParquetSource) Rows() int64 {
 func (ps *ParquetSource) Names() []string {
 	out := make([]string, len(ps.files))
 	for i, f := range ps.files {
-		out[i] = f.path
+		out[i] = f.name
 	}
 	return out
 }
@@ -548,7 +560,7 @@ func (ps *ParquetSource) accountBytes(file int, fileRow int64) {
 func (ps *ParquetSource) Position() string {
 	if ps.cur.rec == nil {
 		if len(ps.files) > 0 {
-			return ps.files[0].path
+			return ps.files[0].name
 		}
 		return "no files"
 	}
@@ -556,7 +568,7 @@ func (ps *ParquetSource) Position() string {
 	if i < 0 {
 		i = 0
 	}
-	return fmt.Sprintf("%s: row group %d, row %d (row %d of the file)", ps.files[ps.cur.file].path, ps.cur.rowGroup, ps.cur.first+i, ps.cur.fileRow+i)
+	return fmt.Sprintf("%s: row group %d, row %d (row %d of the file)", ps.files[ps.cur.file].name, ps.cur.rowGroup, ps.cur.first+i, ps.cur.fileRow+i)
 }
 
 // Close stops the background decoder and releases the current batch. It is

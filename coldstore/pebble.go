@@ -181,6 +181,8 @@ type pebbleTable struct {
 	pinDone    chan struct{}          // closed when the pin build ended, either way
 	pinned     int64                  // memory reserved for the pin (under Pebble.pinMu)
 	retired    bool                   // no longer live (under Pebble.pinMu)
+
+	lost atomic.Pointer[DataLossError] // set while the version is found incomplete (Verify, read errors)
 }
 
 const (
@@ -265,6 +267,9 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 		if isLockError(err) {
 			return nil, fmt.Errorf("coldstore: open Pebble store %s: %w: another process (e.g. hotcold serve) has it open (%w)", dir, ErrLocked, err)
 		}
+		if isMissingData(err) {
+			return nil, fmt.Errorf("coldstore: open Pebble store %s: %w: its data files are missing or damaged (%w): restore the directory from a backup, or move it aside and reload every table into a new store (hotcold load)", dir, ErrDataLoss, err)
+		}
 		return nil, fmt.Errorf("coldstore: open Pebble store %s: %w", dir, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -276,6 +281,11 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 		cancel()
 		_ = db.Close()
 		return nil, err
+	}
+	for _, t := range p.mu.tables {
+		if err := p.verify(t); err != nil {
+			p.log.Error("coldstore: a live version is incomplete; its lookups fail until it is reloaded or rolled back", "err", err)
+		}
 	}
 	return p, nil
 }
@@ -431,6 +441,9 @@ func (p *Pebble) Get(ctx context.Context, table string, key []row.Value) (Result
 	if err != nil {
 		return Result{}, err
 	}
+	if l := t.lost.Load(); l != nil {
+		return Result{}, l
+	}
 	bp := keyBufPool.Get().(*[]byte)
 	defer keyBufPool.Put(bp)
 	k, err := t.keys.append(append((*bp)[:0], t.prefix...), table, 0, key)
@@ -478,6 +491,9 @@ func (p *Pebble) MultiGet(ctx context.Context, table string, keys [][]row.Value)
 	t, err := p.readTable(table)
 	if err != nil {
 		return nil, err
+	}
+	if l := t.lost.Load(); l != nil {
+		return nil, l
 	}
 	bp := keyBufPool.Get().(*[]byte)
 	defer keyBufPool.Put(bp)
@@ -798,7 +814,7 @@ func (p *Pebble) Load(ctx context.Context, spec LoadSpec) (res LoadResult, err e
 		Version: spec.Version, ID: id, Schema: schemaToJSON(schema), schema: schema,
 		Rows: pl.pairs.Load(), Duplicates: pl.dups.Load(), Bytes: pl.bytes.Load(),
 		CoversUntil: spec.CoversUntil.UTC(), LoadedAt: time.Now().UTC().Truncate(time.Millisecond),
-		Sources: sourceNames(spec.Source),
+		Sources: sourceNames(spec.Source), Samples: mergeSamples(pl.samples),
 	}
 	if spec.CoversUntil.IsZero() {
 		vm.CoversUntil = time.Time{}

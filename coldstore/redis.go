@@ -70,7 +70,10 @@ type RedisOptions struct {
 	// PoolSize is the connection pool size per node. Default: go-redis's
 	// (10 per CPU).
 	PoolSize int
-	// Logger receives the store's logs. Default: discard.
+	// Logger receives the store's logs, and go-redis's own (its pool's
+	// dial errors at Debug; go-redis has one logger per process: the last
+	// store opened with a Logger gets them). Default: discard the store's;
+	// go-redis's go to stderr until some store sets a Logger.
 	Logger *slog.Logger
 	// Registerer registers the store's metrics. Default nil: not
 	// registered.
@@ -140,6 +143,7 @@ func (o *RedisOptions) withDefaults() (RedisOptions, error) {
 //	P tables                 set of table names
 //	P m:<table>              table metadata: live pointer and retained versions (JSON)
 //	P d:<table>:<id>:<key>   row value; <key> is the memcomparable key in unpadded base64url
+//	P v:<table>:<id>         marker of a complete version (its row count), read by every lookup
 //	P lease:<table>:<id>     lease of a running load (expires when its process dies)
 //	P gc                     hash of versions whose data awaits deletion
 //
@@ -150,6 +154,11 @@ func (o *RedisOptions) withDefaults() (RedisOptions, error) {
 // RefreshInterval; a MultiGet reads every key of one version, with one MGET
 // on a standalone server or a pipeline of GETs that go-redis splits by
 // cluster node.
+//
+// Every lookup also reads the version's marker key, and Verify checks keys
+// sampled by the load: a live version whose keys were flushed, evicted or
+// lost with a cluster node fails lookups with a DataLossError instead of
+// answering misses.
 //
 // Redis is safe for concurrent use.
 type Redis struct {
@@ -162,6 +171,8 @@ type Redis struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	loads  sync.WaitGroup
+
+	lost lossState
 
 	mu struct {
 		sync.RWMutex
@@ -179,6 +190,7 @@ type redisTable struct {
 	info       TableInfo
 	keys       keyCodec
 	prefix     string
+	marker     string // the live version's marker key, "" when it has none
 	fetched    time.Time
 	refreshing atomic.Bool
 	lookups    prometheus.Counter
@@ -194,6 +206,9 @@ func OpenRedis(ctx context.Context, opts *RedisOptions) (*Redis, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if opts.Logger != nil {
+		routeRedisLogs(opts.Logger)
 	}
 	cluster := o.Cluster || len(o.Addrs) > 1
 	uo := &redis.UniversalOptions{
@@ -251,6 +266,10 @@ func (r *Redis) dataPrefix(table string, id uint64) string {
 	return r.key("d", table, strconv.FormatUint(id, 10)) + ":"
 }
 
+func (r *Redis) markerKey(table string, id uint64) string {
+	return r.key("v", table, strconv.FormatUint(id, 10))
+}
+
 func (r *Redis) leaseKey(table string, id uint64) string {
 	return r.key("lease", table, strconv.FormatUint(id, 10))
 }
@@ -284,6 +303,9 @@ func (r *Redis) newTable(table, raw string, m *tableMeta) *redisTable {
 		t.info = t.live.info(table)
 		t.keys = newKeyCodec(t.live.schema)
 		t.prefix = r.dataPrefix(table, t.live.ID)
+		if t.live.Marker {
+			t.marker = r.markerKey(table, t.live.ID)
+		}
 	}
 	return t
 }
@@ -309,13 +331,23 @@ func (r *Redis) table(ctx context.Context, table string) (*redisTable, error) {
 	}
 	if t == nil || (time.Since(t.fetched) >= r.opts.RefreshInterval && t.refreshing.CompareAndSwap(false, true)) {
 		raw, m, err := r.readMeta(ctx, table)
-		if err != nil {
+		switch {
+		case err != nil:
 			if t == nil {
 				return nil, err
 			}
 			t.refreshing.Store(false)
 			r.log.Warn("coldstore: refreshing table metadata failed; using the cached copy", "table", table, "err", err)
-		} else {
+		case m == nil:
+			if err := r.metaGone(ctx, table, t); err != nil {
+				if t != nil {
+					t.refreshing.Store(false)
+				}
+				return nil, err
+			}
+			t = r.newTable(table, raw, m)
+			r.cache(table, t)
+		default:
 			t = r.newTable(table, raw, m)
 			r.cache(table, t)
 		}
@@ -323,7 +355,39 @@ func (r *Redis) table(ctx context.Context, table string) (*redisTable, error) {
 	if t.meta == nil {
 		return nil, fmt.Errorf("%w: %q", ErrNoTable, table)
 	}
+	if err := r.lost.get(table, t.live.ID); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// metaGone is called when table's metadata key is missing. If this store
+// saw a live version (cached is its state), or the table is still listed
+// in P tables, the metadata was lost (flushed, evicted, a cluster node
+// restarted empty): it records and returns a DataLossError. Otherwise the
+// table does not exist (nil).
+func (r *Redis) metaGone(ctx context.Context, table string, cached *redisTable) error {
+	if cached != nil && cached.meta != nil {
+		l := &DataLossError{Table: table, Version: cached.live.Version, Reason: fmt.Sprintf("its metadata key %q is gone from Redis: flushed, evicted (set maxmemory-policy noeviction) or lost with a cluster node", r.metaKey(table))}
+		r.lost.set(table, cached.live.ID, l)
+		return l
+	}
+	listed, err := r.c.SIsMember(ctx, r.key("tables"), table).Result()
+	if err != nil {
+		return fmt.Errorf("coldstore: read table %q: %w", table, err)
+	}
+	if listed {
+		return &DataLossError{Table: table, Reason: fmt.Sprintf("it is listed in %q but its metadata key %q is gone from Redis: evicted (set maxmemory-policy noeviction) or lost with a cluster node", r.key("tables"), r.metaKey(table))}
+	}
+	return nil
+}
+
+// markerLost records and returns the loss of t's version whose marker key
+// is gone.
+func (r *Redis) markerLost(t *redisTable) error {
+	l := &DataLossError{Table: t.info.Name, Version: t.live.Version, Reason: fmt.Sprintf("its marker key %q is gone from Redis: its keys were flushed, evicted (set maxmemory-policy noeviction) or lost with a cluster node", t.marker)}
+	r.lost.set(t.info.Name, t.live.ID, l)
+	return l
 }
 
 // Get implements Store.
@@ -332,6 +396,18 @@ func (r *Redis) Get(ctx context.Context, table string, key []row.Value) (Result,
 	if err != nil {
 		return Result{}, err
 	}
+	for attempt := 0; ; attempt++ {
+		res, err := r.get(ctx, t, table, key)
+		if !errors.Is(err, errVersionGone) {
+			return res, err
+		}
+		if t, err = r.versionGone(ctx, t, attempt); err != nil {
+			return Result{}, err
+		}
+	}
+}
+
+func (r *Redis) get(ctx context.Context, t *redisTable, table string, key []row.Value) (Result, error) {
 	mk, err := t.keys.append(nil, table, 0, key)
 	if err != nil {
 		return Result{}, err
@@ -341,6 +417,16 @@ func (r *Redis) Get(ctx context.Context, table string, key []row.Value) (Result,
 	v, err := r.c.Get(ctx, string(k)).Result()
 	t.lookups.Inc()
 	if errors.Is(err, redis.Nil) {
+		if t.marker != "" {
+			// A miss is true only if the version is still there.
+			n, err := r.c.Exists(ctx, t.marker).Result()
+			if err != nil {
+				return Result{}, fmt.Errorf("coldstore: table %q: %w", table, err)
+			}
+			if n == 0 {
+				return Result{}, errVersionGone
+			}
+		}
 		t.misses.Inc()
 		return res, nil
 	}
@@ -372,6 +458,48 @@ func (r *Redis) MultiGet(ctx context.Context, table string, keys [][]row.Value) 
 	if err != nil {
 		return nil, err
 	}
+	for attempt := 0; ; attempt++ {
+		res, err := r.multiGet(ctx, t, table, keys)
+		if !errors.Is(err, errVersionGone) {
+			return res, err
+		}
+		if t, err = r.versionGone(ctx, t, attempt); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// errVersionGone reports that the marker key of the version read is gone:
+// the version was dropped under the read (see versionGone), or lost.
+var errVersionGone = errors.New("coldstore: the version's marker key is gone")
+
+// versionGone decides after a read found t's marker key gone: if the
+// table's live version changed meanwhile (retention dropped the version
+// the read started on), it returns the new state to read again; if not,
+// the live version lost its keys (a DataLossError).
+func (r *Redis) versionGone(ctx context.Context, t *redisTable, attempt int) (*redisTable, error) {
+	raw, m, err := r.readMeta(ctx, t.info.Name)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil || m.live().ID == t.live.ID || attempt >= 3 {
+		return nil, r.markerLost(t)
+	}
+	nt := r.newTable(t.info.Name, raw, m)
+	r.cache(t.info.Name, nt)
+	if err := r.lost.get(t.info.Name, nt.live.ID); err != nil {
+		return nil, err
+	}
+	return nt, nil
+}
+
+// multiGet reads keys from t's version. The marker key is read after the
+// data (in the MGET, atomic, on a standalone server; in a second round
+// trip, only when some key was missing, on a cluster): deleteVersion
+// deletes the marker first, so a present marker means the data read was
+// whole.
+func (r *Redis) multiGet(ctx context.Context, t *redisTable, table string, keys [][]row.Value) ([]Result, error) {
+	var err error
 	ks := make([]string, len(keys))
 	var mk, buf []byte
 	for i, key := range keys {
@@ -394,9 +522,18 @@ func (r *Redis) MultiGet(ctx context.Context, table string, keys [][]row.Value) 
 	}
 	misses := 0
 	if !r.cluster {
+		if t.marker != "" {
+			ks = append(ks, t.marker)
+		}
 		vals, err := r.c.MGet(ctx, ks...).Result()
 		if err != nil {
 			return nil, fmt.Errorf("coldstore: table %q: %w", table, err)
+		}
+		if t.marker != "" {
+			if _, ok := vals[len(vals)-1].(string); !ok {
+				return nil, errVersionGone
+			}
+			vals = vals[:len(vals)-1]
 		}
 		for i, v := range vals {
 			s, ok := v.(string)
@@ -432,6 +569,15 @@ func (r *Redis) MultiGet(ctx context.Context, table string, keys [][]row.Value) 
 				return nil, err
 			}
 		}
+		if misses > 0 && t.marker != "" {
+			n, err := r.c.Exists(ctx, t.marker).Result()
+			if err != nil {
+				return nil, fmt.Errorf("coldstore: table %q: %w", table, err)
+			}
+			if n == 0 {
+				return nil, errVersionGone
+			}
+		}
 	}
 	t.lookups.Add(float64(len(keys)))
 	t.misses.Add(float64(misses))
@@ -454,11 +600,20 @@ func (r *Redis) Tables(ctx context.Context) ([]TableInfo, error) {
 		if err != nil {
 			return nil, err
 		}
+		if m == nil {
+			// Listed without metadata: lost. Keep the cached state, so
+			// that lookups report the loss rather than "no such table".
+			r.mu.RLock()
+			cached := r.mu.tables[name]
+			r.mu.RUnlock()
+			if err := r.metaGone(ctx, name, cached); err != nil {
+				r.log.Error("coldstore: a table's metadata is gone", "err", err)
+			}
+			continue
+		}
 		t := r.newTable(name, raw, m)
 		r.cache(name, t)
-		if m != nil {
-			out = append(out, t.info)
-		}
+		out = append(out, t.info)
 	}
 	return out, nil
 }
@@ -701,12 +856,18 @@ func (r *Redis) deleteVersion(ctx context.Context, table string, id uint64) (int
 		}
 		return flush()
 	}
-	var err error
+	// The marker first: a reader that still sees it after reading data
+	// keys read them before any was deleted (see multiGet).
+	err := r.c.Del(ctx, r.markerKey(table, id)).Err()
 	switch c := r.c.(type) {
 	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, del)
+		if err == nil {
+			err = c.ForEachMaster(ctx, del)
+		}
 	case *redis.Client:
-		err = del(ctx, c)
+		if err == nil {
+			err = del(ctx, c)
+		}
 	default:
 		err = fmt.Errorf("unexpected client %T", r.c)
 	}
@@ -851,6 +1012,9 @@ func (r *Redis) Load(ctx context.Context, spec LoadSpec) (res LoadResult, err er
 	if err := spec.guard(live, pl.pairs.Load()); err != nil {
 		return res, err
 	}
+	if err := r.c.Set(ctx, r.markerKey(spec.Table, id), pl.pairs.Load(), 0).Err(); err != nil {
+		return res, wrap(err)
+	}
 	if h := testHooks.beforePublish; h != nil {
 		h()
 	}
@@ -859,6 +1023,7 @@ func (r *Redis) Load(ctx context.Context, spec LoadSpec) (res LoadResult, err er
 		Version: spec.Version, ID: id, Schema: schemaToJSON(schema), schema: schema,
 		Rows: pl.pairs.Load(), Duplicates: pl.dups.Load(), Bytes: pl.bytes.Load(),
 		LoadedAt: time.Now().UTC().Truncate(time.Millisecond), Sources: sourceNames(spec.Source),
+		Samples: mergeSamples(pl.samples), Marker: true,
 	}
 	if !spec.CoversUntil.IsZero() {
 		vm.CoversUntil = spec.CoversUntil.UTC()
@@ -996,3 +1161,65 @@ var (
 	_ Store   = (*Redis)(nil)
 	_ Backend = (*Redis)(nil)
 )
+
+// Verify implements Verifier. It reads the table's metadata afresh, then
+// the live version's marker key and the keys its load sampled (one
+// pipeline, split by cluster node).
+func (r *Redis) Verify(ctx context.Context, table string) error {
+	if err := r.checkOpen(); err != nil {
+		return err
+	}
+	raw, m, err := r.readMeta(ctx, table)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		r.mu.RLock()
+		cached := r.mu.tables[table]
+		r.mu.RUnlock()
+		if err := r.metaGone(ctx, table, cached); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %q", ErrNoTable, table)
+	}
+	t := r.newTable(table, raw, m)
+	samples, err := t.live.sampleKeys()
+	if err != nil {
+		return err // checked by decodeTableMeta: unreachable
+	}
+	pipe := r.c.Pipeline()
+	var mc *redis.IntCmd
+	if t.marker != "" {
+		mc = pipe.Exists(ctx, t.marker)
+	}
+	cmds := make([]*redis.IntCmd, len(samples))
+	var kb []byte
+	for i, s := range samples {
+		kb = appendDataKey(kb[:0], t.prefix, s)
+		cmds[i] = pipe.Exists(ctx, string(kb))
+	}
+	if len(cmds) > 0 || mc != nil {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("coldstore: verify table %q: %w", table, err)
+		}
+	}
+	r.cache(table, t)
+	if mc != nil && mc.Val() == 0 {
+		return r.markerLost(t)
+	}
+	missing := 0
+	for _, c := range cmds {
+		if c.Val() == 0 {
+			missing++
+		}
+	}
+	if missing > 0 {
+		l := &DataLossError{Table: table, Version: t.live.Version, Reason: fmt.Sprintf("%d of %d keys sampled when it was loaded are gone from Redis: evicted (set maxmemory-policy noeviction), flushed or lost with a cluster node", missing, len(samples))}
+		r.lost.set(table, t.live.ID, l)
+		return l
+	}
+	r.lost.set(table, t.live.ID, nil)
+	return nil
+}
+
+var _ Verifier = (*Redis)(nil)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -280,6 +282,7 @@ func (as *adminServer) load(ctx context.Context, req *adminpb.LoadRequest, strea
 	}
 	res, err := as.a.backend.Load(ctx, spec)
 	relay.close()
+	releaseLoadMemory(as.a.logger)
 	if err != nil {
 		return res, err
 	}
@@ -561,4 +564,22 @@ func (r *progressRelay) run(ctx context.Context) {
 func (r *progressRelay) close() {
 	close(r.quit)
 	<-r.done
+}
+
+// releaseLoadMemory returns the memory a load used (sort chunks, Parquet
+// batches, write buffers) to the operating system at once, instead of
+// after the Go runtime's forced GC minutes later: a daily load would
+// otherwise leave the sidecar's RSS several times its serving size.
+func releaseLoadMemory(log *slog.Logger) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	// The first collection moves pooled sort chunks to sync.Pool's victim
+	// cache; the one in FreeOSMemory frees them and returns the pages.
+	runtime.GC()
+	debug.FreeOSMemory()
+	runtime.ReadMemStats(&after)
+	log.Info("sidecar: returned the load's memory to the OS",
+		"released_bytes", int64(after.HeapReleased)-int64(before.HeapReleased),
+		"heap_in_use_bytes", after.HeapInuse, "seconds", time.Since(start).Seconds())
 }

@@ -379,8 +379,9 @@ func (c *Client) keyTypesOf(ctx context.Context, table string) ([]row.Type, erro
 	return t, nil
 }
 
-// callError wraps a failed call: NotFound also wraps coldstore.ErrNoTable
-// and closed clients report coldstore.ErrClosed. status.Code still works on
+// callError wraps a failed call: NotFound also wraps coldstore.ErrNoTable,
+// DataLoss coldstore.ErrDataLoss, and closed clients report
+// coldstore.ErrClosed. status.Code still works on
 // the result.
 func (c *Client) callError(table string, err error) error {
 	if c.closed.Load() {
@@ -389,6 +390,8 @@ func (c *Client) callError(table string, err error) error {
 	switch status.Code(err) {
 	case codes.NotFound:
 		return fmt.Errorf("sidecar: %w: %w", coldstore.ErrNoTable, err)
+	case codes.DataLoss:
+		return fmt.Errorf("sidecar: %w: %w", coldstore.ErrDataLoss, err)
 	case codes.DeadlineExceeded:
 		return fmt.Errorf("sidecar: %w: %w", context.DeadlineExceeded, err)
 	case codes.Canceled:

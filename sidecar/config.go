@@ -1,11 +1,9 @@
 package sidecar
 
 import (
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hotcold/hotcold/internal/bytesize"
+	"github.com/hotcold/hotcold/internal/yamlerr"
 )
 
 // Config is the sidecar's configuration file (YAML), as read by
@@ -126,7 +125,7 @@ func (c *Config) ServerTLS() (*tls.Config, error) {
 	}
 	cfg, err := ServerTLS(TLSFiles{CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile, ClientCAFile: c.TLS.ClientCAFile})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.where([]any{"tls"}), err)
+		return nil, c.errorAt([]any{"tls"}, strings.TrimPrefix(err.Error(), "tls: "))
 	}
 	return cfg, nil
 }
@@ -146,16 +145,18 @@ func LoadConfig(path string) (Config, error) {
 // been applied.
 func ParseConfig(data []byte, name string) (Config, error) {
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("sidecar config %s: %w", name, err)
+	root, err := yamlerr.Parse(name, data)
+	if err != nil {
+		return Config{}, fmt.Errorf("invalid sidecar config:\n%w", err)
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, fmt.Errorf("sidecar config %s: %w", name, err)
+	if n := root; n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		es := &yamlerr.Errors{}
+		yamlerr.DecodeNode(name, n.Content[0], "", &c, es)
+		if err := es.Err(); err != nil {
+			return Config{}, fmt.Errorf("invalid sidecar config:\n%w", err)
+		}
 	}
-	c.file, c.root = name, &root
+	c.file, c.root = name, root
 	return c, nil
 }
 
@@ -313,6 +314,30 @@ func (c *Config) ServerOptions() (Options, error) {
 		o.AdminToken = tok
 		o.AdminInputRoots = a.InputRoots
 	}
+	// Shared tokens are found once the tokens are read (they may come from
+	// files or the environment); the errors never show a token.
+	seen := map[string]int{}
+	for i, j := range c.Jobs {
+		tok := o.Jobs[i].Token
+		if tok == "" {
+			continue
+		}
+		field := "token"
+		switch {
+		case j.TokenEnv != "":
+			field = "token_env"
+		case j.TokenFile != "":
+			field = "token_file"
+		}
+		at := []any{"jobs", i, field}
+		if o.AdminToken != "" && tok == o.AdminToken {
+			errs = append(errs, c.errorAt(at, fmt.Sprintf("job %q: its token is also the admin token; give the admin its own token", j.Name)))
+		} else if p, dup := seen[tok]; dup {
+			errs = append(errs, c.errorAt(at, fmt.Sprintf("job %q: its token is also the token of jobs[%d] (%q); give every job its own token", j.Name, p, c.Jobs[p].Name)))
+		} else {
+			seen[tok] = i
+		}
+	}
 	if len(errs) > 0 {
 		return Options{}, fmt.Errorf("sidecar config: %w", errors.Join(errs...))
 	}
@@ -345,44 +370,46 @@ func (c *Config) readToken(path []any, who, inline, env, file string) (string, e
 	return inline, nil
 }
 
-// where renders "file:line: path" for a field path of string keys and int
-// indexes; the line is the closest known one.
+// where renders "file:line:col: path" for a field path of string keys and
+// int indexes (the yamlerr.Error form); the position is the closest known
+// one.
 func (c *Config) where(path []any) string {
-	var b strings.Builder
+	return strings.TrimSuffix(c.errorAt(path, "").Error(), ": ")
+}
+
+// errorAt is a yamlerr.Error at a field path of string keys and int
+// indexes, e.g. {"jobs", 1, "token"} is jobs[1].token.
+func (c *Config) errorAt(path []any, msg string) *yamlerr.Error {
 	file := c.file
 	if file == "" {
 		file = "config"
 	}
-	b.WriteString(file)
-	if line := lineOf(c.root, path); line > 0 {
-		fmt.Fprintf(&b, ":%d", line)
-	}
+	var b strings.Builder
 	for i, p := range path {
 		switch x := p.(type) {
 		case string:
 			if i > 0 {
 				b.WriteByte('.')
-			} else {
-				b.WriteString(": ")
 			}
 			b.WriteString(x)
 		case int:
 			fmt.Fprintf(&b, "[%d]", x)
 		}
 	}
-	return b.String()
+	line, col := posOf(c.root, path)
+	return &yamlerr.Error{File: file, Line: line, Column: col, Path: b.String(), Msg: msg}
 }
 
-// lineOf finds the line of the deepest node of path in a YAML document.
-func lineOf(root *yaml.Node, path []any) int {
+// posOf finds the line and column of the deepest node of path in a YAML
+// document (of the key, for a mapping entry).
+func posOf(root *yaml.Node, path []any) (line, col int) {
 	if root == nil {
-		return 0
+		return 0, 0
 	}
 	n := root
 	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
-	line := 0
 	for _, p := range path {
 		var next *yaml.Node
 		switch x := p.(type) {
@@ -390,7 +417,7 @@ func lineOf(root *yaml.Node, path []any) int {
 			if n.Kind == yaml.MappingNode {
 				for i := 0; i+1 < len(n.Content); i += 2 {
 					if n.Content[i].Value == x {
-						line = n.Content[i].Line
+						line, col = n.Content[i].Line, n.Content[i].Column
 						next = n.Content[i+1]
 						break
 					}
@@ -399,15 +426,15 @@ func lineOf(root *yaml.Node, path []any) int {
 		case int:
 			if n.Kind == yaml.SequenceNode && x < len(n.Content) {
 				next = n.Content[x]
-				line = next.Line
+				line, col = next.Line, next.Column
 			}
 		}
 		if next == nil {
-			return line
+			return line, col
 		}
 		n = next
 	}
-	return line
+	return line, col
 }
 
 // ByteSize is a size in bytes that reads from YAML and flags as a number

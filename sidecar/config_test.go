@@ -51,30 +51,30 @@ func TestConfigErrorsNameFileLineAndField(t *testing.T) {
 		parse      bool // the error comes from ParseConfig, not Validate
 		want       []string
 	}{
-		{name: "unknown field", parse: true, yaml: "listen: :7070\nstore: x\ncache:\n  sise: 1MiB\n", want: []string{"bad.yaml", "line 4", "sise"}},
-		{name: "wrong type", parse: true, yaml: "max_batch: lots\n", want: []string{"bad.yaml", "line 1", "lots"}},
-		{name: "bad size", parse: true, yaml: "cache:\n  size: 12 parsecs\n", want: []string{"bad.yaml", "line 2", "unknown unit"}},
-		{name: "bad duration", parse: true, yaml: "call_timeout: soon\n", want: []string{"bad.yaml", "line 1", "soon"}},
+		{name: "unknown field", parse: true, yaml: "listen: :7070\nstore: x\ncache:\n  sise: 1MiB\n", want: []string{"bad.yaml:4:3: cache.sise: unknown field; did you mean size?"}},
+		{name: "wrong type", parse: true, yaml: "max_batch: lots\n", want: []string{`bad.yaml:1:12: max_batch: want a whole number, got "lots"`}},
+		{name: "bad size", parse: true, yaml: "cache:\n  size: 12 parsecs\n", want: []string{`bad.yaml:2:9: cache.size: size "12 parsecs": unknown unit`}},
+		{name: "bad duration", parse: true, yaml: "call_timeout: soon\n", want: []string{`bad.yaml:1:15: call_timeout: want a duration`}},
 		{name: "nothing to listen on", yaml: "store: pebble:/x\n", want: []string{"bad.yaml: set listen"}},
 		{name: "no store", yaml: "listen: :1\n", want: []string{"set store"}},
-		{name: "negative readiness interval", yaml: "listen: :1\nstore: pebble:/x\nreadiness_interval: -1s\n", want: []string{"bad.yaml:3: readiness_interval: must be positive"}},
+		{name: "negative readiness interval", yaml: "listen: :1\nstore: pebble:/x\nreadiness_interval: -1s\n", want: []string{"bad.yaml:3:1: readiness_interval: must be positive"}},
 		{
 			name: "every job problem at once",
 			yaml: "listen: :1\nstore: x\njobs:\n  - name: a\n    token: t\n    tables: [x]\n  - name: a\n    token: t\n    token_env: T\n    tables: []\n    rate_limit: -1\n",
 			want: []string{
-				`bad.yaml:7: jobs[1].name: "a" is also the name of jobs[0]`,
-				`bad.yaml:7: jobs[1]: job "a": give the token in exactly one of token, token_env or token_file`,
-				`bad.yaml:10: jobs[1].tables: job "a": list the tables`,
-				`bad.yaml:11: jobs[1].rate_limit: must be a positive number`,
+				`bad.yaml:7:5: jobs[1].name: "a" is also the name of jobs[0]`,
+				`bad.yaml:7:5: jobs[1]: job "a": give the token in exactly one of token, token_env or token_file`,
+				`bad.yaml:10:5: jobs[1].tables: job "a": list the tables`,
+				`bad.yaml:11:5: jobs[1].rate_limit: must be a positive number`,
 			},
 		},
-		{name: "bad socket mode", yaml: "listen: :1\nstore: x\nunix_mode: rw-rw----\n", want: []string{`bad.yaml:3: unix_mode: "rw-rw----" is not an octal file mode`}},
-		{name: "negative limits", yaml: "listen: :1\nstore: x\nmax_batch: -3\ncall_timeout: -1s\n", want: []string{"bad.yaml:3: max_batch", "bad.yaml:4: call_timeout"}},
-		{name: "admin without a token", yaml: "listen: :1\nstore: x\nadmin: {}\n", want: []string{"bad.yaml:3: admin: give the admin token in exactly one of token, token_env or token_file"}},
-		{name: "admin with two tokens", yaml: "listen: :1\nstore: x\nadmin:\n  token: a\n  token_file: /f\n", want: []string{"bad.yaml:3: admin: give the admin token in exactly one"}},
-		{name: "tls without a key", yaml: "listen: :1\nstore: x\ntls:\n  cert_file: /s.pem\n", want: []string{"bad.yaml:3: tls: set key_file"}},
-		{name: "tls unknown field", parse: true, yaml: "tls:\n  cert: /s.pem\n", want: []string{"bad.yaml", "line 2", "cert"}},
-		{name: "admin unknown field", parse: true, yaml: "admin:\n  tokn: a\n", want: []string{"bad.yaml", "line 2", "tokn"}},
+		{name: "bad socket mode", yaml: "listen: :1\nstore: x\nunix_mode: rw-rw----\n", want: []string{`bad.yaml:3:1: unix_mode: "rw-rw----" is not an octal file mode`}},
+		{name: "negative limits", yaml: "listen: :1\nstore: x\nmax_batch: -3\ncall_timeout: -1s\n", want: []string{"bad.yaml:3:1: max_batch", "bad.yaml:4:1: call_timeout"}},
+		{name: "admin without a token", yaml: "listen: :1\nstore: x\nadmin: {}\n", want: []string{"bad.yaml:3:1: admin: give the admin token in exactly one of token, token_env or token_file"}},
+		{name: "admin with two tokens", yaml: "listen: :1\nstore: x\nadmin:\n  token: a\n  token_file: /f\n", want: []string{"bad.yaml:3:1: admin: give the admin token in exactly one"}},
+		{name: "tls without a key", yaml: "listen: :1\nstore: x\ntls:\n  cert_file: /s.pem\n", want: []string{"bad.yaml:3:1: tls: set key_file"}},
+		{name: "tls unknown field", parse: true, yaml: "tls:\n  cert: /s.pem\n", want: []string{"bad.yaml:2:3: tls.cert: unknown field (known fields: cert_file"}},
+		{name: "admin unknown field", parse: true, yaml: "admin:\n  tokn: a\n", want: []string{"bad.yaml:2:3: admin.tokn: unknown field; did you mean token?"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := sidecar.ParseConfig([]byte(tc.yaml), "bad.yaml")
@@ -109,7 +109,7 @@ func TestMissingTokenSourcesAreReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.ServerOptions()
-	for _, w := range []string{"s.yaml:5: jobs[0].token_env: job \"a\": environment variable HOTCOLD_TEST_UNSET_TOKEN is empty", "s.yaml:8: jobs[1].token_file"} {
+	for _, w := range []string{"s.yaml:5:5: jobs[0].token_env: job \"a\": environment variable HOTCOLD_TEST_UNSET_TOKEN is empty", "s.yaml:8:5: jobs[1].token_file"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error lacks %q:\n%v", w, err)
 		}
@@ -122,9 +122,9 @@ func TestAdminTokenSourcesAreReadAndChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ yaml, want string }{
-		{"admin:\n  token_env: HOTCOLD_TEST_UNSET_ADMIN_TOKEN\n", "s.yaml:2: admin.token_env: admin: environment variable HOTCOLD_TEST_UNSET_ADMIN_TOKEN is empty or not set"},
-		{"admin:\n  token_file: /nonexistent/admin.token\n", "s.yaml:2: admin.token_file: admin: open /nonexistent/admin.token"},
-		{"admin:\n  token_file: " + empty + "\n", "s.yaml:2: admin.token_file: admin: token file " + empty + " is empty"},
+		{"admin:\n  token_env: HOTCOLD_TEST_UNSET_ADMIN_TOKEN\n", "s.yaml:2:3: admin.token_env: admin: environment variable HOTCOLD_TEST_UNSET_ADMIN_TOKEN is empty or not set"},
+		{"admin:\n  token_file: /nonexistent/admin.token\n", "s.yaml:2:3: admin.token_file: admin: open /nonexistent/admin.token"},
+		{"admin:\n  token_file: " + empty + "\n", "s.yaml:2:3: admin.token_file: admin: token file " + empty + " is empty"},
 	} {
 		c, err := sidecar.ParseConfig([]byte(tc.yaml), "s.yaml")
 		if err != nil {
@@ -234,11 +234,40 @@ func TestConfigTLSFileErrorsNameTheLine(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ServerTLS(); err == nil || !strings.Contains(err.Error(), "tls.yaml:3: tls") || !strings.Contains(err.Error(), "/nonexistent/s.pem") {
+	if _, err := c.ServerTLS(); err == nil || !strings.Contains(err.Error(), "tls.yaml:3:1: tls: load the certificate") || !strings.Contains(err.Error(), "/nonexistent/s.pem") {
 		t.Fatalf("ServerTLS with missing files: %v", err)
 	}
 	var none sidecar.Config
 	if cfg, err := none.ServerTLS(); cfg != nil || err != nil {
 		t.Fatalf("no tls section: %v, %v; want plaintext", cfg, err)
+	}
+}
+
+// TestSharedTokensAreConfigErrors: two jobs (or a job and the admin) with
+// one token are reported at the job's token field in YAML terms, never
+// as Go fields (Jobs[1], Token) and never showing the token.
+func TestSharedTokensAreConfigErrors(t *testing.T) {
+	tok := filepath.Join(t.TempDir(), "tok")
+	if err := os.WriteFile(tok, []byte("s3cret-shared\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := sidecar.ParseConfig([]byte("listen: :1\nstore: x\nadmin:\n  token: s3cret-admin\njobs:\n  - name: a\n    token: s3cret-shared\n    tables: ['*']\n  - name: b\n    token_file: "+tok+"\n    tables: ['*']\n  - name: c\n    token: s3cret-admin\n    tables: ['*']\n"), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ServerOptions()
+	for _, w := range []string{
+		`s.yaml:10:5: jobs[1].token_file: job "b": its token is also the token of jobs[0] ("a"); give every job its own token`,
+		`s.yaml:13:5: jobs[2].token: job "c": its token is also the admin token`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
+	}
+	if err != nil && (strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "Jobs[")) {
+		t.Errorf("error shows a token or Go names: %v", err)
 	}
 }

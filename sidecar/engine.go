@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -464,7 +465,12 @@ func storeError(table string, err error) error {
 		return err
 	}
 	var ke *coldstore.KeyError
+	var dl *coldstore.DataLossError
 	switch {
+	case errors.As(err, &dl):
+		return status.Errorf(codes.DataLoss, "%v", strings.TrimPrefix(dl.Error(), "coldstore: "))
+	case errors.Is(err, coldstore.ErrDataLoss):
+		return status.Errorf(codes.DataLoss, "table %q: %v", table, err)
 	case errors.Is(err, coldstore.ErrNoTable):
 		return status.Errorf(codes.NotFound, "table %q has no live version: load it with `hotcold load` or check the name with ListTables", table)
 	case errors.As(err, &ke):

@@ -2,12 +2,16 @@ package sidecar
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/hotcold/hotcold/coldstore"
 )
 
 // TableHealthService is the gRPC health service name of one table's
@@ -29,20 +33,23 @@ type readiness struct {
 
 	published, coversUntil, rows *prometheus.GaugeVec
 
-	mu      sync.Mutex // serialises checks; guards known and ready
-	known   map[string]bool
-	ready   *bool // last overall verdict, nil before the first check
-	started bool
-	stop    chan struct{}
-	done    chan struct{}
+	mu    sync.Mutex // serialises checks; guards known and ready
+	known map[string]bool
+	// lossLogged is the last data loss logged per table.
+	lossLogged map[string]string
+	ready      *bool // last overall verdict, nil before the first check
+	started    bool
+	stop       chan struct{}
+	done       chan struct{}
 }
 
 func newReadiness(s *Server) *readiness {
 	r := &readiness{
-		s:     s,
-		known: map[string]bool{},
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		s:          s,
+		known:      map[string]bool{},
+		lossLogged: map[string]string{},
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
 		published: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "hotcold", Subsystem: "sidecar", Name: "table_published_seconds",
 			Help: "When the live version of the table was published (unix seconds).",
@@ -115,7 +122,8 @@ func (r *readiness) close() {
 // check asks the store for its tables and sets the health statuses and
 // gauges. The overall service ("" and ServiceName) is SERVING only when
 // the store answered and every known table (granted to a job by name, or
-// seen live since start) has a live version.
+// seen live since start) has a live version that the store (when it is a
+// coldstore.Verifier) found complete.
 func (r *readiness) check(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -133,9 +141,19 @@ func (r *readiness) check(ctx context.Context) {
 		return
 	}
 	live := make(map[string]bool, len(infos))
+	var lost, unverified []string
 	for _, info := range infos {
-		live[info.Name] = true
 		r.known[info.Name] = true
+		if err := r.verify(ctx, info.Name); err != nil {
+			if errors.Is(err, coldstore.ErrDataLoss) {
+				lost = append(lost, info.Name)
+			} else {
+				unverified = append(unverified, info.Name)
+			}
+			h.SetServingStatus(TableHealthService(info.Name), healthpb.HealthCheckResponse_NOT_SERVING)
+			continue
+		}
+		live[info.Name] = true
 		h.SetServingStatus(TableHealthService(info.Name), healthpb.HealthCheckResponse_SERVING)
 		r.published.WithLabelValues(info.Name).Set(unixSeconds(info.LoadedAt))
 		if info.CoversUntil.IsZero() {
@@ -147,8 +165,12 @@ func (r *readiness) check(ctx context.Context) {
 	}
 	var missing []string
 	for t := range r.known {
-		if !live[t] {
-			missing = append(missing, t)
+		if !live[t] && !slices.Contains(lost, t) && !slices.Contains(unverified, t) {
+			if errors.Is(r.verify(ctx, t), coldstore.ErrDataLoss) {
+				lost = append(lost, t) // e.g. listed in Redis, metadata gone
+			} else {
+				missing = append(missing, t)
+			}
 			h.SetServingStatus(TableHealthService(t), healthpb.HealthCheckResponse_NOT_SERVING)
 			r.published.DeleteLabelValues(t)
 			r.coversUntil.DeleteLabelValues(t)
@@ -156,7 +178,41 @@ func (r *readiness) check(ctx context.Context) {
 		}
 	}
 	sort.Strings(missing)
-	r.setOverall(len(missing) == 0, "tables without a live version (load them)", "tables", missing)
+	sort.Strings(lost)
+	sort.Strings(unverified)
+	switch {
+	case len(lost) > 0:
+		r.setOverall(false, "tables whose live version is incomplete in the store (reload or roll back them)", "tables", lost, "without_live_version", missing)
+	case len(unverified) > 0:
+		r.setOverall(false, "tables whose completeness could not be checked (the cold store did not answer)", "tables", unverified, "without_live_version", missing)
+	default:
+		r.setOverall(len(missing) == 0, "tables without a live version (load them)", "tables", missing)
+	}
+}
+
+// verify asks a store that can (coldstore.Verifier) whether the live
+// version of table is complete: nil when it is (or the store cannot tell,
+// or the table is gone: the Tables check covers that), an error wrapping
+// coldstore.ErrDataLoss when it is not, another error when the store did
+// not answer. A loss is logged once per distinct message.
+func (r *readiness) verify(ctx context.Context, table string) error {
+	v, ok := r.s.store.(coldstore.Verifier)
+	if !ok {
+		return nil
+	}
+	err := v.Verify(ctx, table)
+	if err == nil || errors.Is(err, coldstore.ErrNoTable) {
+		delete(r.lossLogged, table)
+		return nil
+	}
+	if !errors.Is(err, coldstore.ErrDataLoss) {
+		return err
+	}
+	if r.lossLogged[table] != err.Error() {
+		r.lossLogged[table] = err.Error()
+		r.s.opts.Logger.Error("sidecar: table NOT_SERVING: its live version is incomplete in the cold store; lookups answer DataLoss", "table", table, "err", err)
+	}
+	return err
 }
 
 // setOverall sets "" and ServiceName, logging changes of the verdict.

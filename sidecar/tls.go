@@ -22,7 +22,10 @@ type TLSFiles struct {
 	CertFile, KeyFile string
 	// ClientCAFile, when set, turns on mutual TLS: a client must present a
 	// certificate signed by one of these CAs, else the handshake fails.
-	// Empty: clients are not asked for a certificate.
+	// Like the certificate, it is read again on the next handshake after
+	// it changes (a CA added or rotated without a restart); a file that
+	// does not load keeps the previous CAs in use. Empty: clients are not
+	// asked for a certificate.
 	ClientCAFile string
 }
 
@@ -51,14 +54,70 @@ func ServerTLS(files TLSFiles) (*tls.Config, error) {
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return r.get() },
 	}
 	if files.ClientCAFile != "" {
-		pool, err := readCAs(files.ClientCAFile, "client CA file (client_ca_file, --tls-client-ca)")
+		cr := &caReloader{path: files.ClientCAFile}
+		pool, err := cr.get()
 		if err != nil {
 			return nil, err
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+		cr.base = cfg.Clone()
+		cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) { return cr.config() }
 	}
 	return cfg, nil
+}
+
+// caReloader serves the client CAs of mutual TLS, reading the file again
+// when it changes; config is the listener's tls.Config with them.
+type caReloader struct {
+	path string
+	base *tls.Config // the config without GetConfigForClient
+
+	mu struct {
+		sync.Mutex
+		stamp string
+		pool  *x509.CertPool
+		cfg   *tls.Config // base with pool, for the current stamp
+	}
+}
+
+const clientCAWhat = "client CA file (client_ca_file, --tls-client-ca)"
+
+// get returns the current CA pool: the cached one while the file did not
+// change, else the file read again; a changed file that does not load
+// keeps the previous pool (an error only when there is none).
+func (r *caReloader) get() (*x509.CertPool, error) {
+	st, serr := fileStamp(r.path)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if serr == nil && st == r.mu.stamp && r.mu.pool != nil {
+		return r.mu.pool, nil
+	}
+	pool, err := readCAs(r.path, clientCAWhat)
+	if err != nil {
+		if r.mu.pool != nil {
+			return r.mu.pool, nil // a half-written file: keep the old CAs
+		}
+		return nil, err
+	}
+	r.mu.pool, r.mu.stamp, r.mu.cfg = pool, st, nil
+	return pool, nil
+}
+
+// config returns the handshake's tls.Config with the current CAs.
+func (r *caReloader) config() (*tls.Config, error) {
+	pool, err := r.get()
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mu.cfg == nil || r.mu.cfg.ClientCAs != pool {
+		c := r.base.Clone()
+		c.ClientCAs = pool
+		r.mu.cfg = c
+	}
+	return r.mu.cfg, nil
 }
 
 // certReloader serves a key pair, reading it again when a file changes.

@@ -243,3 +243,70 @@ func TestPlaintextTCPOnEveryInterfaceLogsAWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestClientCAIsReloadedWhenTheFileChanges: a client CA added to the
+// client CA file is trusted from the next handshake on, without a
+// restart; a broken file keeps the previous CAs.
+func TestClientCAIsReloadedWhenTheFileChanges(t *testing.T) {
+	serverCA, oldCA, newCA := tlstest.NewCA(t, "server"), tlstest.NewCA(t, "clients-2025"), tlstest.NewCA(t, "clients-2026")
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	serverCA.Issue(t, "sidecar", true, p("s.pem"), p("s.key"))
+	oldCA.Issue(t, "job-old", false, p("o.pem"), p("o.key"))
+	newCA.Issue(t, "job-new", false, p("n.pem"), p("n.key"))
+	bundle := p("clients.pem")
+	copyFile := func(dst string, srcs ...string) {
+		t.Helper()
+		var b []byte
+		for _, s := range srcs {
+			d, err := os.ReadFile(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = append(b, d...)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	touch := func(minutes int) {
+		t.Helper()
+		later := time.Now().Add(time.Duration(minutes) * time.Minute) // a modification time surely different
+		if err := os.Chtimes(bundle, later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(bundle, oldCA.PEM)
+	addr := tlsSidecar(t, sidecar.TLSFiles{CertFile: p("s.pem"), KeyFile: p("s.key"), ClientCAFile: bundle}, nil)
+	asOld := clientTLS(t, sidecar.ClientTLSFiles{CAFile: serverCA.PEM, CertFile: p("o.pem"), KeyFile: p("o.key")})
+	asNew := clientTLS(t, sidecar.ClientTLSFiles{CAFile: serverCA.PEM, CertFile: p("n.pem"), KeyFile: p("n.key")})
+	if err := lookupOne(t, addr, asOld); err != nil {
+		t.Fatalf("client of the configured CA: %v", err)
+	}
+	if err := lookupOne(t, addr, asNew); status.Code(err) != codes.Unavailable {
+		t.Fatalf("client of a CA not yet in the bundle: %v, want Unavailable", err)
+	}
+
+	copyFile(bundle, oldCA.PEM, newCA.PEM)
+	touch(1)
+	if err := lookupOne(t, addr, asNew); err != nil {
+		t.Fatalf("client of the CA added to the bundle: %v", err)
+	}
+	if err := lookupOne(t, addr, asOld); err != nil {
+		t.Fatalf("client of the CA kept in the bundle: %v", err)
+	}
+
+	copyFile(bundle, newCA.PEM)
+	touch(2)
+	if err := lookupOne(t, addr, asOld); status.Code(err) != codes.Unavailable {
+		t.Fatalf("client of the CA removed from the bundle: %v, want Unavailable", err)
+	}
+
+	if err := os.WriteFile(bundle, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	touch(3)
+	if err := lookupOne(t, addr, asNew); err != nil {
+		t.Fatalf("after a broken bundle, client of the last good CAs: %v", err)
+	}
+}

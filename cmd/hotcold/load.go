@@ -146,6 +146,7 @@ func newLoadCmd() *cobra.Command {
 		coversUntil string
 		allowChange bool
 		memory      int64
+		sortMemory  sidecar.ByteSize
 		tmpDir      string
 		progress    string
 		minRows     int64
@@ -153,12 +154,20 @@ func newLoadCmd() *cobra.Command {
 		force       bool
 	)
 	cmd := &cobra.Command{
-		Use:   "load (--store STORE | --sidecar ADDR) --table T --version V --key COL[,COL] FILE.parquet...",
+		Use:   "load (--store STORE | --sidecar ADDR) --table T --version V --key COL[,COL] FILE.parquet|s3://BUCKET/KEY...",
 		Short: "Bulk-load Parquet files as a new version of a cold store table",
 		Long: `load reads Parquet files (e.g. one Hive partition exported from the
 warehouse), sorts the rows by key, writes them as a new version of a table and
 publishes it atomically: readers see the old version or the new one, never a
 mix. Rows with the same key: the last one wins (counted as duplicates).
+
+Inputs are local files or S3 objects: s3://BUCKET/KEY.parquet,
+s3://BUCKET/PREFIX/*.parquet (a glob in the last element) or s3://BUCKET/PREFIX/
+(every .parquet object under it). They are downloaded to --tmp-dir (default the
+system's temporary directory) first, with progress, and removed after the load.
+The URL's query sets the bucket's options (region=..., and for an S3-compatible
+server endpoint=http://HOST:PORT&use_path_style=true); credentials come from the
+AWS environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws, instance roles).
 
 The store is pebble:DIR (embedded, sstable ingestion) or
 redis://HOST:PORT[,HOST:PORT...] (Redis, Redis Cluster, Valkey, Kvrocks;
@@ -189,6 +198,8 @@ version stays as it was.`,
     --key order_id --covers-until 2026-11-22T00:00:00Z orders/dt=2026-11-22/*.parquet
   hotcold load --store redis://10.0.0.1:6379,10.0.0.2:6379 --table orders --version dt=2026-11-22 \
     --key order_id part-0.parquet part-1.parquet
+  hotcold load --store pebble:./cold --table orders --version dt=2026-11-22 --key order_id \
+    's3://warehouse/orders/dt=2026-11-22/*.parquet?region=eu-west-1'
   # while hotcold serve --store pebble:./cold --admin-token-file admin.token --unix /tmp/hotcold.sock runs:
   hotcold load --sidecar unix:///tmp/hotcold.sock --admin-token-file admin.token --table orders \
     --version dt=2026-11-23 --key order_id orders/dt=2026-11-23/*.parquet
@@ -220,6 +231,15 @@ version stays as it was.`,
 			if err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("sort-memory") {
+				if cmd.Flags().Changed("memory") {
+					return errors.New("give --sort-memory, not also --memory (its old name)")
+				}
+				memory = int64(sortMemory)
+			}
+			if memory < 0 {
+				return fmt.Errorf("--memory %d: must not be negative", memory)
+			}
 			show, err := progressMode(progress, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -236,6 +256,9 @@ version stays as it was.`,
 				}
 				abs := make([]string, len(files))
 				for i, p := range files {
+					if coldstore.IsObjectURL(p) {
+						return fmt.Errorf("%s: the sidecar reads local files only: load object-store inputs with --store (this command downloads them), or copy them to the sidecar's host", p)
+					}
 					if abs[i], err = filepath.Abs(p); err != nil {
 						return fmt.Errorf("%s: %w", p, err)
 					}
@@ -259,7 +282,16 @@ version stays as it was.`,
 				}
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
 			}
-			src, err := coldstore.OpenParquet(ctx, files...)
+			var fetchProgress func(coldstore.FetchProgress)
+			if show != progressNever {
+				fetchProgress = pp.fetchUpdate
+			}
+			in, err := coldstore.FetchInputs(ctx, files, tmpDir, pp.interval(), fetchProgress)
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			src, err := coldstore.OpenParquetAs(ctx, in.Paths, in.Sources)
 			if err != nil {
 				return err
 			}
@@ -297,8 +329,10 @@ version stays as it was.`,
 	fl.StringVar(&coversUntil, "covers-until", "", "event-time watermark: every event before it is in the data; a date 2026-11-22 means all of that day (UTC), i.e. until 2026-11-23T00:00:00Z, or an RFC 3339 instant; empty: unknown")
 	fl.BoolVar(&allowChange, "allow-schema-change", false, "accept input that appends nullable columns to the live schema")
 	fl.IntVar(&f.keep, "keep", 3, "versions to keep per table, counting the new one (at least 1)")
-	fl.Int64Var(&memory, "memory", 0, "bytes of sorted rows held in memory before spilling to disk (default 256 MiB)")
-	fl.StringVar(&tmpDir, "tmp-dir", "", "directory for sort spills (default: the store's)")
+	fl.Var(&sortMemory, "sort-memory", "memory for sorting rows, e.g. 512MiB; beyond it sorted runs spill to --tmp-dir (default 256MiB; README: Sizing)")
+	fl.Int64Var(&memory, "memory", 0, "bytes for sorting rows")
+	_ = fl.MarkDeprecated("memory", "use --sort-memory SIZE (e.g. 256MiB)")
+	fl.StringVar(&tmpDir, "tmp-dir", "", "directory for sort spills (default: the store's) and downloaded s3:// inputs (default: the system's temporary directory)")
 	fl.Int64Var(&minRows, "min-rows", 0, "refuse a version with fewer distinct rows (0: 1, so an empty input is refused)")
 	fl.Float64Var(&maxShrink, "max-shrink", coldstore.DefaultMaxShrink, "refuse a version with this fraction fewer rows than the live one, or more (1: no limit)")
 	fl.BoolVar(&force, "force", false, "publish even when --min-rows or --max-shrink refuses the version")
@@ -604,6 +638,28 @@ func (p *progressPrinter) interval() time.Duration {
 		return 250 * time.Millisecond
 	}
 	return 5 * time.Second
+}
+
+// fetchUpdate prints the progress of downloading object-store inputs.
+func (p *progressPrinter) fetchUpdate(fp coldstore.FetchProgress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rate := 0.0
+	if s := fp.Elapsed.Seconds(); s > 0 {
+		rate = float64(fp.Bytes) / s
+	}
+	line := fmt.Sprintf("load %s %s: download, %d of %d objects, %s of %s (%s/s), %.1fs", p.table, p.version,
+		fp.Files, fp.FilesTotal, bytesText(fp.Bytes), bytesText(fp.BytesTotal), bytesText(int64(rate)), fp.Elapsed.Seconds())
+	if p.mode == progressLines {
+		fmt.Fprintln(p.w, line)
+		return
+	}
+	pad := ""
+	if n := p.width - len(line); n > 0 {
+		pad = strings.Repeat(" ", n)
+	}
+	p.width = len(line)
+	fmt.Fprint(p.w, "\r"+line+pad)
 }
 
 func (p *progressPrinter) update(lp coldstore.LoadProgress) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/internal/redistest"
+	"github.com/hotcold/hotcold/internal/s3test"
 	"github.com/hotcold/hotcold/row"
 )
 
@@ -276,5 +278,60 @@ func TestCoversUntilAcceptsADateMeaningTheWholeDay(t *testing.T) {
 	}
 	if _, err := parseCoversUntil("22/11/2026"); err == nil || !strings.Contains(err.Error(), "want a date") {
 		t.Errorf("a bad date: %v", err)
+	}
+}
+
+// TestLoadFromS3Objects: load reads s3:// inputs (an in-process S3
+// server), shows the download's progress, and refuses them with --sidecar.
+func TestLoadFromS3Objects(t *testing.T) {
+	dir := t.TempDir()
+	s3 := s3test.Start(t, "warehouse")
+	s3.PutFile(t, "orders/dt=2026-11-22/part-0.parquet", writeOrders(t, dir, "a.parquet", 0, 700, "s3"))
+	s3.PutFile(t, "orders/dt=2026-11-22/part-1.parquet", writeOrders(t, dir, "b.parquet", 700, 1000, "s3"))
+	store := "pebble:" + filepath.Join(dir, "cold")
+	out, errOut, err := runLoad(t, "load", "--store", store, "--table", "orders", "--version", "v1", "--key", "order_id",
+		"--progress", "always", "--tmp-dir", filepath.Join(dir, "tmp"), s3.URL("orders/dt=2026-11-22/*.parquet"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	if !strings.Contains(errOut, "load orders v1: download, 2 of 2 objects") || !strings.Contains(errOut, "load orders v1: done, 1,000 rows") {
+		t.Fatalf("progress output:\n%s", errOut)
+	}
+	if !strings.Contains(out, `"rows":1000`) {
+		t.Fatalf("summary: %s", out)
+	}
+	if ents, err := os.ReadDir(filepath.Join(dir, "tmp")); err != nil || len(ents) != 0 {
+		t.Fatalf("--tmp-dir after the load: %v, %v; want the downloads removed", ents, err)
+	}
+	_, _, err = runLoad(t, "load", "--sidecar", "127.0.0.1:1", "--admin-token-file", "x", "--table", "orders", "--version", "v2", "--key", "order_id", s3.URL("orders/dt=2026-11-22/*.parquet"))
+	if err == nil || !strings.Contains(err.Error(), "the sidecar reads local files only") {
+		t.Fatalf("s3:// with --sidecar: %v", err)
+	}
+}
+
+// TestLoadSortMemorySpills: --sort-memory bounds the sort; a small one
+// spills sorted runs and the load is still exact.
+func TestLoadSortMemorySpills(t *testing.T) {
+	dir := t.TempDir()
+	a := writeOrders(t, dir, "a.parquet", 0, 50_000, "x")
+	store := "pebble:" + filepath.Join(dir, "cold")
+	out, errOut, err := runLoad(t, "load", "--store", store, "--table", "orders", "--version", "v1", "--key", "order_id", "--sort-memory", "64KiB", "--progress", "never", a)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	var res struct {
+		Rows        int64 `json:"rows"`
+		SpilledRuns int   `json:"spilled_runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Rows != 50_000 || res.SpilledRuns == 0 {
+		t.Fatalf("summary %s (%v): want 50000 rows and spilled runs", out, err)
+	}
+	_, _, err = runLoad(t, "load", "--store", store, "--table", "orders", "--version", "v2", "--key", "order_id", "--sort-memory", "1MiB", "--memory", "5", a)
+	if err == nil || !strings.Contains(err.Error(), "not also --memory") {
+		t.Fatalf("--sort-memory with --memory: %v", err)
+	}
+	_, _, err = runLoad(t, "load", "--store", store, "--table", "orders", "--version", "v2", "--key", "order_id", "--sort-memory", "lots", a)
+	if err == nil || !strings.Contains(err.Error(), "sort-memory") {
+		t.Fatalf("--sort-memory lots: %v", err)
 	}
 }

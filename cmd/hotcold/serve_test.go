@@ -224,14 +224,14 @@ func TestServeRejectsABadConfigNamingTheLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := run(t, "serve", "--config", cfg)
-	if err == nil || !strings.Contains(err.Error(), "bad.yaml") || !strings.Contains(err.Error(), "line 5") || !strings.Contains(err.Error(), "tokn") {
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:5:5: jobs[0].tokn: unknown field; did you mean token?") {
 		t.Fatalf("bad config: %v", err)
 	}
 	if err := os.WriteFile(cfg, []byte("store: pebble:/x\njobs:\n  - name: a\n    token: t\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, err = run(t, "serve", "--config", cfg)
-	if err == nil || !strings.Contains(err.Error(), "bad.yaml:3: jobs[0].tables") {
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:3:5: jobs[0].tables") {
 		t.Fatalf("a job without tables: %v", err)
 	}
 }

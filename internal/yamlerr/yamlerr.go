@@ -14,10 +14,12 @@
 // without one); a yaml.Node field receives the node as is, for the caller
 // to walk. Supported kinds: strings, bools, signed and unsigned integers,
 // floats, time.Duration (Go syntax: 500ms, 2s), pointers, slices, string
-// maps and structs.
+// maps and structs, and types that implement encoding.TextUnmarshaler
+// (read from a scalar; its error is the message).
 package yamlerr
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"math"
@@ -198,6 +200,18 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // left at its zero value
+	}
+	if v.CanAddr() {
+		if tu, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+			if n.Kind != yaml.ScalarNode {
+				d.es.add(d.file, n, path, "want a single value, got %s", describe(n))
+				return
+			}
+			if err := tu.UnmarshalText([]byte(n.Value)); err != nil {
+				d.es.add(d.file, n, path, "%v", err)
+			}
+			return
+		}
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
