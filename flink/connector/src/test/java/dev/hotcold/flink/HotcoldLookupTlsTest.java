@@ -49,7 +49,7 @@ class HotcoldLookupTlsTest {
     keytool("-genkeypair", "-alias", "ca", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=hotcold test CA",
         "-ext", "bc:c", "-validity", "2", "-keystore", ks.toString(), "-storepass", "changeit", "-storetype", "PKCS12");
     keytool("-exportcert", "-alias", "ca", "-rfc", "-file", pki.resolve("ca.pem").toString(), "-keystore", ks.toString(), "-storepass", "changeit");
-    issue(ks, pki, "server", "CN=hotcold sidecar", "san=ip:127.0.0.1,dns:sidecar.test", "eku=serverAuth");
+    issue(ks, pki, "server", "CN=hotcold sidecar", "san=ip:127.0.0.1,dns:sidecar.test,dns:sidecar.internal", "eku=serverAuth");
     issue(ks, pki, "client", "CN=flink job", null, "eku=clientAuth");
     ca = pki.resolve("ca.pem");
     clientCert = pki.resolve("client.pem");
@@ -142,6 +142,28 @@ class HotcoldLookupTlsTest {
     Exception e = assertThrows(Exception.class, () -> collect(tableEnv(files + ", 'tls.server-name' = 'other.test'")));
     String chain = HotcoldLookupJoinTest.chain(e);
     assertTrue(chain.contains("hotcold table users at " + sidecar.tcp + ": DescribeTable failed"), chain);
+  }
+
+  @Test
+  void readmeTlsExampleRuns() throws Exception {
+    String readme = Files.readString(Path.of(System.getProperty("hotcold.repo", "../..")).resolve("README.md"));
+    String head = "```sql\nCREATE TABLE users (user_id BIGINT, name STRING) WITH (\n  'connector' = 'hotcold',";
+    int at = readme.indexOf(head);
+    assertTrue(at >= 0, "README.md shows the mutual-TLS lookup table");
+    String ddl = readme.substring(at + "```sql\n".length(), readme.indexOf("```", at + 6)).strip();
+    for (String[] r : new String[][] {{"sidecar.internal:7070", sidecar.tcp}, {"/etc/hotcold/job.token", tokenFile.toString()},
+        {"/etc/hotcold/ca.pem", ca.toString()}, {"/etc/hotcold/job.pem", clientCert.toString()}, {"/etc/hotcold/job.key", clientKey.toString()}}) {
+      assertTrue(ddl.contains(r[0]), ddl);
+      ddl = ddl.replace(r[0], r[1]);
+    }
+    TableEnvironment t = tableEnv("");
+    t.executeSql("DROP TEMPORARY TABLE users");
+    t.executeSql(ddl.replace("CREATE TABLE", "CREATE TEMPORARY TABLE").replaceAll(";$", ""));
+    List<Row> rows = collect(t);
+    assertEquals(40, rows.size(), rows.toString());
+    for (Row r : rows) {
+      assertEquals("user-" + r.getField(0), r.getField(1));
+    }
   }
 
   @Test
