@@ -50,6 +50,11 @@ public final class HotcoldDynamicTableFactory implements DynamicTableSourceFacto
         HotcoldOptions.MAX_IN_FLIGHT,
         HotcoldOptions.MAX_RETRIES,
         HotcoldOptions.TIMEOUT,
+        HotcoldOptions.TLS,
+        HotcoldOptions.TLS_CA,
+        HotcoldOptions.TLS_CERT,
+        HotcoldOptions.TLS_KEY,
+        HotcoldOptions.TLS_SERVER_NAME,
         LookupOptions.CACHE_TYPE,
         LookupOptions.PARTIAL_CACHE_EXPIRE_AFTER_ACCESS,
         LookupOptions.PARTIAL_CACHE_EXPIRE_AFTER_WRITE,
@@ -84,6 +89,18 @@ public final class HotcoldDynamicTableFactory implements DynamicTableSourceFacto
     if (o.get(HotcoldOptions.TIMEOUT).isZero() || o.get(HotcoldOptions.TIMEOUT).isNegative()) {
       problems.add("'lookup.timeout' " + o.get(HotcoldOptions.TIMEOUT) + " must be positive");
     }
+    LookupSpec.Tls tls = null;
+    String ca = o.getOptional(HotcoldOptions.TLS_CA).orElse(null), cert = o.getOptional(HotcoldOptions.TLS_CERT).orElse(null),
+        key = o.getOptional(HotcoldOptions.TLS_KEY).orElse(null), serverName = o.getOptional(HotcoldOptions.TLS_SERVER_NAME).orElse(null);
+    if (o.get(HotcoldOptions.TLS) || ca != null || cert != null || key != null || serverName != null) {
+      tls = new LookupSpec.Tls(ca, cert, key, serverName);
+      if ((cert == null) != (key == null)) {
+        problems.add("'tls.cert' and 'tls.key' go together (the client certificate and its PKCS#8 key): set both or neither");
+      }
+      if (o.get(HotcoldOptions.ADDRESS) != null && o.get(HotcoldOptions.ADDRESS).startsWith("unix:")) {
+        problems.add("the tls options apply to a host:port 'address'; the unix socket is plaintext (its file permissions guard it)");
+      }
+    }
     LookupCache cache = null;
     switch (o.get(LookupOptions.CACHE_TYPE)) {
       case NONE:
@@ -116,7 +133,8 @@ public final class HotcoldDynamicTableFactory implements DynamicTableSourceFacto
             o.get(HotcoldOptions.TIMEOUT),
             DataType.getFieldNames(row),
             types,
-            new int[0]);
+            new int[0],
+            tls);
     return new HotcoldLookupTableSource(spec, o.get(HotcoldOptions.ASYNC), cache);
   }
 }

@@ -61,4 +61,35 @@ public final class HotcoldOptions {
           .durationType()
           .defaultValue(Duration.ofSeconds(10))
           .withDescription("Deadline of one lookup, retries included; past it the lookup fails the job.");
+
+  public static final ConfigOption<Boolean> TLS =
+      ConfigOptions.key("tls")
+          .booleanType()
+          .defaultValue(false)
+          .withDescription(
+              "Speak TLS to a host:port address (the sidecar's --tls-cert), trusting the JVM's default trust store unless 'tls.ca' is set. Implied by any other tls.* option.");
+
+  public static final ConfigOption<String> TLS_CA =
+      ConfigOptions.key("tls.ca")
+          .stringType()
+          .noDefaultValue()
+          .withDescription("A PEM file of the CA certificates to trust for the sidecar's certificate (implies 'tls').");
+
+  public static final ConfigOption<String> TLS_CERT =
+      ConfigOptions.key("tls.cert")
+          .stringType()
+          .noDefaultValue()
+          .withDescription("The client certificate (PEM) for a sidecar requiring mutual TLS (its --tls-client-ca); with 'tls.key'.");
+
+  public static final ConfigOption<String> TLS_KEY =
+      ConfigOptions.key("tls.key")
+          .stringType()
+          .noDefaultValue()
+          .withDescription("The client certificate's private key, PKCS#8 PEM (openssl pkcs8 -topk8 -nocrypt); with 'tls.cert'.");
+
+  public static final ConfigOption<String> TLS_SERVER_NAME =
+      ConfigOptions.key("tls.server-name")
+          .stringType()
+          .noDefaultValue()
+          .withDescription("The name the sidecar's certificate must carry when it differs from the address's host.");
 }

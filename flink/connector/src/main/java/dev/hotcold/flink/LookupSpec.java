@@ -24,6 +24,12 @@ final class LookupSpec implements Serializable {
   final List<String> columns; // declared physical columns, in order
   final List<LogicalType> types; // their types
   final int[] keyColumns; // positions in columns of the lookup key fields, in key-row order
+  final Tls tls; // null: plaintext
+
+  /** The tls.* options: files read on the TaskManager at open(). */
+  record Tls(String ca, String cert, String key, String serverName) implements Serializable {
+    private static final long serialVersionUID = 1L;
+  }
 
   LookupSpec(
       String address,
@@ -37,6 +43,23 @@ final class LookupSpec implements Serializable {
       List<String> columns,
       List<LogicalType> types,
       int[] keyColumns) {
+    this(address, table, token, tokenFile, batchSize, maxInFlight, maxRetries, timeout, columns, types, keyColumns, null);
+  }
+
+  LookupSpec(
+      String address,
+      String table,
+      String token,
+      String tokenFile,
+      int batchSize,
+      int maxInFlight,
+      int maxRetries,
+      Duration timeout,
+      List<String> columns,
+      List<LogicalType> types,
+      int[] keyColumns,
+      Tls tls) {
+    this.tls = tls;
     this.address = address;
     this.table = table;
     this.token = token;
@@ -51,7 +74,7 @@ final class LookupSpec implements Serializable {
   }
 
   LookupSpec withKeys(int[] keys) {
-    return new LookupSpec(address, table, token, tokenFile, batchSize, maxInFlight, maxRetries, timeout, columns, types, keys);
+    return new LookupSpec(address, table, token, tokenFile, batchSize, maxInFlight, maxRetries, timeout, columns, types, keys, tls);
   }
 
   @Override

@@ -60,6 +60,11 @@ final class Sidecar implements AutoCloseable {
 
   /** Loads the tables into a new store and starts serving them with one job that may read them all. */
   static Sidecar start(Path dir, Table... tables) throws Exception {
+    return start(dir, List.of(), tables);
+  }
+
+  /** As start, with more hotcold serve flags (--tls-cert...: then readiness is checked on the unix socket). */
+  static Sidecar start(Path dir, List<String> serveFlags, Table... tables) throws Exception {
     buildBinaries();
     Path store = dir.resolve("cold");
     List<String> names = new ArrayList<>();
@@ -83,8 +88,9 @@ final class Sidecar implements AutoCloseable {
     Files.writeString(cfg, "metrics_listen: \"" + metrics + "\"\ndrain_timeout: 1s\njobs:\n  - name: flink\n    token: \"" + TOKEN
         + "\"\n    tables: [" + String.join(", ", names) + "]\n");
     Path unix = dir.resolve("hotcold.sock");
-    List<String> args = List.of(hotcold.toString(), "serve", "--store", "pebble:" + store, "--listen", tcp,
-        "--unix", unix.toString(), "--config", cfg.toString());
+    List<String> args = new ArrayList<>(List.of(hotcold.toString(), "serve", "--store", "pebble:" + store, "--listen", tcp,
+        "--unix", unix.toString(), "--config", cfg.toString()));
+    args.addAll(serveFlags);
     Sidecar s = new Sidecar(dir, tcp, unix, metrics, args);
     s.start();
     return s;
@@ -97,8 +103,10 @@ final class Sidecar implements AutoCloseable {
     }
     process = new ProcessBuilder(serveArgs).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     Process p = process;
-    try (HotcoldLookupClient c = HotcoldLookupClient.newBuilder().target(tcp).token(TOKEN).deadline(Duration.ofSeconds(2)).build()) {
-      await("hotcold serve answering on " + tcp, Duration.ofMinutes(1), () -> {
+    boolean plainTcp = serveArgs.stream().noneMatch(f -> f.startsWith("--tls"));
+    HotcoldLookupClient.Builder cb = HotcoldLookupClient.newBuilder().token(TOKEN).deadline(Duration.ofSeconds(2));
+    try (HotcoldLookupClient c = (plainTcp ? cb.target(tcp) : cb.unixSocket(unix.toString())).build()) {
+      await("hotcold serve answering on " + (plainTcp ? tcp : unix), Duration.ofMinutes(1), () -> {
         if (!p.isAlive()) {
           throw new IllegalStateException("hotcold serve exited with " + p.exitValue() + ":\n" + logs());
         }
