@@ -339,3 +339,70 @@ func readFile(p string) string {
 	b, _ := os.ReadFile(p)
 	return string(b)
 }
+
+// TestMigrateApplyMigratesEveryPartitionOfAJobStateRoot migrates a state
+// root laid out as hotcold agg keeps it (p0, p1): plan reads the root,
+// apply migrates every partition and publishes them together.
+func TestMigrateApplyMigratesEveryPartitionOfAJobStateRoot(t *testing.T) {
+	root, out := filepath.Join(t.TempDir(), "state"), filepath.Join(t.TempDir(), "state-v2")
+	cfg := migrateAgg("old")
+	op, _ := cfg.Manifest()
+	for p, city := range []string{"bj", "sh"} {
+		dir := filepath.Join(root, fmt.Sprintf("p%d", p))
+		if _, err := state.EnsureManifest(dir, &state.Manifest{Job: "refunds", Operators: []state.Operator{op}}); err != nil {
+			t.Fatal(err)
+		}
+		db, err := state.Open(dir, state.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := agg.New(db, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 5; i++ {
+			if _, err := a.Process(nil, row.New(row.StringValue(city), row.Int64Value(int64(i)), row.Int64Value(int64(10*i)))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+	if res, err := run(t, "migrate", "plan", "--from", root, "--to", migrateManifestFile(t, "new")); err != nil || !strings.Contains(res, "migrate") {
+		t.Fatalf("plan of a state root: %v\n%s", err, res)
+	}
+	res, err := run(t, "migrate", "apply", "--state", root, "--to", migrateManifestFile(t, "new"), "--out", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res)
+	}
+	if !strings.Contains(res, "partition p0   keys") || !strings.Contains(res, "partition p1   keys") || !strings.Contains(res, "migrated state of 2 partitions") {
+		t.Fatalf("apply output:\n%s", res)
+	}
+	for p, city := range []string{"bj", "sh"} {
+		db, err := state.Open(filepath.Join(out, fmt.Sprintf("p%d", p)), state.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := agg.New(db, migrateAgg("new"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := a.Process(nil, row.New(row.StringValue(city), row.Int64Value(99), row.Int64Value(5)))
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := fmt.Sprint(rows), fmt.Sprintf("[-U[%s, 5, 100, null] +U[%s, 6, 105, 5]]", city, city); got != want {
+			t.Fatalf("p%d after migration: %s, want %s", p, got, want)
+		}
+	}
+	res, err = run(t, "migrate", "apply", "--state", root, "--to", migrateManifestFile(t, "new"), "--out", out)
+	if err != nil || !strings.Contains(res, "already holds this migration") {
+		t.Fatalf("re-run: %v\n%s", err, res)
+	}
+	if _, err := run(t, "migrate", "plan", "--from", t.TempDir(), "--to", migrateManifestFile(t, "new")); err == nil || !strings.Contains(err.Error(), "no partition state p0, p1") {
+		t.Fatalf("plan of an empty dir: %v", err)
+	}
+}
