@@ -74,9 +74,6 @@ The config file is documented in agg/testdata/agg.yaml.`,
 			if instance != "" {
 				f.Kafka.InstanceID = instance
 			}
-			if outTopic != "" {
-				f.Output.Topic = outTopic
-			}
 			if group != "" {
 				f.Kafka.Group = group
 			}
@@ -93,6 +90,12 @@ The config file is documented in agg/testdata/agg.yaml.`,
 			cfg.Registerer = reg
 			cfg.Logger = log
 			cfg.StopAt = stop
+			if outTopic != "" {
+				// Only where the outputs go: the state's manifest keeps
+				// the config's output name, so that a bypass's side job
+				// (another topic) builds state the switched job accepts.
+				cfg.OutputTopic = outTopic
+			}
 			r, err := aggrunner.New(cfg)
 			if err != nil {
 				return err
@@ -118,7 +121,7 @@ The config file is documented in agg/testdata/agg.yaml.`,
 	fl.StringVar(&stateDir, "state-dir", "", "state directory, overriding state.dir of the config")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.StringVar(&stopAt, "stop-at", "", "stop by itself (exit 0) once every assigned partition is processed up to, not including, these offsets and committed: topic/partition=offset,... naming every partition of every input")
-	fl.StringVar(&outTopic, "output-topic", "", "output topic, overriding output.topic of the config")
+	fl.StringVar(&outTopic, "output-topic", "", "topic the outputs are produced to, overriding output.topic of the config (the state manifest keeps output.topic: a bypass side job writes elsewhere)")
 	fl.StringVar(&group, "group", "", "consumer group, overriding kafka.group of the config")
 	fl.StringVar(&instance, "instance-id", "", "static group member id of this process (overrides kafka.instance_id): restarted with the same id it takes its partitions back at once")
 	return c
