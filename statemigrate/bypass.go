@@ -173,6 +173,10 @@ type BypassConfig struct {
 	// SkipCompare skips stage 3's check (it then only records that it was
 	// skipped). Default false.
 	SkipCompare bool
+	// AcceptUncompared lets stage 3 pass when it compared no row (no key
+	// in common: e.g. the new logic changed the key). Default false: a
+	// check that compared nothing is no evidence, and stage 3 fails.
+	AcceptUncompared bool
 	// OnStage is called after each stage is persisted. An error stops the
 	// workflow there, as a crash would; Run resumes after it. Nil: none.
 	OnStage func(Stage, *Status) error
@@ -466,6 +470,13 @@ func (b *Bypass) checkOutputs(ctx context.Context, st *Status) error {
 	b.log.Info("bypass: outputs compared", "result", res.String())
 	for _, d := range res.Samples {
 		b.log.Info("bypass: differing row", "key", d.Key, "online", d.Online, "side", d.Side)
+	}
+	if res.Compared == 0 && !b.cfg.AcceptUncompared {
+		_ = b.save(st)
+		return fmt.Errorf("the output check compared no row (%s): the outputs share no key, so nothing shows the new logic is right; check the outputs yourself, then Run again with AcceptUncompared (--accept-uncompared), or Abort", res)
+	}
+	if res.Compared == 0 {
+		b.log.Warn("bypass: the output check compared no row; going on (AcceptUncompared)", "result", res.String())
 	}
 	allowed := int(b.cfg.MaxMismatch * float64(res.Compared))
 	if res.Differ > allowed {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -157,8 +158,8 @@ func newBypassEnv(t *testing.T) *bypassEnv {
 	t.Cleanup(c.Close)
 	e := &bypassEnv{t: t, brokers: c.ListenAddrs(), want: map[string]*cityRef{}}
 	e.jobs = &runnerJobs{t: t, brokers: e.brokers, running: map[statemigrate.Role]*runningJob{}}
+	work := t.TempDir() // removed after the jobs are stopped (cleanups run last first)
 	t.Cleanup(e.jobs.stopAll)
-	work := t.TempDir()
 	out := func(topic string, l statemigrate.Logic) statemigrate.Output {
 		r, err := agg.New(mustOpen(t, t.TempDir()), refundsAgg(l))
 		if err != nil {
@@ -406,6 +407,9 @@ func TestBypassRebuildsAndSwitchesWithoutSkippingOrRepeatingInput(t *testing.T) 
 func TestBypassAbortLeavesTheOnlineJobAsItWas(t *testing.T) {
 	e := newBypassEnv(t)
 	e.refunds(40)
+	// Stage 3 compares with the online output: let the online job be done
+	// with the input first, so that the outputs agree.
+	e.waitTable(e.cfg.OnlineOutput, e.wantTable(false))
 	e.cfg.OnStage = func(s statemigrate.Stage, _ *statemigrate.Status) error {
 		if s == statemigrate.StageOnlineStopped {
 			return errors.New("operator gives up")
@@ -434,5 +438,39 @@ func TestBypassAbortLeavesTheOnlineJobAsItWas(t *testing.T) {
 	e.waitTable(e.cfg.OnlineOutput, e.wantTable(false))
 	if e.jobs.running[statemigrate.Side] != nil || e.jobs.running[statemigrate.Online].spec.Logic != statemigrate.OldLogic {
 		t.Fatalf("jobs after abort: %v", e.jobs.starts)
+	}
+}
+
+// TestBypassOutputCheckThatComparesNothingFails: outputs with no key in
+// common are no evidence; stage 3 fails unless AcceptUncompared is set.
+func TestBypassOutputCheckThatComparesNothingFails(t *testing.T) {
+	e := newBypassEnv(t) // no input: the outputs share no key
+	var stages []statemigrate.Stage
+	e.cfg.OnStage = func(s statemigrate.Stage, _ *statemigrate.Status) error {
+		stages = append(stages, s)
+		if s == statemigrate.StageOutputsChecked {
+			return errors.New("stop here")
+		}
+		return nil
+	}
+	b, err := statemigrate.NewBypass(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "compared no row") || !strings.Contains(err.Error(), "--accept-uncompared") {
+		t.Fatalf("Run = %v, want the output check to fail for comparing nothing", err)
+	}
+	if slices.Contains(stages, statemigrate.StageOutputsChecked) {
+		t.Fatalf("stage 3 passed: %v", stages)
+	}
+	e.cfg.AcceptUncompared = true
+	if b, err = statemigrate.NewBypass(e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "stop here") {
+		t.Fatalf("Run with AcceptUncompared = %v, want it to pass stage 3", err)
+	}
+	if !slices.Contains(stages, statemigrate.StageOutputsChecked) {
+		t.Fatalf("stage 3 did not pass with AcceptUncompared: %v", stages)
 	}
 }

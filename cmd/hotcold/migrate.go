@@ -353,6 +353,7 @@ the online job that runs now.`,
 	fl.DurationVar(&cfg.PollInterval, "poll", time.Second, "how often to check the side job's lag")
 	fl.Float64Var(&cfg.MaxMismatch, "max-mismatch", 0, "fraction of compared output rows that may differ")
 	fl.BoolVar(&cfg.SkipCompare, "skip-compare", false, "skip the output check (stage 3)")
+	fl.BoolVar(&cfg.AcceptUncompared, "accept-uncompared", false, "let the output check (stage 3) pass when it compared no row (the outputs share no key, e.g. after a key change); without it that fails")
 	fl.DurationVar(&jobs.StopTimeout, "stop-timeout", time.Minute, "how long to wait for a job to stop after SIGTERM before SIGKILL")
 	fl.BoolVar(&abort, "abort", false, "stop the side job and restart the online job as it was")
 	fl.BoolVar(&status, "status", false, "print the workflow's progress and exit")
