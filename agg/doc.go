@@ -73,9 +73,11 @@
 // rows in one state batch.
 //
 // Runner (NewRunner) is the older runner of one operator over one state
-// directory for all partitions, with StopAt. It is kept only for the bypass
-// rebuild of package statemigrate, which migrates and checkpoints one state
-// directory; new jobs use agg/runner.
+// directory for all partitions, with StopAt. It is still used by hotcold
+// demo (whose joined topic is not keyed by the aggregate's group columns,
+// which agg/runner's per-partition state needs) and the console's tests;
+// statemigrate and its bypass work on agg/runner's per-partition state. New
+// jobs use agg/runner.
 //
 // # Concurrency
 //

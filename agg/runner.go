@@ -89,8 +89,9 @@ func (c *RunnerConfig) validate() error {
 
 // Runner consumes a changelog topic, aggregates it and produces the
 // aggregate changelog. It is the older runner (one state directory for all
-// partitions, ConsumePartitions, StopAt), kept for statemigrate's bypass
-// rebuild, which migrates one state directory; new jobs use package
+// partitions, ConsumePartitions, StopAt), still used by hotcold demo
+// (its input is not keyed by the group columns) and the console's tests;
+// new jobs use package
 // agg/runner (`hotcold agg`) on the runner core shared with join. Offsets, state and the produced-but-undelivered
 // output (an outbox) are committed in one state batch, so a restart neither
 // loses nor double-counts input; output delivered just before a crash may

@@ -68,6 +68,10 @@ type Options struct {
 	// crash may then lose the last commits (a process crash does not). Zero
 	// (false) syncs every commit.
 	NoSync bool
+	// ReadOnly opens existing state without writing to its directory (a
+	// missing store is an error, not a new one); Commit then fails. For
+	// reading a stopped job's offsets or rows without modifying its files.
+	ReadOnly bool
 }
 
 func (o *Options) validate() error {
@@ -160,6 +164,10 @@ func Open(dir string, opts Options) (*DB, error) {
 	popts := storeOptions(log)
 	popts.Cache = cache
 	popts.MemTableSize = opts.MemTableBytes
+	popts.ReadOnly = opts.ReadOnly
+	if opts.ReadOnly {
+		popts.ErrorIfNotExists = true
+	}
 	pdb, err := pebble.Open(dir, popts)
 	if err != nil {
 		cache.Unref()

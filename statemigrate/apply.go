@@ -83,6 +83,9 @@ func (o ApplyOptions) withDefaults() ApplyOptions {
 
 // ApplyProgress is a progress report of Apply.
 type ApplyProgress struct {
+	// Partition is the partition directory (p<N>) being migrated by
+	// ApplyJob; empty for Apply.
+	Partition string
 	// Keys is the number of keys copied so far (rows and metadata).
 	Keys int64
 	// Rows is the number of state rows copied so far.

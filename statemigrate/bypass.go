@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -172,6 +173,10 @@ type BypassConfig struct {
 	// SkipCompare skips stage 3's check (it then only records that it was
 	// skipped). Default false.
 	SkipCompare bool
+	// AcceptUncompared lets stage 3 pass when it compared no row (no key
+	// in common: e.g. the new logic changed the key). Default false: a
+	// check that compared nothing is no evidence, and stage 3 fails.
+	AcceptUncompared bool
 	// OnStage is called after each stage is persisted. An error stops the
 	// workflow there, as a crash would; Run resumes after it. Nil: none.
 	OnStage func(Stage, *Status) error
@@ -247,6 +252,19 @@ func NewBypass(cfg BypassConfig) (*Bypass, error) {
 
 func (b *Bypass) sideStateDir() string  { return filepath.Join(b.cfg.WorkDir, "side-state") }
 func (b *Bypass) checkpointDir() string { return filepath.Join(b.cfg.WorkDir, "checkpoint") }
+
+// onlineCopyDir is the copy of the stopped online job's state that stage 5
+// runs forward, when the side job got ahead of it.
+func (b *Bypass) onlineCopyDir() string { return filepath.Join(b.cfg.WorkDir, "online-copy") }
+
+// onlineAt is the online job's state as of stage 5: its copy when stage 5
+// ran it forward, else its own (read only).
+func (b *Bypass) onlineAt() string {
+	if _, err := os.Stat(b.onlineCopyDir()); err == nil {
+		return b.onlineCopyDir()
+	}
+	return b.cfg.OnlineStateDir
+}
 
 func (b *Bypass) sideSpec(stopAt Offsets) JobSpec {
 	return JobSpec{Logic: NewLogic, StateDir: b.sideStateDir(), OutputTopic: b.cfg.SideOutput.Topic, Group: b.cfg.SideGroup, StopAt: stopAt}
@@ -453,6 +471,13 @@ func (b *Bypass) checkOutputs(ctx context.Context, st *Status) error {
 	for _, d := range res.Samples {
 		b.log.Info("bypass: differing row", "key", d.Key, "online", d.Online, "side", d.Side)
 	}
+	if res.Compared == 0 && !b.cfg.AcceptUncompared {
+		_ = b.save(st)
+		return fmt.Errorf("the output check compared no row (%s): the outputs share no key, so nothing shows the new logic is right; check the outputs yourself, then Run again with AcceptUncompared (--accept-uncompared), or Abort", res)
+	}
+	if res.Compared == 0 {
+		b.log.Warn("bypass: the output check compared no row; going on (AcceptUncompared)", "result", res.String())
+	}
 	allowed := int(b.cfg.MaxMismatch * float64(res.Compared))
 	if res.Differ > allowed {
 		_ = b.save(st)
@@ -497,8 +522,19 @@ func (b *Bypass) checkpointSide(ctx context.Context, st *Status) error {
 	b.log.Info("bypass: aligning the jobs", "online", online.String(), "side", side.String(), "target", target.String())
 	if !online.Equal(target) {
 		// The side job got ahead: run the online job (old logic, its own
-		// output) up to the same offsets, so that nothing is skipped.
-		if err := b.runTo(ctx, Online, b.onlineSpec(target), b.cfg.OnlineStateDir, target); err != nil {
+		// output) up to the same offsets, so that nothing is skipped. It
+		// runs on a copy of its state: the online state is never modified
+		// (an abort restarts the old job on it; what the copy produced is
+		// then re-sent exactly).
+		cp := b.onlineCopyDir()
+		if _, err := os.Stat(cp); errors.Is(err, fs.ErrNotExist) {
+			if err := copyTree(b.cfg.OnlineStateDir, cp); err != nil {
+				return err
+			}
+		}
+		spec := b.onlineSpec(target)
+		spec.StateDir = cp
+		if err := b.runTo(ctx, Online, spec, cp, target); err != nil {
 			return err
 		}
 	}
@@ -512,30 +548,48 @@ func (b *Bypass) checkpointSide(ctx context.Context, st *Status) error {
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
 	}
-	db, err := state.Open(b.sideStateDir(), state.Options{})
-	if err != nil {
-		return fmt.Errorf("open the side job's state: %w", err)
-	}
-	err = db.Checkpoint(ctx, tmp)
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
+	dirs, err := stateDirs(b.sideStateDir())
 	if err != nil {
 		return err
 	}
-	man, err := os.ReadFile(filepath.Join(b.sideStateDir(), state.ManifestFile))
-	if err != nil {
-		return fmt.Errorf("the side job wrote no manifest: %w", err)
+	for _, d := range dirs {
+		// One checkpoint per partition (p<N>), in the same layout.
+		rel, _ := filepath.Rel(b.sideStateDir(), d)
+		if err := checkpointOne(ctx, d, filepath.Join(tmp, rel)); err != nil {
+			return err
+		}
 	}
-	if err := state.WriteFileAtomic(filepath.Join(tmp, state.ManifestFile), man); err != nil {
-		return err
-	}
+	syncDir(tmp)
 	if err := os.Rename(tmp, ckpt); err != nil {
 		return err
 	}
 	st.Checkpoint = ckpt
 	b.log.Info("bypass: side job checkpointed", "checkpoint", ckpt, "offsets", target.String())
 	return nil
+}
+
+// checkpointOne checkpoints the state in dir (with its manifest) into dst.
+func checkpointOne(ctx context.Context, dir, dst string) error {
+	man, err := os.ReadFile(filepath.Join(dir, state.ManifestFile))
+	if err != nil {
+		return fmt.Errorf("the side job wrote no manifest in %s (does its runner write one?): %w", dir, err)
+	}
+	db, err := state.Open(dir, state.Options{})
+	if err != nil {
+		return fmt.Errorf("open the side job's state %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		db.Close()
+		return err
+	}
+	err = db.Checkpoint(ctx, dst)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return state.WriteFileAtomic(filepath.Join(dst, state.ManifestFile), man)
 }
 
 // runTo starts a stopped job with StopAt and waits until it has stopped
@@ -560,7 +614,7 @@ func (b *Bypass) runTo(ctx context.Context, role Role, spec JobSpec, dir string,
 
 // Stage 6.
 func (b *Bypass) matchOffsets(ctx context.Context, st *Status) error {
-	online, err := readOffsets(b.cfg.OnlineStateDir)
+	online, err := readOffsets(b.onlineAt())
 	if err != nil {
 		return err
 	}
@@ -607,16 +661,91 @@ func (b *Bypass) switchOnline(ctx context.Context, st *Status) error {
 	return nil
 }
 
-// readOffsets opens a stopped job's state and returns its committed
-// offsets.
-func readOffsets(dir string) (Offsets, error) {
+// stateDirs lists the state directories under dir: the p<N> of a job's
+// state root, or dir itself.
+func stateDirs(dir string) ([]string, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("state %s: %w", dir, err)
 	}
-	db, err := state.Open(dir, state.Options{})
+	ps, err := Partitions(dir)
 	if err != nil {
-		return nil, fmt.Errorf("open state %s (is its job still running?): %w", dir, err)
+		return nil, err
 	}
-	defer db.Close()
-	return Offsets(db.Offsets()), nil
+	if len(ps) == 0 {
+		return []string{dir}, nil
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = filepath.Join(dir, p)
+	}
+	return out, nil
+}
+
+// readOffsets returns the committed offsets of a stopped job's state (of
+// every partition of a job's state root), reading it read-only: its files
+// are not modified, and a missing store is an error, never a new one.
+func readOffsets(dir string) (Offsets, error) {
+	dirs, err := stateDirs(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := Offsets{}
+	for _, d := range dirs {
+		db, err := state.Open(d, state.Options{ReadOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("open state %s read-only (is its job still running?): %w", d, err)
+		}
+		maps.Copy(out, db.Offsets())
+		if err := db.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// copyTree copies the files of src into a new directory dst (built in
+// dst.partial and renamed, so that a crash leaves no half copy at dst).
+func copyTree(src, dst string) error {
+	tmp := dst + ".partial"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(tmp, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		if d.Name() == "LOCK" {
+			return nil // the store's lock file: the copy gets its own
+		}
+		in, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		if err := out.Sync(); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("copy %s to %s: %w", src, tmp, err)
+	}
+	return os.Rename(tmp, dst)
 }

@@ -5,17 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hotcold/hotcold/agg"
+	aggrunner "github.com/hotcold/hotcold/agg/runner"
+	"github.com/hotcold/hotcold/internal/runcore"
 	"github.com/hotcold/hotcold/row"
+	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
 )
 
@@ -48,7 +55,7 @@ type runnerJobs struct {
 }
 
 type runningJob struct {
-	r      *agg.Runner
+	r      *aggrunner.Runner
 	cancel context.CancelFunc
 	done   chan error
 	spec   statemigrate.JobSpec
@@ -60,7 +67,6 @@ func (j *runnerJobs) Start(ctx context.Context, role statemigrate.Role, spec sta
 	if rj := j.running[role]; rj != nil {
 		select {
 		case err := <-rj.done:
-			rj.r.Close()
 			delete(j.running, role)
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err
@@ -69,17 +75,23 @@ func (j *runnerJobs) Start(ctx context.Context, role statemigrate.Role, spec sta
 			return nil // already running
 		}
 	}
-	r, err := agg.NewRunner(agg.RunnerConfig{Agg: refundsAgg(spec.Logic), Job: "refunds", Brokers: j.brokers,
-		InputTopic: "refunds", OutputTopic: spec.OutputTopic, StateDir: spec.StateDir, Group: spec.Group, NoSync: true, MaxBatch: 7})
+	// The job as hotcold agg runs it: a group member with one state per
+	// partition (p<N>) under spec.StateDir.
+	cfg := aggrunner.Config{Agg: refundsAgg(spec.Logic), Job: "refunds", Brokers: j.brokers,
+		InputTopic: "refunds", OutputTopic: spec.OutputTopic, StateDir: spec.StateDir, Group: spec.Group, NoSync: true, MaxPollRecords: 7,
+		ClientOpts: []kgo.Opt{kgo.FetchMaxWait(50 * time.Millisecond)}}
+	if spec.StopAt != nil {
+		cfg.StopAt = runcore.StopAt{}
+		for tp, o := range spec.StopAt {
+			if cfg.StopAt[tp.Topic] == nil {
+				cfg.StopAt[tp.Topic] = map[int32]int64{}
+			}
+			cfg.StopAt[tp.Topic][tp.Partition] = o
+		}
+	}
+	r, err := aggrunner.New(cfg)
 	if err != nil {
 		return err
-	}
-	if spec.StopAt != nil {
-		stop := map[int32]int64{}
-		for tp, o := range spec.StopAt {
-			stop[tp.Partition] = o
-		}
-		r.StopAt(stop)
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	rj := &runningJob{r: r, cancel: cancel, done: make(chan error, 1), spec: spec}
@@ -99,7 +111,6 @@ func (j *runnerJobs) Stop(ctx context.Context, role statemigrate.Role) error {
 	}
 	rj.cancel()
 	err := <-rj.done
-	rj.r.Close()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
@@ -116,7 +127,6 @@ func (j *runnerJobs) Wait(ctx context.Context, role statemigrate.Role) error {
 	}
 	select {
 	case err := <-rj.done:
-		rj.r.Close()
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -148,8 +158,8 @@ func newBypassEnv(t *testing.T) *bypassEnv {
 	t.Cleanup(c.Close)
 	e := &bypassEnv{t: t, brokers: c.ListenAddrs(), want: map[string]*cityRef{}}
 	e.jobs = &runnerJobs{t: t, brokers: e.brokers, running: map[statemigrate.Role]*runningJob{}}
+	work := t.TempDir() // removed after the jobs are stopped (cleanups run last first)
 	t.Cleanup(e.jobs.stopAll)
-	work := t.TempDir()
 	out := func(topic string, l statemigrate.Logic) statemigrate.Output {
 		r, err := agg.New(mustOpen(t, t.TempDir()), refundsAgg(l))
 		if err != nil {
@@ -170,6 +180,44 @@ func newBypassEnv(t *testing.T) *bypassEnv {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// waitGroupAtEnd waits until group has committed the end offsets of every
+// partition of the input.
+func (e *bypassEnv) waitGroupAtEnd(group string) {
+	e.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		ends, err := adm.ListEndOffsets(ctx, "refunds")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		offs, err := adm.FetchOffsets(ctx, group)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		at := true
+		ends.Each(func(o kadm.ListedOffset) {
+			if c, ok := offs.Lookup("refunds", o.Partition); !ok || c.At < o.Offset {
+				at = false
+			}
+		})
+		if at {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			e.t.Fatalf("group %s did not reach the end of the input", group)
+		case <-time.After(20 * time.Millisecond): // poll interval, not synchronisation
+		}
+	}
 }
 
 type testWriter struct{ t *testing.T }
@@ -283,8 +331,19 @@ func TestBypassRebuildsAndSwitchesWithoutSkippingOrRepeatingInput(t *testing.T) 
 
 	crashAfter := map[statemigrate.Stage]bool{statemigrate.StageOutputsChecked: true, statemigrate.StageSideCheckpointed: true}
 	var stages []statemigrate.Stage
+	var stopped string // the checksums of the stopped online job's state
 	e.cfg.OnStage = func(s statemigrate.Stage, st *statemigrate.Status) error {
 		stages = append(stages, s)
+		if s == statemigrate.StageOnlineStopped {
+			stopped = dirHash(t, e.cfg.OnlineStateDir)
+			// The side job gets ahead of the stopped online job: stage 5
+			// must run the old logic up to the side job's offsets (on a
+			// copy of the online state, with stop-at offsets).
+			e.refunds(10)
+			e.waitGroupAtEnd(e.cfg.SideGroup)
+		} else if stopped != "" && dirHash(t, e.cfg.OnlineStateDir) != stopped {
+			t.Errorf("the stopped online job's state changed by stage %s", s)
+		}
 		if crashAfter[s] {
 			delete(crashAfter, s)
 			// Input keeps arriving while the workflow is down.
@@ -320,7 +379,15 @@ func TestBypassRebuildsAndSwitchesWithoutSkippingOrRepeatingInput(t *testing.T) 
 		t.Fatalf("output check %+v", st.Compare)
 	}
 	if !st.OnlineOffsets.Equal(st.SideOffsets) || len(st.OnlineOffsets) != 2 {
-		t.Fatalf("offsets online %s side %s", st.OnlineOffsets, st.SideOffsets)
+		t.Fatalf("offsets online %s side %s: want both partitions", st.OnlineOffsets, st.SideOffsets)
+	}
+	for _, p := range []string{"p0", "p1"} {
+		if _, err := os.Stat(filepath.Join(st.NewStateDir, p, state.ManifestFile)); err != nil {
+			t.Fatalf("the rebuilt state has no partition %s with its manifest: %v", p, err)
+		}
+	}
+	if dirHash(t, e.cfg.OnlineStateDir) != stopped {
+		t.Fatal("the stopped online job's state was modified by the bypass")
 	}
 	// The online job now runs the new logic on the rebuilt state: every
 	// refund counted once, and the new metric covers all history.
@@ -340,6 +407,9 @@ func TestBypassRebuildsAndSwitchesWithoutSkippingOrRepeatingInput(t *testing.T) 
 func TestBypassAbortLeavesTheOnlineJobAsItWas(t *testing.T) {
 	e := newBypassEnv(t)
 	e.refunds(40)
+	// Stage 3 compares with the online output: let the online job be done
+	// with the input first, so that the outputs agree.
+	e.waitTable(e.cfg.OnlineOutput, e.wantTable(false))
 	e.cfg.OnStage = func(s statemigrate.Stage, _ *statemigrate.Status) error {
 		if s == statemigrate.StageOnlineStopped {
 			return errors.New("operator gives up")
@@ -368,5 +438,39 @@ func TestBypassAbortLeavesTheOnlineJobAsItWas(t *testing.T) {
 	e.waitTable(e.cfg.OnlineOutput, e.wantTable(false))
 	if e.jobs.running[statemigrate.Side] != nil || e.jobs.running[statemigrate.Online].spec.Logic != statemigrate.OldLogic {
 		t.Fatalf("jobs after abort: %v", e.jobs.starts)
+	}
+}
+
+// TestBypassOutputCheckThatComparesNothingFails: outputs with no key in
+// common are no evidence; stage 3 fails unless AcceptUncompared is set.
+func TestBypassOutputCheckThatComparesNothingFails(t *testing.T) {
+	e := newBypassEnv(t) // no input: the outputs share no key
+	var stages []statemigrate.Stage
+	e.cfg.OnStage = func(s statemigrate.Stage, _ *statemigrate.Status) error {
+		stages = append(stages, s)
+		if s == statemigrate.StageOutputsChecked {
+			return errors.New("stop here")
+		}
+		return nil
+	}
+	b, err := statemigrate.NewBypass(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "compared no row") || !strings.Contains(err.Error(), "--accept-uncompared") {
+		t.Fatalf("Run = %v, want the output check to fail for comparing nothing", err)
+	}
+	if slices.Contains(stages, statemigrate.StageOutputsChecked) {
+		t.Fatalf("stage 3 passed: %v", stages)
+	}
+	e.cfg.AcceptUncompared = true
+	if b, err = statemigrate.NewBypass(e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "stop here") {
+		t.Fatalf("Run with AcceptUncompared = %v, want it to pass stage 3", err)
+	}
+	if !slices.Contains(stages, statemigrate.StageOutputsChecked) {
+		t.Fatalf("stage 3 did not pass with AcceptUncompared: %v", stages)
 	}
 }

@@ -279,15 +279,27 @@ func (j *CommandJobs) waitReleased(ctx context.Context, role Role, timeout time.
 	if dir == "" {
 		return nil
 	}
-	lock := filepath.Join(dir, "LOCK")
 	deadline := time.Now().Add(timeout)
 	for {
-		holders, err := procgroup.LockHolders(lock)
-		if errors.Is(err, errors.ErrUnsupported) {
-			return nil // the job's processes have exited, which released it
+		// One lock per partition of a job's state root (p<N>/LOCK), or
+		// the directory's own.
+		locks := []string{filepath.Join(dir, "LOCK")}
+		if ps, err := Partitions(dir); err == nil && len(ps) > 0 {
+			locks = locks[:0]
+			for _, p := range ps {
+				locks = append(locks, filepath.Join(dir, p, "LOCK"))
+			}
 		}
-		if err != nil {
-			return fmt.Errorf("statemigrate: check whether the %s job's state %s is released: %w", role, dir, err)
+		var holders []int
+		for _, lock := range locks {
+			h, err := procgroup.LockHolders(lock)
+			if errors.Is(err, errors.ErrUnsupported) {
+				return nil // the job's processes have exited, which released it
+			}
+			if err != nil {
+				return fmt.Errorf("statemigrate: check whether the %s job's state %s is released: %w", role, dir, err)
+			}
+			holders = append(holders, h...)
 		}
 		if len(holders) == 0 {
 			return nil

@@ -82,6 +82,11 @@ type Config struct {
 	MaxPollRecords int
 	// NoSync skips the fsync of state commits (tests, benchmarks).
 	NoSync bool
+	// StopAt, when not nil, makes Run stop by itself (returning nil) once
+	// every assigned partition of every input has been processed up to, not
+	// including, its offset there and committed (see runcore.StopAt; the
+	// --stop-at flag).
+	StopAt runcore.StopAt
 	// Logger receives progress and warnings. Nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the runner's, the operators' and the state's
@@ -94,7 +99,7 @@ func (c *Config) core(r *Runner) runcore.Config {
 		Kind: "agg", Inputs: []string{c.InputTopic}, OutputTopic: c.OutputTopic,
 		Brokers: c.Brokers, Group: c.Group, InstanceID: c.InstanceID, ClientOpts: c.ClientOpts,
 		StateDir: c.StateDir, Dirty: c.Dirty, DeadLetterTopic: c.DeadLetterTopic,
-		MaxPollRecords: c.MaxPollRecords, NoSync: c.NoSync, Logger: c.Logger, Registerer: c.Registerer,
+		MaxPollRecords: c.MaxPollRecords, NoSync: c.NoSync, StopAt: c.StopAt, Logger: c.Logger, Registerer: c.Registerer,
 	}
 	if r != nil {
 		cc.Operator = operator{r}

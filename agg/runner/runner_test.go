@@ -6,19 +6,23 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hotcold/hotcold/agg"
 	"github.com/hotcold/hotcold/agg/runner"
+	"github.com/hotcold/hotcold/internal/runcore"
 	"github.com/hotcold/hotcold/internal/runtest"
 	"github.com/hotcold/hotcold/row"
+	"github.com/hotcold/hotcold/state"
 )
 
 var refunds = row.MustSchema([]row.Column{
@@ -344,3 +348,90 @@ func TestMain(m *testing.M) {
 }
 
 const staticGroup = "agg-static"
+
+// inputEnds are the end offsets of the input's partitions.
+func inputEnds(t *testing.T, c *kfake.Cluster) map[int32]int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(context.Background(), input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out
+}
+
+func TestAggRunnerStopsByItselfAtItsStopOffsetsAndResumesExactly(t *testing.T) {
+	c := newCluster(t)
+	w := genWorkload(100, 4)
+	half := len(w.recs) / 2
+	runtest.Produce(t, c, w.recs[:half]...)
+	mid := inputEnds(t, c)
+	runtest.Produce(t, c, w.recs[half:]...)
+	dir := t.TempDir()
+	cfg := runnerConfig(c, dir)
+	cfg.StopAt = runcore.StopAt{input: mid}
+	r, err := runner.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := r.Run(ctx); err != nil {
+		t.Fatalf("Run with stop offsets %v: %v", mid, err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Run returned only at the test's timeout, not at its stop offsets")
+	}
+	if st := r.Stats(); st.Records != int64(half) {
+		t.Fatalf("read %d records, want the %d before the stop offsets", st.Records, half)
+	}
+	for pn, want := range mid {
+		if got := stateOffset(t, dir, pn); got != want {
+			t.Fatalf("partition %d: state committed offset %d, want its stop offset %d", pn, got, want)
+		}
+	}
+	// Stopping again at the same offsets consumes nothing and exits.
+	r, err = runner.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(ctx); err != nil || ctx.Err() != nil || r.Stats().Records != 0 {
+		t.Fatalf("a second run at the same stop offsets: err %v, ctx %v, %d records", err, ctx.Err(), r.Stats().Records)
+	}
+	// Without stop offsets the job goes on to exactly the expected table.
+	cfg.StopAt = nil
+	if st := finishAndCheck(t, c, cfg, w.want); st.Records != int64(len(w.recs)-half) {
+		t.Fatalf("the run after the stop read %d records, want the %d after it", st.Records, len(w.recs)-half)
+	}
+}
+
+func TestAggRunnerRefusesStopOffsetsItCannotKeep(t *testing.T) {
+	c := newCluster(t)
+	w := genWorkload(50, 2)
+	runtest.Produce(t, c, w.recs...)
+	dir := t.TempDir()
+	finishAndCheck(t, c, runnerConfig(c, dir), w.want)
+	cfg := runnerConfig(c, dir)
+	cfg.StopAt = runcore.StopAt{input: {0: 1, 1: 1, 2: 1}}
+	runToError(t, cfg, "past its stop offset 1", "the stop offsets are older than this state")
+	cfg = runnerConfig(c, t.TempDir())
+	cfg.StopAt = runcore.StopAt{input: {0: 1}}
+	runToError(t, cfg, "the stop offsets (refunds/0=1) name none for it")
+}
+
+// stateOffset is the input offset committed in partition pn's state.
+func stateOffset(t *testing.T, dir string, pn int32) int64 {
+	t.Helper()
+	db, err := state.Open(filepath.Join(dir, fmt.Sprintf("p%d", pn)), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	return db.Offsets()[state.TopicPartition{Topic: input, Partition: pn}]
+}

@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/hotcold/hotcold/internal/runcore"
+
 	aggrunner "github.com/hotcold/hotcold/agg/runner"
 )
 
@@ -21,6 +23,9 @@ func newAggCmd() *cobra.Command {
 		stateDir string
 		logLevel string
 		instance string
+		stopAt   string
+		outTopic string
+		group    string
 	)
 	c := &cobra.Command{
 		Use:   "agg --config agg.yaml",
@@ -44,7 +49,8 @@ decode goes to dirty.policy: fail (default), skip or dead-letter.
 The config file is documented in agg/testdata/agg.yaml.`,
 		Example: `  hotcold agg --config agg.yaml
   hotcold agg --config agg.yaml --brokers kafka-1:9092,kafka-2:9092 --state-dir /var/lib/hotcold/refunds_by_city
-  hotcold agg --config agg.yaml --instance-id refunds-by-city-2   # a second process of the group`,
+  hotcold agg --config agg.yaml --instance-id refunds-by-city-2   # a second process of the group
+  hotcold agg --config agg.yaml --stop-at refunds/0=1200,refunds/1=980   # process up to these offsets, then exit 0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if config == "" {
@@ -68,6 +74,13 @@ The config file is documented in agg/testdata/agg.yaml.`,
 			if instance != "" {
 				f.Kafka.InstanceID = instance
 			}
+			if group != "" {
+				f.Kafka.Group = group
+			}
+			stop, err := runcore.ParseStopAt(stopAt)
+			if err != nil {
+				return fmt.Errorf("--stop-at: %w", err)
+			}
 			cfg, err := f.Config()
 			if err != nil {
 				return err
@@ -76,6 +89,13 @@ The config file is documented in agg/testdata/agg.yaml.`,
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			cfg.Registerer = reg
 			cfg.Logger = log
+			cfg.StopAt = stop
+			if outTopic != "" {
+				// Only where the outputs go: the state's manifest keeps
+				// the config's output name, so that a bypass's side job
+				// (another topic) builds state the switched job accepts.
+				cfg.OutputTopic = outTopic
+			}
 			r, err := aggrunner.New(cfg)
 			if err != nil {
 				return err
@@ -100,6 +120,9 @@ The config file is documented in agg/testdata/agg.yaml.`,
 	fl.StringSliceVar(&brokers, "brokers", nil, "Kafka seed brokers, overriding kafka.brokers of the config")
 	fl.StringVar(&stateDir, "state-dir", "", "state directory, overriding state.dir of the config")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.StringVar(&stopAt, "stop-at", "", "stop by itself (exit 0) once every assigned partition is processed up to, not including, these offsets and committed: topic/partition=offset,... naming every partition of every input")
+	fl.StringVar(&outTopic, "output-topic", "", "topic the outputs are produced to, overriding output.topic of the config (the state manifest keeps output.topic: a bypass side job writes elsewhere)")
+	fl.StringVar(&group, "group", "", "consumer group, overriding kafka.group of the config")
 	fl.StringVar(&instance, "instance-id", "", "static group member id of this process (overrides kafka.instance_id): restarted with the same id it takes its partitions back at once")
 	return c
 }

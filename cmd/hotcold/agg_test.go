@@ -172,3 +172,49 @@ func TestTheExampleAggConfigReadsTheExampleJoinsOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestAggCommandStopsByItselfAtStopAt: with --stop-at the command
+// processes each partition up to its offset, commits and exits 0 on its
+// own; a malformed --stop-at is an error naming the flag.
+func TestAggCommandStopsByItselfAtStopAt(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "refunds", "refunds_by_city"))
+	joinMust(t, err)
+	defer c.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	joinMust(t, err)
+	defer cl.Close()
+	ctx := context.Background()
+	for i := 0; i < 6; i++ {
+		city := []string{"bj", "sh"}[i%2]
+		joinMust(t, cl.ProduceSync(ctx, &kgo.Record{Topic: "refunds", Partition: int32(i % 2), Key: []byte(city),
+			Value: []byte(fmt.Sprintf(`{"data":{"city":%q,"refund_id":%d,"amount":%d},"op":"+I"}`, city, i, 10*i))}).FirstErr())
+	}
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "agg.yaml")
+	joinMust(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(aggTestConfig, strings.Join(c.ListenAddrs(), ", "), filepath.Join(dir, "state"))), 0o644))
+	runCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&bytes.Buffer{})
+	// Partition 0 holds refunds 0, 2, 4 and partition 1 refunds 1, 3, 5:
+	// stop before the last of each.
+	root.SetArgs([]string{"agg", "--config", cfgPath, "--log-level", "warn", "--stop-at", "refunds/0=2,refunds/1=2"})
+	if err := root.ExecuteContext(runCtx); err != nil {
+		t.Fatal(err)
+	}
+	if runCtx.Err() != nil {
+		t.Fatal("agg --stop-at ran until the test's timeout instead of stopping by itself")
+	}
+	if !strings.Contains(out.String(), "read 4 records") {
+		t.Fatalf("summary = %q, want the 4 records before the stop offsets", out.String())
+	}
+	root = newRootCmd()
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"agg", "--config", cfgPath, "--stop-at", "refunds/0"})
+	if err := root.ExecuteContext(runCtx); err == nil || !strings.Contains(err.Error(), "--stop-at") || !strings.Contains(err.Error(), "topic/partition=offset") {
+		t.Fatalf("a malformed --stop-at: %v", err)
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/hotcold/hotcold/internal/runcore"
+
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/join/runner"
@@ -32,6 +34,9 @@ func newJoinCmd() *cobra.Command {
 		logLevel string
 		waitCold time.Duration
 		instance string
+		stopAt   string
+		outTopic string
+		group    string
 	)
 	c := &cobra.Command{
 		Use:   "join --config join.yaml",
@@ -55,7 +60,8 @@ stops it without committing. A lookup error is never taken as a miss.
 The config file is documented in join/testdata/join.yaml.`,
 		Example: `  hotcold join --config join.yaml
   hotcold join --config join.yaml --brokers kafka-1:9092,kafka-2:9092 --state-dir /var/lib/hotcold/orders_refunds
-  hotcold join --config join.yaml --wait-cold 2m   # the sidecar may start after the job`,
+  hotcold join --config join.yaml --wait-cold 2m   # the sidecar may start after the job
+  hotcold join --config join.yaml --stop-at orders/0=500,refunds/0=120   # process up to these offsets, then exit 0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if config == "" {
@@ -79,6 +85,13 @@ The config file is documented in join/testdata/join.yaml.`,
 			if instance != "" {
 				f.Kafka.InstanceID = instance
 			}
+			if group != "" {
+				f.Kafka.Group = group
+			}
+			stop, err := runcore.ParseStopAt(stopAt)
+			if err != nil {
+				return fmt.Errorf("--stop-at: %w", err)
+			}
 			ctx := cmd.Context()
 			cold, closeCold, err := openJoinCold(ctx, f)
 			if err != nil {
@@ -93,6 +106,13 @@ The config file is documented in join/testdata/join.yaml.`,
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			cfg.Registerer = reg
 			cfg.Logger = log
+			cfg.StopAt = stop
+			if outTopic != "" {
+				// Only where the outputs go: the state's manifest keeps
+				// the config's output name, so that a bypass's side job
+				// (another topic) builds state the switched job accepts.
+				cfg.OutputTopic = outTopic
+			}
 			cfg.WaitCold = waitCold
 			r, err := runner.New(cfg)
 			if err != nil {
@@ -118,6 +138,9 @@ The config file is documented in join/testdata/join.yaml.`,
 	fl.StringSliceVar(&brokers, "brokers", nil, "Kafka seed brokers, overriding kafka.brokers of the config")
 	fl.StringVar(&stateDir, "state-dir", "", "state directory, overriding state.dir of the config")
 	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.StringVar(&stopAt, "stop-at", "", "stop by itself (exit 0) once every assigned partition is processed up to, not including, these offsets and committed: topic/partition=offset,... naming every partition of every input")
+	fl.StringVar(&outTopic, "output-topic", "", "topic the outputs are produced to, overriding output.topic of the config (the state manifest keeps output.topic: a bypass side job writes elsewhere)")
+	fl.StringVar(&group, "group", "", "consumer group, overriding kafka.group of the config")
 	fl.StringVar(&instance, "instance-id", "", "static group member id of this process (overrides kafka.instance_id): restarted with the same id it takes its partitions back at once")
 	fl.DurationVar(&waitCold, "wait-cold", 0, "wait up to this long for an unreachable cold side (e.g. the sidecar starting) instead of failing at once")
 	return c

@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hotcold/hotcold/agg"
+	aggrunner "github.com/hotcold/hotcold/agg/runner"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
@@ -146,65 +143,72 @@ func TestMigrateApplyMigratesStateTheNewJobOpens(t *testing.T) {
 	}
 }
 
-// TestHelperAggJob is not a test: it is the job process the bypass test
-// starts (the test binary re-executed), an agg runner driven by the
-// command line that CommandJobs builds.
-func TestHelperAggJob(t *testing.T) {
-	if os.Getenv("HOTCOLD_HELPER_AGG_JOB") != "1" {
-		return
+// migrateAggYAML is the test job as a hotcold agg config; "new" adds a
+// metric (version 2).
+func migrateAggYAML(t *testing.T, logic, brokers string) string {
+	t.Helper()
+	y := `name: refunds_by_city
+version: 1
+kafka:
+  brokers: [` + brokers + `]
+  group: refunds_by_city
+  max_poll_records: 7
+input:
+  topic: refunds
+  format: changelog-json
+  columns:
+    - {name: city, type: string}
+    - {name: refund_id, type: bigint}
+    - {name: amount, type: bigint}
+group_by: [city]
+aggregates:
+  - {name: n, func: count}
+  - {name: total, func: sum, arg: amount}
+output:
+  topic: refunds_by_city
+state:
+  dir: ./unused
+`
+	if logic == "new" {
+		y = strings.Replace(y, "version: 1", "version: 2", 1) + ""
+		y = strings.Replace(y, "  - {name: total, func: sum, arg: amount}\n", "  - {name: total, func: sum, arg: amount}\n  - {name: biggest, func: max, arg: amount}\n", 1)
 	}
-	args := os.Args
-	for i, a := range args {
-		if a == "--" {
-			args = args[i+1:]
-			break
-		}
+	p := filepath.Join(t.TempDir(), logic+".yaml")
+	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	fs := flag.NewFlagSet("job", flag.ContinueOnError)
-	brokers := fs.String("brokers", "", "")
-	logic := fs.String("logic", "old", "")
-	dir := fs.String("state", "", "")
-	output := fs.String("output", "", "")
-	group := fs.String("group", "", "")
-	stopAt := fs.String("stop-at", "", "")
-	pidFile := fs.String("pid-file", "", "")
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	if *pidFile != "" {
-		// Atomically, as a process manager does: the test and the bypass
-		// poll for the file.
-		os.WriteFile(*pidFile+".tmp", []byte(fmt.Sprint(os.Getpid())), 0o644)
-		os.Rename(*pidFile+".tmp", *pidFile)
-	}
-	r, err := agg.NewRunner(agg.RunnerConfig{Agg: migrateAgg(*logic), Job: "refunds", Brokers: []string{*brokers},
-		InputTopic: "refunds", OutputTopic: *output, StateDir: *dir, Group: *group, NoSync: true})
+	return p
+}
+
+// aggManifestFile writes the manifest hotcold agg derives from the config
+// file cfgFile.
+func aggManifestFile(t *testing.T, cfgFile string) string {
+	t.Helper()
+	f, err := aggrunner.ReadFile(cfgFile)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		t.Fatal(err)
 	}
-	stop, err := statemigrate.ParseStopAt(*stopAt)
+	cfg, err := f.Config()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+		t.Fatal(err)
 	}
-	if stop != nil {
-		m := map[int32]int64{}
-		for tp, o := range stop {
-			m[tp.Partition] = o
-		}
-		r.StopAt(m)
+	op, err := cfg.Agg.Manifest()
+	if err != nil {
+		t.Fatal(err)
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	err = r.Run(ctx)
-	cancel()
-	r.Close()
-	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	job := cfg.Job
+	if job == "" {
+		job = cfg.Agg.ID
 	}
-	os.Exit(0)
+	b, err := (&state.Manifest{Job: job, Operators: []state.Operator{op}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfgFile + ".manifest.yaml"
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestMigrateBypassSwitchesAProcessJobToTheNewLogic(t *testing.T) {
@@ -220,9 +224,12 @@ func TestMigrateBypassSwitchesAProcessJobToTheNewLogic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("HOTCOLD_HELPER_AGG_JOB", "1")
+	// The jobs are hotcold agg as shipped: this test binary runs main
+	// (HOTCOLD_TEST_MAIN), so the command line is the real CLI's.
+	t.Setenv("HOTCOLD_TEST_MAIN", "1")
+	configs := map[string]string{"old": migrateAggYAML(t, "old", brokers), "new": migrateAggYAML(t, "new", brokers)}
 	jobCmd := func(logic string) string {
-		return fmt.Sprintf("%s -test.run='^TestHelperAggJob$' -- --brokers %s --logic %s --state {state} --output {output} --group {group} --stop-at {stop_at}", self, brokers, logic)
+		return fmt.Sprintf("exec %s agg --config %s --state-dir {state} --output-topic {output} --group {group} --stop-at {stop_at} --log-level debug", self, configs[logic])
 	}
 	produce := func(from, n int) {
 		cl, err := kgo.NewClient(kgo.SeedBrokers(brokers), kgo.DefaultProduceTopic("refunds"))
@@ -242,8 +249,8 @@ func TestMigrateBypassSwitchesAProcessJobToTheNewLogic(t *testing.T) {
 	produce(0, 30)
 	// The online job, started by "the process manager".
 	pidFile := filepath.Join(tmp, "job.pid")
-	onlineCmd := exec.Command("/bin/sh", "-c", strings.NewReplacer("{state}", online, "{output}", "refunds_by_city",
-		"{group}", "refunds_by_city", "{stop_at}", "''").Replace(jobCmd("old"))+" --pid-file "+pidFile)
+	onlineCmd := exec.Command("/bin/sh", "-c", "echo $$ > "+pidFile+".tmp && mv "+pidFile+".tmp "+pidFile+" && "+strings.NewReplacer("{state}", online, "{output}", "refunds_by_city",
+		"{group}", "refunds_by_city", "{stop_at}", "''").Replace(jobCmd("old")))
 	onlineCmd.Stderr = os.Stderr
 	if err := onlineCmd.Start(); err != nil {
 		t.Fatal(err)
@@ -264,7 +271,7 @@ func TestMigrateBypassSwitchesAProcessJobToTheNewLogic(t *testing.T) {
 	// Wait until the online job wrote its manifest and pid.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		_, err1 := os.Stat(filepath.Join(online, state.ManifestFile))
+		_, err1 := os.Stat(filepath.Join(online, "p1", state.ManifestFile))
 		_, err2 := os.Stat(pidFile)
 		if err1 == nil && err2 == nil {
 			break
@@ -277,7 +284,7 @@ func TestMigrateBypassSwitchesAProcessJobToTheNewLogic(t *testing.T) {
 	args := []string{"migrate", "bypass", "--work-dir", work, "--brokers", brokers, "--input", "refunds",
 		"--online-state", online, "--online-output", "refunds_by_city", "--online-group", "refunds_by_city",
 		"--online-pid-file", pidFile, "--side-output", "refunds_by_city_v2", "--side-group", "refunds_by_city_v2",
-		"--to", migrateManifestFile(t, "new"), "--old-cmd", jobCmd("old"), "--new-cmd", jobCmd("new"), "--poll", "50ms", "--stop-timeout", "20s"}
+		"--to", aggManifestFile(t, configs["new"]), "--old-cmd", jobCmd("old"), "--new-cmd", jobCmd("new"), "--poll", "50ms", "--stop-timeout", "20s"}
 	out, err := runMock(t, args...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -304,7 +311,7 @@ func TestMigrateBypassSwitchesAProcessJobToTheNewLogic(t *testing.T) {
 	}
 	// The switched job counts new input with the new metric over all history.
 	produce(30, 3)
-	newOut, err := statemigrate.OutputSchema(mustManifest(t, migrateManifestFile(t, "new")))
+	newOut, err := statemigrate.OutputSchema(mustManifest(t, aggManifestFile(t, configs["new"])))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,4 +345,71 @@ func mustManifest(t *testing.T, path string) *state.Manifest {
 func readFile(p string) string {
 	b, _ := os.ReadFile(p)
 	return string(b)
+}
+
+// TestMigrateApplyMigratesEveryPartitionOfAJobStateRoot migrates a state
+// root laid out as hotcold agg keeps it (p0, p1): plan reads the root,
+// apply migrates every partition and publishes them together.
+func TestMigrateApplyMigratesEveryPartitionOfAJobStateRoot(t *testing.T) {
+	root, out := filepath.Join(t.TempDir(), "state"), filepath.Join(t.TempDir(), "state-v2")
+	cfg := migrateAgg("old")
+	op, _ := cfg.Manifest()
+	for p, city := range []string{"bj", "sh"} {
+		dir := filepath.Join(root, fmt.Sprintf("p%d", p))
+		if _, err := state.EnsureManifest(dir, &state.Manifest{Job: "refunds", Operators: []state.Operator{op}}); err != nil {
+			t.Fatal(err)
+		}
+		db, err := state.Open(dir, state.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := agg.New(db, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 5; i++ {
+			if _, err := a.Process(nil, row.New(row.StringValue(city), row.Int64Value(int64(i)), row.Int64Value(int64(10*i)))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+	if res, err := run(t, "migrate", "plan", "--from", root, "--to", migrateManifestFile(t, "new")); err != nil || !strings.Contains(res, "migrate") {
+		t.Fatalf("plan of a state root: %v\n%s", err, res)
+	}
+	res, err := run(t, "migrate", "apply", "--state", root, "--to", migrateManifestFile(t, "new"), "--out", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res)
+	}
+	if !strings.Contains(res, "partition p0   keys") || !strings.Contains(res, "partition p1   keys") || !strings.Contains(res, "migrated state of 2 partitions") {
+		t.Fatalf("apply output:\n%s", res)
+	}
+	for p, city := range []string{"bj", "sh"} {
+		db, err := state.Open(filepath.Join(out, fmt.Sprintf("p%d", p)), state.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := agg.New(db, migrateAgg("new"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := a.Process(nil, row.New(row.StringValue(city), row.Int64Value(99), row.Int64Value(5)))
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := fmt.Sprint(rows), fmt.Sprintf("[-U[%s, 5, 100, null] +U[%s, 6, 105, 5]]", city, city); got != want {
+			t.Fatalf("p%d after migration: %s, want %s", p, got, want)
+		}
+	}
+	res, err = run(t, "migrate", "apply", "--state", root, "--to", migrateManifestFile(t, "new"), "--out", out)
+	if err != nil || !strings.Contains(res, "already holds this migration") {
+		t.Fatalf("re-run: %v\n%s", err, res)
+	}
+	if _, err := run(t, "migrate", "plan", "--from", t.TempDir(), "--to", migrateManifestFile(t, "new")); err == nil || !strings.Contains(err.Error(), "no partition state p0, p1") {
+		t.Fatalf("plan of an empty dir: %v", err)
+	}
 }

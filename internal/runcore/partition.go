@@ -24,6 +24,9 @@ type partition struct {
 	// such a partition holds uncommitted work (possibly records waiting on
 	// cold lookups) and must never be committed by close.
 	inBatch bool
+	// paused is set once the partition reached its StopAt offsets and its
+	// fetching was paused.
+	paused bool
 }
 
 type dirtyKey struct {
@@ -71,6 +74,10 @@ func (r *Runner) openPartition(ctx context.Context, cl *kgo.Client, pn int32) (*
 		return nil, fmt.Errorf("runner: partition %d: %w", pn, err)
 	}
 	p := &partition{id: pn, db: db, batch: batchCounts{dirty: map[dirtyKey]int64{}}}
+	if err := r.checkStopAt(p); err != nil {
+		db.Close()
+		return nil, err
+	}
 	emit := func(key, value []byte) error { return p.appendOutbox(outboxEntry{key: key, value: value}) }
 	h, err := r.cfg.Operator.Open(ctx, pn, db, emit)
 	if err != nil {

@@ -100,6 +100,12 @@ type Config struct {
 	MaxPollRecords int
 	// NoSync skips the fsync of state commits (tests, benchmarks).
 	NoSync bool
+	// StopAt, when not nil, makes Run stop by itself: every partition is
+	// processed up to (not including) its stop offset and committed, and
+	// Run returns nil once every assigned partition has reached its stop
+	// offsets. An assigned partition without one, or whose state is past
+	// it, is an error.
+	StopAt StopAt
 	// Zone is the time zone of the state's event-time days. Nil means UTC.
 	Zone *time.Location
 	// Logger receives progress and warnings. Nil discards them.
@@ -152,6 +158,8 @@ type Runner struct {
 	counts  totals // committed input records, by fate
 	outputs atomic.Int64
 	fatal   error
+	// stopRun ends Run gracefully once the StopAt offsets are reached.
+	stopRun context.CancelFunc
 	// failed is set once Run is stopping on an error: from then on no
 	// partition commits pending work when it is closed.
 	failed atomic.Bool
@@ -233,8 +241,11 @@ func (r *Runner) EachHandler(fn func(pn int32, h Handler)) {
 // batch in hand is finished and committed, partitions are closed, the
 // group is left) or a fatal error happens.
 func (r *Runner) Run(ctx context.Context) error {
+	ctx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
 	r.mu.Lock()
 	r.started = time.Now()
+	r.stopRun = stopRun
 	r.mu.Unlock()
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(r.cfg.Brokers...),
@@ -352,6 +363,7 @@ func (r *Runner) loop(ctx context.Context) error {
 			return err
 		}
 		r.cl.AllowRebalance()
+		r.checkStopReached(r.cl)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -370,6 +382,9 @@ func (r *Runner) process(ctx context.Context, fetches kgo.Fetches) error {
 		p := r.part(rec.Partition)
 		if p == nil {
 			return // revoked meanwhile; it will be re-read by the new owner
+		}
+		if !r.beforeStop(rec) {
+			return // at or past its stop offset: not this run's
 		}
 		touched[rec.Partition] = p
 		err = r.handle(ctx, p, rec)
@@ -492,7 +507,10 @@ func (r *Runner) adjustOffsets(ctx context.Context, offs map[string]map[int32]kg
 
 func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	var opened []*partition
-	defer func() { r.commitGroup(cl, opened...) }()
+	defer func() {
+		r.commitGroup(cl, opened...)
+		r.checkStopReached(cl)
+	}()
 	for _, ps := range assigned {
 		for _, pn := range ps {
 			if r.part(pn) != nil {
@@ -542,7 +560,13 @@ func (r *Runner) setFatal(err error) {
 	if r.fatal == nil {
 		r.fatal = err
 	}
+	stop := r.stopRun
 	r.mu.Unlock()
+	// Wake the poll: Run returns the error without waiting for records.
+	r.failed.Store(true)
+	if stop != nil {
+		stop()
+	}
 }
 
 func (r *Runner) fatalErr() error {

@@ -119,6 +119,11 @@ type Config struct {
 	// NoSync skips the fsync of state commits (tests, benchmarks). Default
 	// false.
 	NoSync bool
+	// StopAt, when not nil, makes Run stop by itself (returning nil) once
+	// every assigned partition of every input has been processed up to, not
+	// including, its offset there and committed (see runcore.StopAt; the
+	// --stop-at flag).
+	StopAt runcore.StopAt
 	// Zone is the time zone of the event-time days. Nil means UTC.
 	Zone *time.Location
 	// Now is the clock used to find the start of the hot window when
@@ -156,7 +161,7 @@ func (c *Config) core(r *Runner) runcore.Config {
 		Kind: "join", Inputs: []string{c.LeftTopic, c.RightTopic}, OutputTopic: c.OutputTopic,
 		Brokers: c.Brokers, Group: c.Group, InstanceID: c.InstanceID, ClientOpts: c.ClientOpts,
 		StateDir: c.StateDir, Dirty: c.Dirty, DeadLetterTopic: c.DeadLetterTopic,
-		MaxPollRecords: c.MaxPollRecords, NoSync: c.NoSync, Zone: c.Zone, Logger: c.Logger, Registerer: c.Registerer,
+		MaxPollRecords: c.MaxPollRecords, NoSync: c.NoSync, StopAt: c.StopAt, Zone: c.Zone, Logger: c.Logger, Registerer: c.Registerer,
 	}
 	if r != nil {
 		cc.Operator = operator{r}

@@ -1,0 +1,154 @@
+package runcore
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hotcold/hotcold/state"
+)
+
+// StopAt is where a runner stops by itself: per input topic and partition,
+// the offset it must not consume (the offset its state commits when done).
+// A runner given StopAt processes every assigned partition up to, not
+// including, its offset, commits, and Run returns nil once every assigned
+// partition of every input has reached its offset.
+type StopAt map[string]map[int32]int64
+
+// ParseStopAt reads "topic/partition=offset,..." (the form of the
+// --stop-at flag and of statemigrate's {stop_at}); "" is nil.
+func ParseStopAt(s string) (StopAt, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	out := StopAt{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		tpStr, offStr, ok := strings.Cut(part, "=")
+		i := strings.LastIndexByte(tpStr, '/')
+		if !ok || i <= 0 {
+			return nil, fmt.Errorf("stop offset %q: want topic/partition=offset, e.g. orders/0=1200", part)
+		}
+		p, err := strconv.ParseInt(tpStr[i+1:], 10, 32)
+		if err != nil || p < 0 {
+			return nil, fmt.Errorf("stop offset %q: the partition %q is not a partition number", part, tpStr[i+1:])
+		}
+		off, err := strconv.ParseInt(offStr, 10, 64)
+		if err != nil || off < 0 {
+			return nil, fmt.Errorf("stop offset %q: the offset %q is not an offset (0 or more)", part, offStr)
+		}
+		topic := tpStr[:i]
+		if out[topic] == nil {
+			out[topic] = map[int32]int64{}
+		}
+		if _, dup := out[topic][int32(p)]; dup {
+			return nil, fmt.Errorf("stop offset %q: %s/%d is given twice", part, topic, p)
+		}
+		out[topic][int32(p)] = off
+	}
+	return out, nil
+}
+
+// String renders s the way ParseStopAt reads it, sorted.
+func (s StopAt) String() string {
+	var parts []string
+	for _, t := range slices.Sorted(maps.Keys(s)) {
+		for _, p := range slices.Sorted(maps.Keys(s[t])) {
+			parts = append(parts, fmt.Sprintf("%s/%d=%d", t, p, s[t][p]))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// stopOffset is the stop offset of topic/pn, ok false without one.
+func (r *Runner) stopOffset(topic string, pn int32) (int64, bool) {
+	off, ok := r.cfg.StopAt[topic][pn]
+	return off, ok
+}
+
+// checkStopAt is called when a partition is opened: with StopAt set,
+// every input of the partition needs a stop offset, and its state must not
+// be past it.
+func (r *Runner) checkStopAt(p *partition) error {
+	if r.cfg.StopAt == nil {
+		return nil
+	}
+	offs := p.db.Offsets()
+	for _, t := range r.cfg.Inputs {
+		stop, ok := r.stopOffset(t, p.id)
+		if !ok {
+			return fmt.Errorf("runner: partition %s/%d is assigned but the stop offsets (%s) name none for it: give every partition of every input a stop offset",
+				t, p.id, r.cfg.StopAt)
+		}
+		if off, ok := offs[state.TopicPartition{Topic: t, Partition: p.id}]; ok && off > stop {
+			return fmt.Errorf("runner: partition %s/%d: its state (%s) is at offset %d, past its stop offset %d: the stop offsets are older than this state",
+				t, p.id, r.partDir(p.id), off, stop)
+		}
+	}
+	return nil
+}
+
+// beforeStop reports whether rec is before its partition's stop offset (or
+// there is none): records at or past it are not processed.
+func (r *Runner) beforeStop(rec *kgo.Record) bool {
+	stop, ok := r.stopOffset(rec.Topic, rec.Partition)
+	return !ok || rec.Offset < stop
+}
+
+// reached reports whether every input of p has reached its stop offset.
+// A partition whose state has no offset for an input has reached a stop
+// offset of 0 only.
+func (r *Runner) reached(p *partition) bool {
+	offs := p.db.Offsets()
+	for _, t := range r.cfg.Inputs {
+		stop, ok := r.stopOffset(t, p.id)
+		if !ok {
+			return false
+		}
+		off, has := offs[state.TopicPartition{Topic: t, Partition: p.id}]
+		if !has {
+			off = 0
+		}
+		if off < stop {
+			return false
+		}
+	}
+	return true
+}
+
+// checkStopReached pauses the partitions that reached their stop offsets
+// and ends Run (gracefully) once every owned partition has. Called without
+// r.mu held.
+func (r *Runner) checkStopReached(cl *kgo.Client) {
+	if r.cfg.StopAt == nil {
+		return
+	}
+	r.mu.Lock()
+	all := len(r.parts) > 0
+	pause := map[string][]int32{}
+	for pn, p := range r.parts {
+		if !r.reached(p) {
+			all = false
+			continue
+		}
+		if !p.paused {
+			p.paused = true
+			for _, t := range r.cfg.Inputs {
+				pause[t] = append(pause[t], pn)
+			}
+		}
+	}
+	stop := r.stopRun
+	r.mu.Unlock()
+	if len(pause) > 0 && cl != nil {
+		cl.PauseFetchPartitions(pause)
+	}
+	if all && stop != nil {
+		r.log.Info(r.cfg.Kind+" runner reached its stop offsets", "stop_at", r.cfg.StopAt.String())
+		stop()
+	}
+}
