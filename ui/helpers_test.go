@@ -19,8 +19,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hotcold/hotcold/agg"
+	aggrunner "github.com/hotcold/hotcold/agg/runner"
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/diag"
+	"github.com/hotcold/hotcold/internal/runcore"
 	"github.com/hotcold/hotcold/mock"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
@@ -236,7 +238,7 @@ type runnerJobs struct {
 }
 
 type runningJob struct {
-	r      *agg.Runner
+	r      *aggrunner.Runner
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -247,7 +249,6 @@ func (j *runnerJobs) Start(ctx context.Context, role statemigrate.Role, spec sta
 	if rj := j.running[role]; rj != nil {
 		select {
 		case err := <-rj.done:
-			rj.r.Close()
 			delete(j.running, role)
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err
@@ -256,17 +257,22 @@ func (j *runnerJobs) Start(ctx context.Context, role statemigrate.Role, spec sta
 			return nil
 		}
 	}
-	r, err := agg.NewRunner(agg.RunnerConfig{Agg: refundsAgg(spec.Logic), Job: "refunds", Brokers: j.brokers,
-		InputTopic: "refunds", OutputTopic: spec.OutputTopic, StateDir: spec.StateDir, Group: spec.Group, NoSync: true, MaxBatch: 7})
+	// The job as hotcold agg runs it: a group member with one state per
+	// partition (p<N>) under spec.StateDir.
+	cfg := aggrunner.Config{Agg: refundsAgg(spec.Logic), Job: "refunds", Brokers: j.brokers,
+		InputTopic: "refunds", OutputTopic: spec.OutputTopic, StateDir: spec.StateDir, Group: spec.Group, NoSync: true, MaxPollRecords: 7}
+	if spec.StopAt != nil {
+		cfg.StopAt = runcore.StopAt{}
+		for tp, o := range spec.StopAt {
+			if cfg.StopAt[tp.Topic] == nil {
+				cfg.StopAt[tp.Topic] = map[int32]int64{}
+			}
+			cfg.StopAt[tp.Topic][tp.Partition] = o
+		}
+	}
+	r, err := aggrunner.New(cfg)
 	if err != nil {
 		return err
-	}
-	if spec.StopAt != nil {
-		stop := map[int32]int64{}
-		for tp, o := range spec.StopAt {
-			stop[tp.Partition] = o
-		}
-		r.StopAt(stop)
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	rj := &runningJob{r: r, cancel: cancel, done: make(chan error, 1)}
@@ -285,7 +291,6 @@ func (j *runnerJobs) Stop(ctx context.Context, role statemigrate.Role) error {
 	}
 	rj.cancel()
 	err := <-rj.done
-	rj.r.Close()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
@@ -302,7 +307,6 @@ func (j *runnerJobs) Wait(ctx context.Context, role statemigrate.Role) error {
 	}
 	select {
 	case err := <-rj.done:
-		rj.r.Close()
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -322,12 +326,12 @@ func bypassRun(t *testing.T) (string, func(ctx context.Context, dir string, abor
 	t.Cleanup(c.Close)
 	brokers := c.ListenAddrs()
 	jobs := &runnerJobs{brokers: brokers, running: map[statemigrate.Role]*runningJob{}}
+	root := t.TempDir() // removed after the jobs are stopped (cleanups run last first)
 	t.Cleanup(func() {
 		for _, r := range []statemigrate.Role{statemigrate.Online, statemigrate.Side} {
 			jobs.Stop(context.Background(), r)
 		}
 	})
-	root := t.TempDir()
 	out := func(topic string, l statemigrate.Logic) statemigrate.Output {
 		db, err := state.Open(t.TempDir(), state.Options{NoSync: true})
 		if err != nil {

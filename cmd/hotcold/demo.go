@@ -132,7 +132,7 @@ runs and the admin token of rollbacks in DIR/admin.token; then
 	fl.StringVar(&keepDir, "keep", "", "keep the files in this directory and add the web console's data (mock cases, a report); then run hotcold ui --data DIR")
 	fl.StringVar(&cfg.Dir, "dir", "", "directory to write and keep the warehouse export, cold store and state in (default: a temporary directory removed at exit)")
 	fl.Uint64Var(&cfg.Seed, "seed", demo.DefaultSeed, "seed of the generated data")
-	fl.IntVar(&cfg.Partitions, "partitions", demo.DefaultPartitions, "partitions of every topic")
+	fl.IntVar(&cfg.Partitions, "partitions", demo.DefaultPartitions, "partitions of every input topic (the joined topics, which the aggregation reads, have one)")
 	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fl.BoolVar(&markdown, "markdown", false, "print the report as a markdown section (for BENCHMARKS.md)")
 	fl.BoolVar(&quiet, "quiet", false, "do not show progress")

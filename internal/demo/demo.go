@@ -63,7 +63,9 @@ type Config struct {
 	// HotDays is the hot window of the hot/cold job in days; everything
 	// older is in the cold store. Default 2.
 	HotDays int
-	// Partitions is the number of partitions of every topic. Default 3.
+	// Partitions is the number of partitions of every input topic (the
+	// joined topics, which the aggregation reads, have one: see startKafka).
+	// Default 3.
 	Partitions int
 	// Seed picks the generated workload; the same seed and sizes give the
 	// same data. Default 1.

@@ -31,8 +31,11 @@
 //
 // Then a fresh job of each kind bootstraps from the complete topics — the
 // baseline from the beginning, the hot/cold job from the hot window only —
-// which is the bootstrap time; the agg runner sums the refunds per city
-// and day over both joined streams; and the merged changelogs (mock.Table:
+// which is the bootstrap time; the agg runner (agg/runner, `hotcold agg`)
+// sums the refunds per city and day over both joined streams (each joined
+// topic has one partition: the agg runner keeps state per input partition,
+// and the join's output is partitioned like its input, by order_id, not by
+// the group columns); and the merged changelogs (mock.Table:
 // upsert by key) are compared with each other and with the join and
 // aggregation computed in memory.
 //

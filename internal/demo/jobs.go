@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotcold/hotcold/agg"
+	aggrunner "github.com/hotcold/hotcold/agg/runner"
+	"github.com/hotcold/hotcold/internal/runcore"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/join/runner"
 	"github.com/hotcold/hotcold/row"
@@ -236,13 +238,16 @@ type aggResult struct {
 }
 
 // runAgg aggregates the whole joined topic input into output with the agg
-// runner, stopping at the input's current end.
+// runner (agg/runner, what `hotcold agg` runs), stopping by itself at the
+// input's current end. The agg runner keeps one state per input
+// partition, so every row of a group must come through one partition:
+// the joined topic has a single partition (see startKafka).
 func runAgg(ctx context.Context, brokers []string, name, input, output, stateDir, group string, log *slog.Logger, progress func(Progress)) (aggResult, error) {
 	ends, total, err := endOffsets(ctx, brokers, input)
 	if err != nil {
 		return aggResult{}, err
 	}
-	r, err := agg.NewRunner(agg.RunnerConfig{
+	r, err := aggrunner.New(aggrunner.Config{
 		Agg:          aggConfig(),
 		Job:          "refunds_by_city",
 		Brokers:      brokers,
@@ -253,13 +258,12 @@ func runAgg(ctx context.Context, brokers []string, name, input, output, stateDir
 		StateDir:     stateDir,
 		Group:        group,
 		NoSync:       true,
+		StopAt:       runcore.StopAt{input: ends},
 		Logger:       log.With("job", group),
 	})
 	if err != nil {
 		return aggResult{}, err
 	}
-	defer r.Close()
-	r.StopAt(ends)
 	st := newStep(progress, name, "records", total)
 	start := time.Now()
 	done := make(chan error, 1)
@@ -272,11 +276,15 @@ func runAgg(ctx context.Context, brokers []string, name, input, output, stateDir
 			if err != nil {
 				return aggResult{}, fmt.Errorf("%s: %w", name, err)
 			}
-			res := aggResult{records: r.Operator().Stats().In, elapsed: time.Since(start), schema: r.Operator().OutputSchema()}
+			s := r.Stats()
+			if s.Records != total {
+				return aggResult{}, fmt.Errorf("%s: the agg runner stopped after %d of the %d records of %s", name, s.Records, total, input)
+			}
+			res := aggResult{records: s.Records, elapsed: time.Since(start), schema: r.OutputSchema()}
 			st.finish(total)
 			return res, nil
 		case <-tick.C:
-			st.set(r.Operator().Stats().In)
+			st.set(r.Stats().Records)
 		}
 	}
 }

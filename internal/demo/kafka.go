@@ -32,14 +32,26 @@ func topicsOf(job string) topics {
 
 func (t topics) all() []string { return []string{t.orders, t.refunds, t.joined, t.bootstrap, t.agg} }
 
-// startKafka starts an in-process Kafka (kfake) with the topics of jobs.
-// The caller must Close it.
+// startKafka starts an in-process Kafka (kfake) with the topics of jobs,
+// each with the given number of partitions except the joined topics,
+// which have one: the join runner writes each input partition's output to
+// the same-numbered output partition (modulo the output's partitions), so
+// its output is partitioned by order_id, while the aggregation groups by
+// city and refund day and keeps state per input partition; with a single
+// joined partition every row of a group reaches the same aggregation
+// state. The caller must Close it.
 func startKafka(partitions int, jobs ...topics) (*kfake.Cluster, error) {
-	var names []string
+	var names, joined []string
 	for _, j := range jobs {
-		names = append(names, j.all()...)
+		for _, t := range j.all() {
+			if t == j.joined {
+				joined = append(joined, t)
+			} else {
+				names = append(names, t)
+			}
+		}
 	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(partitions), names...))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(partitions), names...), kfake.SeedTopics(1, joined...))
 	if err != nil {
 		return nil, fmt.Errorf("start in-process kafka: %w", err)
 	}
