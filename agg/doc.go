@@ -72,22 +72,14 @@
 // operator and state per partition, offsets, state and an outbox of produced
 // rows in one state batch.
 //
-// Runner (NewRunner) is the older runner of one operator over one state
-// directory for all partitions, with StopAt. It is still used by hotcold
-// demo (whose joined topic is not keyed by the aggregate's group columns,
-// which agg/runner's per-partition state needs) and the console's tests;
-// statemigrate and its bypass work on agg/runner's per-partition state. New
-// jobs use agg/runner.
-//
 // # Concurrency
 //
-// An Operator has one owner goroutine (the DB's writer). Runner.Run runs on
-// one goroutine; StopAt and Offsets may be called from others.
+// An Operator has one owner goroutine (the DB's writer).
 //
 // # Errors
 //
 // A row of the wrong width, a null group value, or a retraction reaching an
 // append-only min/max/first/last is an error from Process and changes
-// nothing; the Runner fails on it, or skips and logs it with
-// RunnerConfig.SkipDirty.
+// nothing; agg/runner applies its dirty-data policy to it (fail, skip or
+// dead-letter).
 package agg

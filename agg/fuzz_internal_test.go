@@ -37,22 +37,3 @@ func FuzzMultiset(f *testing.F) {
 		m.last()
 	})
 }
-
-// FuzzOutboxEntry decodes arbitrary outbox entries: never a panic, and a
-// decoded entry re-encodes to the same bytes.
-func FuzzOutboxEntry(f *testing.F) {
-	f.Add(appendEntry(nil, row.Message{Key: []byte("k"), Value: []byte(`{"a":1}`)}))
-	f.Add(appendEntry(nil, row.Message{Key: []byte("k")}))
-	f.Add([]byte{})
-	f.Add([]byte{1, 0xff})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decodeEntry(b)
-		if err != nil {
-			return
-		}
-		again, err := decodeEntry(appendEntry(nil, m))
-		if err != nil || !bytes.Equal(again.Key, m.Key) || !bytes.Equal(again.Value, m.Value) || (again.Value == nil) != (m.Value == nil) {
-			t.Fatalf("round trip of %x: %+v -> %+v (%v)", b, m, again, err)
-		}
-	})
-}

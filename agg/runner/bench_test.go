@@ -16,8 +16,8 @@ import (
 )
 
 // benchRefunds and the input below are those of agg's former
-// BenchmarkAggRunner (agg.Runner, before the shared core), so that the two
-// measure the same work.
+// BenchmarkAggRunner (the removed agg.Runner, before the shared core), so
+// that the two measure the same work (BENCHMARKS.md's recorded section).
 var benchRefunds = row.MustSchema([]row.Column{
 	{Name: "city", Type: row.String},
 	{Name: "refund_id", Type: row.Int64},
@@ -81,7 +81,7 @@ func BenchmarkAggRunner(b *testing.B) {
 			case <-time.After(time.Millisecond):
 			}
 		}
-		// Stop and wait, as agg.Runner's benchmark waited for Run to
+		// Stop and wait, as the old agg.Runner's benchmark waited for Run to
 		// return at its stop offsets: the last batch's delivery counts.
 		cancel()
 		if err := <-done; err != nil {
