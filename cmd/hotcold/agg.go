@@ -1,15 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"log/slog"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
-
-	"github.com/hotcold/hotcold/internal/runcore"
 
 	aggrunner "github.com/hotcold/hotcold/agg/runner"
 )
@@ -17,16 +11,7 @@ import (
 func init() { addCommand(newAggCmd) }
 
 func newAggCmd() *cobra.Command {
-	var (
-		config   string
-		brokers  []string
-		stateDir string
-		logLevel string
-		instance string
-		stopAt   string
-		outTopic string
-		group    string
-	)
+	var rf runnerFlags
 	c := &cobra.Command{
 		Use:   "agg --config agg.yaml",
 		Short: "Run an incremental group-by aggregation of a Kafka changelog topic",
@@ -53,48 +38,31 @@ The config file is documented in agg/testdata/agg.yaml.`,
   hotcold agg --config agg.yaml --stop-at refunds/0=1200,refunds/1=980   # process up to these offsets, then exit 0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if config == "" {
-				return errors.New("--config is required: pass the aggregation's YAML file (see agg/testdata/agg.yaml for a documented example)")
-			}
-			var level slog.Level
-			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
-			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			f, err := aggrunner.ReadFile(config)
+			log, err := rf.start(cmd.ErrOrStderr(), "the aggregation's", "agg/testdata/agg.yaml")
 			if err != nil {
 				return err
 			}
-			if len(brokers) > 0 {
-				f.Kafka.Brokers = brokers
-			}
-			if stateDir != "" {
-				f.State.Dir = stateDir
-			}
-			if instance != "" {
-				f.Kafka.InstanceID = instance
-			}
-			if group != "" {
-				f.Kafka.Group = group
-			}
-			stop, err := runcore.ParseStopAt(stopAt)
+			f, err := aggrunner.ReadFile(rf.config)
 			if err != nil {
-				return fmt.Errorf("--stop-at: %w", err)
+				return err
+			}
+			stop, err := rf.override(&f.Kafka, &f.State)
+			if err != nil {
+				return err
 			}
 			cfg, err := f.Config()
 			if err != nil {
 				return err
 			}
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			reg := runnerRegistry()
 			cfg.Registerer = reg
 			cfg.Logger = log
 			cfg.StopAt = stop
-			if outTopic != "" {
+			if rf.outTopic != "" {
 				// Only where the outputs go: the state's manifest keeps
 				// the config's output name, so that a bypass's side job
 				// (another topic) builds state the switched job accepts.
-				cfg.OutputTopic = outTopic
+				cfg.OutputTopic = rf.outTopic
 			}
 			r, err := aggrunner.New(cfg)
 			if err != nil {
@@ -116,13 +84,6 @@ The config file is documented in agg/testdata/agg.yaml.`,
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&config, "config", "", "the aggregation's YAML config file (required)")
-	fl.StringSliceVar(&brokers, "brokers", nil, "Kafka seed brokers, overriding kafka.brokers of the config")
-	fl.StringVar(&stateDir, "state-dir", "", "state directory, overriding state.dir of the config")
-	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fl.StringVar(&stopAt, "stop-at", "", "stop by itself (exit 0) once every assigned partition is processed up to, not including, these offsets and committed: topic/partition=offset,... naming every partition of every input")
-	fl.StringVar(&outTopic, "output-topic", "", "topic the outputs are produced to, overriding output.topic of the config (the state manifest keeps output.topic: a bypass side job writes elsewhere)")
-	fl.StringVar(&group, "group", "", "consumer group, overriding kafka.group of the config")
-	fl.StringVar(&instance, "instance-id", "", "static group member id of this process (overrides kafka.instance_id): restarted with the same id it takes its partitions back at once")
+	rf.register(fl, "the aggregation's")
 	return c
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -12,11 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
-
-	"github.com/hotcold/hotcold/internal/runcore"
 
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/join"
@@ -28,15 +24,8 @@ func init() { addCommand(newJoinCmd) }
 
 func newJoinCmd() *cobra.Command {
 	var (
-		config   string
-		brokers  []string
-		stateDir string
-		logLevel string
+		rf       runnerFlags
 		waitCold time.Duration
-		instance string
-		stopAt   string
-		outTopic string
-		group    string
 	)
 	c := &cobra.Command{
 		Use:   "join --config join.yaml",
@@ -64,33 +53,17 @@ The config file is documented in join/testdata/join.yaml.`,
   hotcold join --config join.yaml --stop-at orders/0=500,refunds/0=120   # process up to these offsets, then exit 0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if config == "" {
-				return errors.New("--config is required: pass the join's YAML file (see join/testdata/join.yaml for a documented example)")
-			}
-			var level slog.Level
-			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
-			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			f, err := runner.ReadFile(config)
+			log, err := rf.start(cmd.ErrOrStderr(), "the join's", "join/testdata/join.yaml")
 			if err != nil {
 				return err
 			}
-			if len(brokers) > 0 {
-				f.Kafka.Brokers = brokers
-			}
-			if stateDir != "" {
-				f.State.Dir = stateDir
-			}
-			if instance != "" {
-				f.Kafka.InstanceID = instance
-			}
-			if group != "" {
-				f.Kafka.Group = group
-			}
-			stop, err := runcore.ParseStopAt(stopAt)
+			f, err := runner.ReadFile(rf.config)
 			if err != nil {
-				return fmt.Errorf("--stop-at: %w", err)
+				return err
+			}
+			stop, err := rf.override(&f.Kafka, &f.State)
+			if err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			cold, closeCold, err := openJoinCold(ctx, f)
@@ -102,16 +75,15 @@ The config file is documented in join/testdata/join.yaml.`,
 			if err != nil {
 				return err
 			}
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			reg := runnerRegistry()
 			cfg.Registerer = reg
 			cfg.Logger = log
 			cfg.StopAt = stop
-			if outTopic != "" {
+			if rf.outTopic != "" {
 				// Only where the outputs go: the state's manifest keeps
 				// the config's output name, so that a bypass's side job
 				// (another topic) builds state the switched job accepts.
-				cfg.OutputTopic = outTopic
+				cfg.OutputTopic = rf.outTopic
 			}
 			cfg.WaitCold = waitCold
 			r, err := runner.New(cfg)
@@ -134,14 +106,7 @@ The config file is documented in join/testdata/join.yaml.`,
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&config, "config", "", "the join's YAML config file (required)")
-	fl.StringSliceVar(&brokers, "brokers", nil, "Kafka seed brokers, overriding kafka.brokers of the config")
-	fl.StringVar(&stateDir, "state-dir", "", "state directory, overriding state.dir of the config")
-	fl.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fl.StringVar(&stopAt, "stop-at", "", "stop by itself (exit 0) once every assigned partition is processed up to, not including, these offsets and committed: topic/partition=offset,... naming every partition of every input")
-	fl.StringVar(&outTopic, "output-topic", "", "topic the outputs are produced to, overriding output.topic of the config (the state manifest keeps output.topic: a bypass side job writes elsewhere)")
-	fl.StringVar(&group, "group", "", "consumer group, overriding kafka.group of the config")
-	fl.StringVar(&instance, "instance-id", "", "static group member id of this process (overrides kafka.instance_id): restarted with the same id it takes its partitions back at once")
+	rf.register(fl, "the join's")
 	fl.DurationVar(&waitCold, "wait-cold", 0, "wait up to this long for an unreachable cold side (e.g. the sidecar starting) instead of failing at once")
 	return c
 }
