@@ -27,13 +27,16 @@ const (
 	LastValue  Func = "last_value"
 )
 
-// Funcs lists the aggregate functions.
-var Funcs = []Func{Count, Sum, Min, Max, Avg, FirstValue, LastValue}
+var funcs = []Func{Count, Sum, Min, Max, Avg, FirstValue, LastValue}
+
+// Funcs returns the aggregate functions, in documentation order. The
+// slice is a fresh copy: changing it changes nothing in the package.
+func Funcs() []Func { return slices.Clone(funcs) }
 
 // ParseFunc reads a function name (case-insensitive).
 func ParseFunc(s string) (Func, error) {
 	f := Func(strings.ToLower(strings.TrimSpace(s)))
-	if slices.Contains(Funcs, f) {
+	if slices.Contains(funcs, f) {
 		return f, nil
 	}
 	return "", fmt.Errorf("agg: %q is not an aggregate function (want one of count, sum, min, max, avg, first_value, last_value)", s)
@@ -176,7 +179,7 @@ func (c *Config) validate() error {
 			add("Aggregates[%d]: Name %q is already a group or aggregate column", i, a.Name)
 		}
 		names[a.Name] = true
-		if !slices.Contains(Funcs, a.Func) {
+		if !slices.Contains(funcs, a.Func) {
 			add("Aggregates[%d] %q: %q is not an aggregate function", i, a.Name, a.Func)
 			continue
 		}

@@ -104,7 +104,7 @@ type Source struct {
 	// Topic is the topic the job reads. An isolated run sends to a per-run
 	// copy named "<run id>.<topic>".
 	Topic string
-	// Format is the value format: Raw, or one of row.Formats (default
+	// Format is the value format: Raw, or one of row.Formats() (default
 	// row.FormatJSON). Values are checked against it.
 	Format row.Format
 	// KeyFormat is KeyJSON (default) or KeyRaw.
@@ -157,7 +157,7 @@ type Sink struct {
 	Name string
 	// Topic is the sink topic; an isolated run reads "<run id>.<topic>".
 	Topic string
-	// Format is the changelog format the job writes (one of row.Formats).
+	// Format is the changelog format the job writes (one of row.Formats()).
 	Format row.Format
 	// Schema holds the sink columns. Its key is the primary key the
 	// changelog is merged by; without a key the table is a multiset.
@@ -976,8 +976,8 @@ func (l *loader) sink(c *Case, sy sinkYAML, field string, p ...any) *Sink {
 func (s *Sink) path(field ...any) []any { return append(append([]any{}, s.at...), field...) }
 
 func formatNames() string {
-	names := make([]string, len(row.Formats))
-	for i, f := range row.Formats {
+	names := make([]string, len(row.Formats()))
+	for i, f := range row.Formats() {
 		names[i] = string(f)
 	}
 	return strings.Join(names, ", ")

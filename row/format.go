@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -35,18 +36,21 @@ const (
 	FormatJSON Format = "json"
 )
 
-// Formats lists the supported formats.
-var Formats = []Format{FormatDebeziumJSON, FormatCanalJSON, FormatChangelogJSON, FormatUpsertKafka, FormatJSON}
+var formats = []Format{FormatDebeziumJSON, FormatCanalJSON, FormatChangelogJSON, FormatUpsertKafka, FormatJSON}
+
+// Formats returns the supported formats. The slice is a fresh copy:
+// changing it changes nothing in the package.
+func Formats() []Format { return slices.Clone(formats) }
 
 // ParseFormat validates a format name.
 func ParseFormat(s string) (Format, error) {
-	for _, f := range Formats {
+	for _, f := range formats {
 		if string(f) == s {
 			return f, nil
 		}
 	}
-	names := make([]string, len(Formats))
-	for i, f := range Formats {
+	names := make([]string, len(formats))
+	for i, f := range formats {
 		names[i] = string(f)
 	}
 	return "", fmt.Errorf("row: unknown format %q (want one of %s)", s, strings.Join(names, ", "))

@@ -95,11 +95,14 @@ const (
 	StageDone             Stage = "online-switched"   // 7: the online job runs the new logic on the checkpoint
 )
 
-// Stages lists the stages in order.
-var Stages = []Stage{StageNew, StageSideStarted, StageSideCaughtUp, StageOutputsChecked,
+var stages = []Stage{StageNew, StageSideStarted, StageSideCaughtUp, StageOutputsChecked,
 	StageOnlineStopped, StageSideCheckpointed, StageOffsetsMatched, StageDone}
 
-func (s Stage) index() int { return slices.Index(Stages, s) }
+// Stages returns the stages in order. The slice is a fresh copy: changing
+// it changes nothing in the package.
+func Stages() []Stage { return slices.Clone(stages) }
+
+func (s Stage) index() int { return slices.Index(stages, s) }
 
 // Status is the persisted progress of a bypass workflow.
 type Status struct {
@@ -326,9 +329,9 @@ func (b *Bypass) Run(ctx context.Context) (*Status, error) {
 		StageOffsetsMatched:   b.matchOffsets,
 		StageDone:             b.switchOnline,
 	}
-	for i := st.Stage.index() + 1; i < len(Stages); i++ {
-		s := Stages[i]
-		b.log.Info(fmt.Sprintf("bypass: stage %d/%d: %s", i, len(Stages)-1, s))
+	for i := st.Stage.index() + 1; i < len(stages); i++ {
+		s := stages[i]
+		b.log.Info(fmt.Sprintf("bypass: stage %d/%d: %s", i, len(stages)-1, s))
 		if err := steps[s](ctx, st); err != nil {
 			return st, fmt.Errorf("statemigrate: bypass stage %d (%s): %w", i, s, err)
 		}
@@ -337,7 +340,7 @@ func (b *Bypass) Run(ctx context.Context) (*Status, error) {
 		if err := b.save(st); err != nil {
 			return st, err
 		}
-		b.log.Info(fmt.Sprintf("bypass: stage %d/%d done: %s", i, len(Stages)-1, s))
+		b.log.Info(fmt.Sprintf("bypass: stage %d/%d done: %s", i, len(stages)-1, s))
 		if b.cfg.OnStage != nil {
 			if err := b.cfg.OnStage(s, st); err != nil {
 				return st, err

@@ -133,8 +133,9 @@ func (s *Server) migration(name, dir string) (*migrationView, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx := slices.Index(statemigrate.Stages, st.Stage)
-	v := &migrationView{Name: name, Dir: dir, Stage: st.Stage, Done: idx, Total: len(statemigrate.Stages) - 1, Aborted: st.Aborted, Status: st}
+	stages := statemigrate.Stages()
+	idx := slices.Index(stages, st.Stage)
+	v := &migrationView{Name: name, Dir: dir, Stage: st.Stage, Done: idx, Total: len(stages) - 1, Aborted: st.Aborted, Status: st}
 	s.mu.Lock()
 	if j := s.mu.bypass[dir]; j != nil {
 		if !j.done {
@@ -148,8 +149,8 @@ func (s *Server) migration(name, dir string) (*migrationView, error) {
 	for _, h := range st.History {
 		at[h.Stage] = h.At
 	}
-	for i := 1; i < len(statemigrate.Stages); i++ {
-		sv := stageView{Index: i, Stage: statemigrate.Stages[i], State: "pending", At: at[statemigrate.Stages[i]], Log: logs[i]}
+	for i := 1; i < len(stages); i++ {
+		sv := stageView{Index: i, Stage: stages[i], State: "pending", At: at[stages[i]], Log: logs[i]}
 		switch {
 		case i <= idx:
 			sv.State = "done"

@@ -15,6 +15,10 @@ import (
 // for a documented example. Read it with ReadFile or ParseFile, then build a
 // Config with File.Config. Its kafka:, state:, dirty: and metrics:
 // sections are join.yaml's.
+//
+// File stays exported because a command that runs the aggregation reads
+// its metrics: section and overrides kafka: and state: from flags. The
+// types of its nested entries are unexported.
 type File struct {
 	// Name is the operator's id: its state namespace and the job name in
 	// the state manifest. Required.
@@ -28,12 +32,12 @@ type File struct {
 	Input struct {
 		Topic   string       `yaml:"topic"`
 		Format  string       `yaml:"format"`
-		Columns []FileColumn `yaml:"columns"`
+		Columns []fileColumn `yaml:"columns"`
 	} `yaml:"input"`
 	// GroupBy names the group key columns.
 	GroupBy []string `yaml:"group_by"`
 	// Aggregates are the aggregate output columns.
-	Aggregates []FileAggregate `yaml:"aggregates"`
+	Aggregates []fileAggregate `yaml:"aggregates"`
 	// AppendOnly declares an input without retractions.
 	AppendOnly bool `yaml:"append_only"`
 	// DayColumn is a group column (date or timestamp) whose days expire
@@ -55,17 +59,17 @@ type File struct {
 	doc *runcore.Doc
 }
 
-// FileColumn is a column of the input schema; Type is any spelling
+// fileColumn is a column of the input schema; Type is any spelling
 // row.ParseType accepts (bigint, string, timestamp(3), decimal(18, 2), ...).
-type FileColumn struct {
+type fileColumn struct {
 	Name     string `yaml:"name"`
 	Type     string `yaml:"type"`
 	Nullable bool   `yaml:"nullable"`
 }
 
-// FileAggregate is one aggregate: Func is count, sum, min, max, avg,
+// fileAggregate is one aggregate: Func is count, sum, min, max, avg,
 // first_value or last_value; Arg the input column (empty for count(*)).
-type FileAggregate struct {
+type fileAggregate struct {
 	Name string `yaml:"name"`
 	Func string `yaml:"func"`
 	Arg  string `yaml:"arg"`

@@ -8,8 +8,6 @@ import (
 	aggrunner "github.com/hotcold/hotcold/agg/runner"
 )
 
-func init() { addCommand(newAggCmd) }
-
 func newAggCmd() *cobra.Command {
 	var rf runnerFlags
 	c := &cobra.Command{

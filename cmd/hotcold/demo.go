@@ -14,8 +14,6 @@ import (
 	"github.com/hotcold/hotcold/internal/demo"
 )
 
-func init() { addCommand(newDemoCmd) }
-
 func newDemoCmd() *cobra.Command {
 	var (
 		cfg      demo.Config

@@ -18,8 +18,6 @@ import (
 	"github.com/hotcold/hotcold/diag"
 )
 
-func init() { addCommand(newDiagCmd) }
-
 func newDiagCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "diag",

@@ -20,8 +20,6 @@ import (
 	"github.com/hotcold/hotcold/sidecar"
 )
 
-func init() { addCommand(newJoinCmd) }
-
 func newJoinCmd() *cobra.Command {
 	var (
 		rf       runnerFlags

@@ -28,8 +28,6 @@ import (
 	"github.com/hotcold/hotcold/sidecar"
 )
 
-func init() { addCommand(newLoadCmd) }
-
 // loadFlags are the flags load and its subcommands share.
 type loadFlags struct {
 	store          string

@@ -17,8 +17,6 @@ import (
 	"github.com/hotcold/hotcold/sidecar"
 )
 
-func init() { addCommand(newLookupCmd) }
-
 func newLookupCmd() *cobra.Command {
 	var (
 		addr    string

@@ -2,9 +2,9 @@
 // shared cold store and its lookup sidecar, state migration, mock replay and
 // lag diagnosis for real-time data warehouses on Kafka and Flink.
 //
-// Each subcommand lives in its own file and registers itself with
-// addCommand; this package only wires flags to the constructors of the
-// library packages.
+// Each subcommand's constructor (newXCmd) lives in its own file;
+// newRootCmd adds them all. This package only wires flags to the
+// constructors of the library packages.
 package main
 
 import (
@@ -21,12 +21,6 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// commands holds the constructors of the subcommands; each file adds its own.
-var commands []func() *cobra.Command
-
-// addCommand registers a subcommand constructor. Call it from an init func.
-func addCommand(f func() *cobra.Command) { commands = append(commands, f) }
-
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "hotcold",
@@ -42,10 +36,20 @@ replays mock cases to debug jobs, and diagnoses consumer lag.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd())
-	for _, f := range commands {
-		root.AddCommand(f())
-	}
+	root.AddCommand(
+		newAggCmd(),
+		newDemoCmd(),
+		newDiagCmd(),
+		newJoinCmd(),
+		newLoadCmd(),
+		newLookupCmd(),
+		newMigrateCmd(),
+		newMockCmd(),
+		newProduceCmd(),
+		newServeCmd(),
+		newUICmd(),
+		newVersionCmd(),
+	)
 	return root
 }
 

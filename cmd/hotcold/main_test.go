@@ -43,6 +43,19 @@ func TestHelpListsSubcommands(t *testing.T) {
 	}
 }
 
+func TestRootHasEverySubcommand(t *testing.T) {
+	var got []string
+	for _, c := range newRootCmd().Commands() {
+		if c.Name() != "help" && c.Name() != "completion" {
+			got = append(got, c.Name())
+		}
+	}
+	want := []string{"agg", "demo", "diag", "join", "load", "lookup", "migrate", "mock", "produce", "serve", "ui", "version"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("subcommands %v, want %v", got, want)
+	}
+}
+
 func TestEverySubcommandHasAnExample(t *testing.T) {
 	root := newRootCmd()
 	for _, c := range allCommands(root) {

@@ -22,8 +22,6 @@ import (
 	"github.com/hotcold/hotcold/ui"
 )
 
-func init() { addCommand(newMigrateCmd) }
-
 func newMigrateCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "migrate",

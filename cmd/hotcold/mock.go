@@ -18,8 +18,6 @@ import (
 	"github.com/hotcold/hotcold/mock"
 )
 
-func init() { addCommand(newMockCmd) }
-
 // mockExitError makes the process exit with a code (1: a case failed).
 type mockExitError struct {
 	code int

@@ -18,8 +18,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-func init() { addCommand(newProduceCmd) }
-
 func newProduceCmd() *cobra.Command {
 	var (
 		brokers  []string

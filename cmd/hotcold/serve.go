@@ -18,8 +18,6 @@ import (
 	"github.com/hotcold/hotcold/sidecar"
 )
 
-func init() { addCommand(newServeCmd) }
-
 func newServeCmd() *cobra.Command {
 	var (
 		configPath string

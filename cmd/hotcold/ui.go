@@ -25,8 +25,6 @@ import (
 	"github.com/hotcold/hotcold/ui"
 )
 
-func init() { addCommand(newUICmd) }
-
 func newUICmd() *cobra.Command {
 	var (
 		listen, token, data      string

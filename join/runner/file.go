@@ -17,6 +17,12 @@ import (
 // File is a runner configuration file (join.yaml). See
 // join/testdata/join.yaml for a documented example. Read it with
 // ParseFile or ReadFile, then build a Config with File.Config.
+//
+// File stays exported because a command that runs the join reads the
+// sections the runner does not: cold: (to open the store or dial the
+// sidecar behind the join.Lookuper that File.Config takes) and metrics:,
+// and overrides kafka: and state: from flags. The types of its nested
+// entries are unexported: read them through File's fields.
 type File struct {
 	// Name names the operator (state namespaces, metrics) and the job in
 	// the state manifest. Default "join".
@@ -39,14 +45,14 @@ type File struct {
 	// Kafka are the connection settings.
 	Kafka runcore.KafkaSection `yaml:"kafka"`
 	// Left and Right describe the inputs.
-	Left  FileInput `yaml:"left"`
-	Right FileInput `yaml:"right"`
+	Left  fileInput `yaml:"left"`
+	Right fileInput `yaml:"right"`
 	// Output describes the changelog topic and its columns.
 	Output struct {
 		Topic   string       `yaml:"topic"`
 		Format  string       `yaml:"format"`
 		Key     []string     `yaml:"key"`
-		Columns []FileOutput `yaml:"columns"`
+		Columns []fileOutput `yaml:"columns"`
 	} `yaml:"output"`
 	// Cold says where the cold tables are read: a store URL (e.g.
 	// pebble:./cold) or a sidecar address (unix:///tmp/hotcold.sock,
@@ -69,23 +75,23 @@ type File struct {
 	doc *runcore.Doc // the parsed document, for positions
 }
 
-// FileInput is one input in a File.
-type FileInput struct {
+// fileInput is one input in a File.
+type fileInput struct {
 	Name      string       `yaml:"name"`
 	Topic     string       `yaml:"topic"`
 	Format    string       `yaml:"format"`
 	Key       []string     `yaml:"key"`
 	EventTime string       `yaml:"event_time"`
 	ColdTable string       `yaml:"cold_table"`
-	Columns   []FileColumn `yaml:"columns"`
+	Columns   []fileColumn `yaml:"columns"`
 	line, col int
 }
 
-// FileColumn is a column of an input schema; Type is any spelling
+// fileColumn is a column of an input schema; Type is any spelling
 // row.ParseType accepts (bigint, string, timestamp(3), decimal(18, 2), ...).
 // Default, written as in the JSON formats ("unknown", "0", "2026-11-22"),
 // is the value of the column in rows stored before it was added.
-type FileColumn struct {
+type fileColumn struct {
 	Name      string  `yaml:"name"`
 	Type      string  `yaml:"type"`
 	Nullable  bool    `yaml:"nullable"`
@@ -93,16 +99,16 @@ type FileColumn struct {
 	line, col int
 }
 
-// FileOutput is an output column: From is "left.<column>" or
+// fileOutput is an output column: From is "left.<column>" or
 // "right.<column>"; Name defaults to the column name.
-type FileOutput struct {
+type fileOutput struct {
 	Name      string `yaml:"name"`
 	From      string `yaml:"from"`
 	line, col int
 }
 
-func (c *FileColumn) UnmarshalYAML(n *yaml.Node) error {
-	type plain FileColumn
+func (c *fileColumn) UnmarshalYAML(n *yaml.Node) error {
+	type plain fileColumn
 	if err := n.Decode((*plain)(c)); err != nil {
 		return err
 	}
@@ -110,8 +116,8 @@ func (c *FileColumn) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func (c *FileOutput) UnmarshalYAML(n *yaml.Node) error {
-	type plain FileOutput
+func (c *fileOutput) UnmarshalYAML(n *yaml.Node) error {
+	type plain fileOutput
 	if err := n.Decode((*plain)(c)); err != nil {
 		return err
 	}
@@ -119,8 +125,8 @@ func (c *FileOutput) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func (c *FileInput) UnmarshalYAML(n *yaml.Node) error {
-	type plain FileInput
+func (c *fileInput) UnmarshalYAML(n *yaml.Node) error {
+	type plain fileInput
 	if err := n.Decode((*plain)(c)); err != nil {
 		return err
 	}
@@ -191,7 +197,7 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 	}
 	inputs := [2]join.Input{}
 	formats := [2]row.Format{}
-	for i, in := range []*FileInput{&f.Left, &f.Right} {
+	for i, in := range []*fileInput{&f.Left, &f.Right} {
 		side := join.Side(i).String()
 		if in.Topic == "" {
 			add(side+".topic", "is missing: name the %s input's Kafka topic", side)
