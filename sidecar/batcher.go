@@ -35,9 +35,11 @@ type batcher struct {
 type pending struct {
 	table string
 	key   []byte // Key content, from appendValues
-	done  chan struct{}
-	res   coldstore.Result
-	err   error
+	// keyBuf holds key when it fits (as most keys do).
+	keyBuf [24]byte
+	done   chan struct{}
+	res    coldstore.Result
+	err    error
 }
 
 func newBatcher(c *Client) *batcher {
@@ -56,9 +58,9 @@ func newBatcher(c *Client) *batcher {
 	return b
 }
 
-// get queues one lookup and waits for its answer or ctx.
-func (b *batcher) get(ctx context.Context, table string, key []byte) (coldstore.Result, error) {
-	p := &pending{table: table, key: key, done: make(chan struct{})}
+// get queues one lookup (p, with table, key and done set) and waits for
+// its answer or ctx.
+func (b *batcher) get(ctx context.Context, p *pending) (coldstore.Result, error) {
 	select {
 	case b.reqs <- p:
 	case <-ctx.Done():
@@ -213,8 +215,11 @@ func (b *batcher) send(batch []*pending) {
 		b.fail(batch, b.c.callError(batch[0].table, err))
 		return
 	}
+	// The rows of one batch share one allocation (each row's slice is
+	// capped, so a caller appending to it copies).
+	slab := valueSlab(resp.results)
 	for i, p := range batch {
-		p.res, p.err = resp.results[i].result()
+		p.res, p.err = resp.results[i].resultInto(&slab)
 		close(p.done)
 	}
 }

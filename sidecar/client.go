@@ -218,11 +218,15 @@ func (c *Client) Get(ctx context.Context, table string, key []row.Value) (coldst
 		return coldstore.Result{}, err
 	}
 	if c.batch != nil {
-		enc, err := appendValues(nil, types, key)
+		// The key is encoded into the pending request's own buffer: one
+		// allocation per queued Get.
+		p := &pending{table: table, done: make(chan struct{})}
+		enc, err := appendValues(p.keyBuf[:0], types, key)
 		if err != nil {
 			return coldstore.Result{}, fmt.Errorf("sidecar: key: %w", err)
 		}
-		return c.batch.get(ctx, table, enc)
+		p.key = enc
+		return c.batch.get(ctx, p)
 	}
 	enc, err := appendValues(nil, types, key)
 	if err != nil {

@@ -33,6 +33,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -191,6 +192,19 @@ func run(log *slog.Logger) error {
 			return err
 		}
 		redisGetPCmd = cmd
+		if round == 1 && *flagProfile == "autobatch" {
+			ch.command("prof start")
+			stopClient := startClientProfile()
+			ch.command("trace start")
+			sg0, err := autoBatchedGets(ctx, tcp, 64, d, n, ch)
+			ch.command("trace stop")
+			stopClient()
+			ch.command("prof stop")
+			if err != nil {
+				return err
+			}
+			_ = sg0
+		}
 		sg, err := autoBatchedGets(ctx, tcp, 64, d, n, ch)
 		if err != nil {
 			return err
@@ -220,7 +234,7 @@ func run(log *slog.Logger) error {
 		// Latency at 50% of peak: the sidecar over TCP and unix, and
 		// Redis through go-redis with the same open-loop driver.
 		for i, t := range transports {
-			l, err := sidecarLatency(ctx, t.addr, d, n, ch, round == 1 && i == 0)
+			l, err := sidecarLatency(ctx, t.addr, d, n, ch, round == 1 && i == 0 && *flagProfile == "latency")
 			if err != nil {
 				return err
 			}
@@ -284,6 +298,23 @@ func run(log *slog.Logger) error {
 		return os.WriteFile(*flagOut, b.Bytes(), 0o644)
 	}
 	return nil
+}
+
+var (
+	flagProfile    = flag.String("profile", "latency", "which measurement of round 1 -server-cpuprofile, -server-trace and -client-cpuprofile cover: latency (TCP) or autobatch")
+	flagClientProf = flag.String("client-cpuprofile", "", "write a CPU profile of the benchmark (client) process to this file")
+)
+
+func startClientProfile() func() {
+	if *flagClientProf == "" {
+		return func() {}
+	}
+	f, err := os.Create(*flagClientProf)
+	if err != nil {
+		return func() {}
+	}
+	pprof.StartCPUProfile(f)
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 func verdict(ok bool) string {
