@@ -321,7 +321,7 @@ func (c *Client) Tables(ctx context.Context) ([]coldstore.TableInfo, error) {
 	}
 	out := make([]coldstore.TableInfo, 0, len(resp.Tables))
 	for _, t := range resp.Tables {
-		ti, err := TableInfoFromProto(t)
+		ti, err := tableInfoFromProto(t)
 		if err != nil {
 			return nil, fmt.Errorf("sidecar: ListTables: %w", err)
 		}
@@ -339,7 +339,7 @@ func (c *Client) Describe(ctx context.Context, table string) (coldstore.TableInf
 	if err != nil {
 		return coldstore.TableInfo{}, c.callError(table, err)
 	}
-	ti, err := TableInfoFromProto(resp.Table)
+	ti, err := tableInfoFromProto(resp.Table)
 	if err != nil {
 		return coldstore.TableInfo{}, fmt.Errorf("sidecar: DescribeTable: %w", err)
 	}

@@ -64,14 +64,14 @@ func newCodecBenchFixture(tb testing.TB) *codecBenchFixture {
 	preq := &lookuppb.BatchLookupRequest{Table: "items"}
 	presp := &lookuppb.BatchLookupResponse{Tables: []*lookuppb.TableVersion{f.tvMsg}}
 	for _, r := range f.rows {
-		preq.Keys = append(preq.Keys, &lookuppb.KeyRef{Key: KeyToProto(codecBenchTypes[:1], r.Values[:1])})
+		preq.Keys = append(preq.Keys, &lookuppb.KeyRef{Key: keyToProto(codecBenchTypes[:1], r.Values[:1])})
 		rb, err := appendValues(nil, codecBenchTypes, r.Values)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		enc := encodeResult(true, rb, "v1")
 		f.entries = append(f.entries, cacheEntry{found: true, enc: enc, size: len(enc)})
-		m := &lookuppb.LookupResult{Found: true, Version: "v1", Row: RowToProto(codecBenchTypes, r)}
+		m := &lookuppb.LookupResult{Found: true, Version: "v1", Row: rowToProto(codecBenchTypes, r)}
 		f.messages = append(f.messages, m)
 		presp.Results = append(presp.Results, m)
 	}
@@ -126,7 +126,7 @@ func BenchmarkCodecServer256(b *testing.B) {
 				b.Fatal(err)
 			}
 			for _, k := range req.Keys {
-				v, err := ValueFromProto(keyTypes[0], k.GetKey().GetValues()[0])
+				v, err := valueFromProto(keyTypes[0], k.GetKey().GetValues()[0])
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -190,7 +190,7 @@ func BenchmarkCodecClient256(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			preq := &lookuppb.BatchLookupRequest{Table: "items", Keys: make([]*lookuppb.KeyRef, len(keys))}
 			for j, k := range keys {
-				preq.Keys[j] = &lookuppb.KeyRef{Key: KeyToProto(nil, k)}
+				preq.Keys[j] = &lookuppb.KeyRef{Key: keyToProto(nil, k)}
 			}
 			var err error
 			if reqb, err = (proto.MarshalOptions{}).MarshalAppend(reqb[:0], preq); err != nil {

@@ -1,22 +1,30 @@
 // Command benchvsredis measures the lookup sidecar against Redis on this
-// machine, in one run, and prints the results as markdown (the section of
-// sidecar/BENCHMARKS.part.md):
+// machine, in one run, with client and server in separate processes, and
+// prints the results as markdown (recorded for BENCHMARKS.md in
+// internal/benchreport/recorded/sidecar-vs-redis.md):
 //
 //   - auto-batched single-key Gets from 64 goroutines through the Go client
-//     versus `redis-benchmark -t get -c 50` (no pipelining);
-//   - BatchLookup of 256 keys (Client.MultiGet) versus redis-benchmark MGET
-//     of 256 keys;
-//   - unary Lookup p50/p99 latency at 50% of peak throughput, TCP versus
-//     unix socket.
+//     versus `redis-benchmark -t get -c 50 -P 16` (pipelined Redis is the
+//     fair peer of a batching client) and without -P, and the CPU time per
+//     Get of the client and sidecar processes;
+//   - BatchLookup of 256 keys (raw and Client.MultiGet) versus
+//     redis-benchmark MGET of 256 keys;
+//   - unary Lookup p50/p99/p99.9 at 50% of peak, open loop (see openLoop),
+//     over TCP and the unix socket, beside Redis GETs through go-redis with
+//     the same driver and redis-benchmark's own percentiles;
+//   - Redis memory per key (INFO memory before and after loading the rows).
 //
 // Both sides hold the same rows: a table of -rows rows of 8 columns, loaded
-// into a Pebble cold store served by the sidecar, and into a throwaway
-// redis-server (started here on a free loopback port) as the rows' value
-// encoding under key:%012d, the keys redis-benchmark -r draws from. The
-// measurements run in -rounds interleaved rounds; the report gives the
-// median of each and the median ratio.
+// into a Pebble cold store served by a sidecar in a child process (this
+// binary with -child, see child.go), and into a throwaway redis-server
+// (started here on a free loopback port) as the rows' value encoding under
+// key:%012d, the keys redis-benchmark -r draws from. The measurements run
+// in -rounds interleaved rounds; the report gives the median of each.
+// -server-cpuprofile, -server-trace and -client-cpuprofile profile one
+// measurement of round 1 (-profile latency or autobatch).
 //
-//	go run ./sidecar/internal/benchvsredis -out sidecar/BENCHMARKS.part.md
+//	go build -o /tmp/benchvsredis ./sidecar/internal/benchvsredis
+//	nice /tmp/benchvsredis -out internal/benchreport/recorded/sidecar-vs-redis.md
 package main
 
 import (
@@ -143,6 +151,21 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	memAfter, err := redisUsedMemory(ctx, rport)
+	if err != nil {
+		return err
+	}
+	// The same rows through hotcold's Redis backend (as `hotcold load
+	// --store redis://...` writes them), into the same server.
+	be, err := coldstore.Open(ctx, fmt.Sprintf("redis://127.0.0.1:%d", rport), &coldstore.Options{Create: true})
+	if err != nil {
+		return err
+	}
+	if _, err := be.Load(ctx, coldstore.LoadSpec{Table: "items", Version: "v1", Key: []string{"id"}, Source: coldstore.RowSource(schema, rows)}); err != nil {
+		be.Close()
+		return fmt.Errorf("loading the rows through the Redis backend: %w", err)
+	}
+	be.Close()
+	memBackend, err := redisUsedMemory(ctx, rport)
 	if err != nil {
 		return err
 	}
@@ -293,6 +316,8 @@ func run(log *slog.Logger) error {
 	fmt.Fprintf(&b, "### Redis memory per key\n\n")
 	fmt.Fprintf(&b, "`INFO memory` used_memory of the redis-server above before and after loading the %d rows (SET `key:%%012d` -> the %d-byte value encoding, no expiry): %s -> %s, **%.0f bytes per key** (%.1fx the value size): about %.0f MiB per million rows of this schema, before replication and fork headroom for snapshots.\n",
 		n, valueSize, bytesize(memBefore), bytesize(memAfter), float64(memAfter-memBefore)/float64(n), float64(memAfter-memBefore)/float64(n)/float64(valueSize), float64(memAfter-memBefore)/float64(n)*1e6/(1<<20))
+	fmt.Fprintf(&b, "\nThe same rows loaded through hotcold's Redis backend (`coldstore.Open(\"redis://...\")` + Load, as `hotcold load --store redis://...` does: one key per row under the version's prefix, plus the version's metadata) into the same server afterwards: %s -> %s, **%.0f bytes per row**, about %.0f MiB per million rows per retained version (`--keep`).\n",
+		bytesize(memAfter), bytesize(memBackend), float64(memBackend-memAfter)/float64(n), float64(memBackend-memAfter)/float64(n)*1e6/(1<<20))
 	os.Stdout.Write(b.Bytes())
 	if *flagOut != "" {
 		return os.WriteFile(*flagOut, b.Bytes(), 0o644)
