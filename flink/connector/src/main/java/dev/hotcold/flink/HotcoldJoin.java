@@ -377,16 +377,22 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     Row[] grown = Arrays.copyOf(mine, mine.length + 1);
     grown[mine.length] = Row.of(day, coldRow != null, r);
     hot.setField(side, grown);
-    ctx.timeContext(Long.class).registerOnTime("x" + day, (long) (day + call.retention) * DAY_MS);
+    // An unnamed timer at the end of the bucket's last hot day (one per key
+    // and time: Flink dedupes them). Named ones would leave an entry per key
+    // and name in Flink's internal-named-timers-map state after they fire
+    // (Flink 2.2.1 removes it only on clearTimer/clearAllTimers), which is
+    // state that never shrinks. A late record's bucket may already be past
+    // its end: it goes at the next watermark (Flink drops a timer at or
+    // before the current watermark).
+    long expiry = (long) (day + call.retention) * DAY_MS;
+    if (wm != null && wm != Long.MIN_VALUE && wm != Long.MAX_VALUE && expiry <= wm) {
+      expiry = wm + 1;
+    }
+    ctx.timeContext(Long.class).registerOnTime(expiry);
   }
 
-  /** Drops the rows of a day bucket that left the hot window (the cold-backed input's only once covered). */
+  /** Drops the rows of every day bucket that left the hot window (the cold-backed input's only once covered). */
   public void onTimer(OnTimerContext ctx, Row hot) {
-    String name = ctx.currentTimer();
-    if (name == null || !name.startsWith("x")) {
-      return;
-    }
-    int day = Integer.parseInt(name.substring(1));
     long now = ctx.timeContext(Long.class).time();
     int window = (int) Math.floorDiv(now, DAY_MS) - call.retention + 1;
     boolean keep = false;
@@ -395,12 +401,12 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       List<Row> kept = new ArrayList<>(es.length);
       for (Row e : es) {
         int d = e.<Integer>getFieldAs(E_DAY);
-        if (d != day) {
+        if (d >= window) {
           kept.add(e);
           continue;
         }
         boolean coldBacked = side == call.coldSide;
-        if (coldBacked && !covered(day)) {
+        if (coldBacked && !covered(d)) {
           kept.add(e);
           keep = true;
           keptUncovered.inc();
@@ -416,7 +422,12 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       // Nothing left of the key: its state goes (the window floor too; a
       // later record's own day bounds the window from below, which keeps an
       // expired partner answerable from the cold table while records are
-      // less than a day out of order after a restore).
+      // less than a day out of order after a restore). Its pending timers
+      // stay and find no state. Not ctx.clearAll()/clearAllTimers(): in
+      // Flink 2.2.1 they walk every key's timers
+      // (InternalTimerServiceImpl.foreachTimer sets the current key to each
+      // timer's key) and leave another key current, whose state the clear
+      // then drops.
       ctx.clearAllState();
       return;
     }
@@ -426,7 +437,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       Long wm = ctx.timeContext(Long.class).currentWatermark();
       if (wm == null || wm != Long.MAX_VALUE) {
         // Not covered yet: look again later (never at the end of input, when the watermark is final).
-        ctx.timeContext(Long.class).registerOnTime(name, Math.max(now, wm == null ? now : wm) + RECHECK_MS);
+        ctx.timeContext(Long.class).registerOnTime(Math.max(now, wm == null ? now : wm) + RECHECK_MS);
       }
     }
   }
