@@ -120,6 +120,8 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
   public static final class Options implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
     String coldTable, coldSide, address, tokenFile, token, advanceTo;
+    String tlsCa, tlsCert, tlsKey, tlsServerName;
+    Boolean tls;
     Integer retentionDays;
 
     /** The cold table backing one input, keyed by the PARTITION BY columns (job parameter hotcold.join.cold_table). */
@@ -155,6 +157,40 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     /** The job's token itself. */
     public Options token(String token) {
       this.token = token;
+      return this;
+    }
+
+    /**
+     * Speak TLS to a host:port sidecar (its --tls-cert), trusting the JVM's
+     * trust store unless tlsCa is set (job parameter hotcold.join.tls; implied
+     * by every other tls setting).
+     */
+    public Options tls(boolean tls) {
+      this.tls = tls;
+      return this;
+    }
+
+    /** PEM file of the CAs that sign the sidecar's certificate (job parameter hotcold.join.tls.ca). */
+    public Options tlsCa(String path) {
+      this.tlsCa = path;
+      return this;
+    }
+
+    /** The client certificate (PEM) for a sidecar with --tls-client-ca, with tlsKey (job parameter hotcold.join.tls.cert). */
+    public Options tlsCert(String path) {
+      this.tlsCert = path;
+      return this;
+    }
+
+    /** The client certificate's PKCS#8 PEM key (job parameter hotcold.join.tls.key). */
+    public Options tlsKey(String path) {
+      this.tlsKey = path;
+      return this;
+    }
+
+    /** The name the sidecar's certificate must carry, when not the address's host (job parameter hotcold.join.tls.server_name). */
+    public Options tlsServerName(String name) {
+      this.tlsServerName = name;
       return this;
     }
 
@@ -220,7 +256,24 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       call.tokenFile = System.getenv("HOTCOLD_TOKEN_FILE");
     }
     call.token = options.token != null ? options.token : System.getenv("HOTCOLD_TOKEN");
+    String tls = opt.apply(options.tls == null ? null : String.valueOf(options.tls), "tls");
+    if (tls != null && !tls.equalsIgnoreCase("true") && !tls.equalsIgnoreCase("false")) {
+      throw new ValidationException("HOTCOLD_JOIN: the job parameter hotcold.join.tls must be true or false, got '" + tls + "'");
+    }
+    String ca = opt.apply(options.tlsCa, "tls.ca"), cert = opt.apply(options.tlsCert, "tls.cert"), key = opt.apply(options.tlsKey, "tls.key"),
+        serverName = opt.apply(options.tlsServerName, "tls.server_name");
+    if ("true".equalsIgnoreCase(tls) || ca != null || cert != null || key != null || serverName != null) {
+      call.tls = new LookupSpec.Tls(ca, cert, key, serverName);
+      List<String> problems = SidecarTls.problems(call.tls, call.address, TLS_NAMES);
+      if (!problems.isEmpty()) {
+        throw new ValidationException("HOTCOLD_JOIN: " + String.join("; ", problems));
+      }
+    }
   }
+
+  /** The tls settings as a user of HOTCOLD_JOIN sets them. */
+  static final SidecarTls.Names TLS_NAMES = new SidecarTls.Names("HOTCOLD_JOIN", "the job parameter hotcold.join.tls to true"
+      + " (HotcoldJoin.Options.tls(true) from Java)", "hotcold.join.tls.ca", "hotcold.join.tls.cert", "hotcold.join.tls.key");
 
   @Override
   public void close() {
@@ -301,12 +354,14 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     int retention;
     Integer advanceDay; // the day of advance_to, or null
     String address, tokenFile, token;
+    LookupSpec.Tls tls; // null: plaintext
   }
 
   /** The sidecar client and what it knows of the cold table. */
   private static final class Cold {
     HotcoldLookupClient client;
     String address;
+    LookupSpec.Tls tls;
     String table;
     int side;
     int[] keyOrder; // for each cold key column, its position among the partition columns
@@ -505,6 +560,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
         .deadline(Duration.ofSeconds(10))
         .retries(10, Duration.ofMillis(25), Duration.ofSeconds(1));
     Address.parse(addr).configure(b);
+    SidecarTls.configure(b, call.tls, TLS_NAMES);
     String tf = call.tokenFile;
     String token = call.token;
     if (tf != null && !tf.isBlank()) {
@@ -518,7 +574,8 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       b.token(token);
     }
     Cold c = new Cold();
-    c.client = b.build();
+    c.client = SidecarTls.build(b, call.tls, TLS_NAMES);
+    c.tls = call.tls;
     c.address = addr;
     c.table = table;
     c.side = call.coldSide;
@@ -583,7 +640,8 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       return c.client.describeTable(c.table);
     } catch (HotcoldException e) {
       throw new IOException("HOTCOLD_JOIN: the hotcold sidecar at " + c.address + " did not describe cold table " + c.table
-          + ": " + e.getMessage() + " (is the sidecar running and does it serve the table?)", e);
+          + ": " + e.getMessage() + SidecarTls.plaintextHint(c.address, c.tls, TLS_NAMES)
+          + " (is the sidecar running and does it serve the table?)", e);
     }
   }
 

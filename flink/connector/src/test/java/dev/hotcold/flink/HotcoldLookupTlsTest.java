@@ -176,10 +176,139 @@ class HotcoldLookupTlsTest {
   }
 
   @Test
-  void plaintextAgainstTheTlsListenerFails() {
+  void plaintextAgainstTheTlsListenerFailsSayingToSetTls() {
     Exception e = assertThrows(Exception.class, () -> collect(tableEnv("")));
     String chain = HotcoldLookupJoinTest.chain(e);
     assertTrue(chain.contains("hotcold table users at " + sidecar.tcp + ": DescribeTable failed"), chain);
+    assertTrue(chain.contains("(the sidecar at " + sidecar.tcp + " speaks TLS: set 'tls' = 'true', with 'tls.ca'"), chain);
+  }
+
+  @Test
+  void aPlaintextSidecarGetsNoTlsHint() {
+    // The sidecar's metrics listener is plain HTTP: a TLS probe of it gets no TLS answer.
+    String http = sidecar.metrics;
+    org.junit.jupiter.api.Assertions.assertFalse(SidecarTls.speaksTls(http));
+    assertEquals("", SidecarTls.plaintextHint(http, null, SidecarTls.connector("users")));
+    assertTrue(SidecarTls.speaksTls(sidecar.tcp));
+  }
+
+  // ---- HOTCOLD_LOOKUP ----
+
+  private static TableEnvironment udfEnv(HotcoldLookupUdf udf) {
+    TableEnvironment t = tableEnv("");
+    t.createTemporarySystemFunction("HOTCOLD_LOOKUP", udf);
+    return t;
+  }
+
+  private static final String UDF_QUERY = "SELECT id, HOTCOLD_LOOKUP('users', uid).name FROM probes";
+
+  @Test
+  void hotcoldLookupOverMutualTls() throws Exception {
+    TableEnvironment t = udfEnv(new HotcoldLookupUdf(sidecar.tcp, tokenFile.toString(), null)
+        .withTls(ca.toString(), clientCert.toString(), clientKey.toString(), "sidecar.test"));
+    List<Row> rows = new ArrayList<>();
+    try (CloseableIterator<Row> it = t.executeSql(UDF_QUERY).collect()) {
+      it.forEachRemaining(rows::add);
+    }
+    assertEquals(40, rows.size(), rows.toString());
+    for (Row r : rows) {
+      assertEquals("user-" + r.getField(0), r.getField(1));
+    }
+  }
+
+  @Test
+  void hotcoldLookupInPlaintextSaysToSetHotcoldTls() {
+    TableEnvironment t = udfEnv(new HotcoldLookupUdf(sidecar.tcp, tokenFile.toString(), null));
+    Exception e = assertThrows(Exception.class, () -> t.executeSql(UDF_QUERY).collect().close());
+    String chain = HotcoldLookupJoinTest.chain(e);
+    assertTrue(chain.contains("HOTCOLD_LOOKUP('users'): DescribeTable at " + sidecar.tcp + " failed"), chain);
+    assertTrue(chain.contains("(the sidecar at " + sidecar.tcp + " speaks TLS: set HOTCOLD_TLS=true, with HOTCOLD_TLS_CA"), chain);
+  }
+
+  @Test
+  void hotcoldLookupNamesItsTlsSettings() {
+    Exception e = assertThrows(Exception.class, () -> new HotcoldLookupUdf(sidecar.tcp, null, null).withTls(null, clientCert.toString(), null, null));
+    assertTrue(e.getMessage().contains("HOTCOLD_LOOKUP: HOTCOLD_TLS_CERT and HOTCOLD_TLS_KEY go together"), e.getMessage());
+    Path missing = dir.resolve("no-such-ca.pem");
+    TableEnvironment t = udfEnv(new HotcoldLookupUdf(sidecar.tcp, tokenFile.toString(), null).withTls(missing.toString(), null, null, null));
+    e = assertThrows(Exception.class, () -> t.executeSql(UDF_QUERY).collect().close());
+    String chain = HotcoldLookupJoinTest.chain(e);
+    assertTrue(chain.contains("HOTCOLD_LOOKUP: cannot read HOTCOLD_TLS_CA " + missing + " (no such file)"), chain);
+  }
+
+  // ---- HOTCOLD_JOIN: events joined with the cold users table ----
+
+  /** users_hot holds one user absent from the cold table; events 1..40 of users 1..40 each find theirs in the cold table. */
+  private static TableEnvironment joinEnv(HotcoldJoin.Options o) {
+    TableEnvironment t = TableEnvironment.create(EnvironmentSettings.inStreamingMode());
+    t.getConfig().set("parallelism.default", "1");
+    t.getConfig().set("restart-strategy.type", "none");
+    t.executeSql("CREATE TEMPORARY TABLE users_hot (user_id BIGINT, name AS CAST('hot' AS STRING), ts AS TO_TIMESTAMP_LTZ(1795000000000, 3),"
+        + " WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen', 'fields.user_id.kind' = 'sequence', 'fields.user_id.start' = '1000',"
+        + " 'fields.user_id.end' = '1000')");
+    t.executeSql("CREATE TEMPORARY TABLE events (id BIGINT, user_id AS id, ts AS TO_TIMESTAMP_LTZ(1795000000000 + id * 1000, 3),"
+        + " WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1',"
+        + " 'fields.id.end' = '40')");
+    t.createTemporarySystemFunction("HOTCOLD_JOIN", new HotcoldJoin("users_hot", "events", o.coldTable("users").tokenFile(tokenFile.toString())));
+    return t;
+  }
+
+  private static void drain(TableEnvironment t, String sql) throws Exception {
+    try (CloseableIterator<Row> it = t.executeSql(sql).collect()) {
+      it.forEachRemaining(r -> {});
+    }
+  }
+
+  private static final String JOIN_QUERY = "SELECT id, name FROM HOTCOLD_JOIN(users_hot => TABLE users_hot PARTITION BY user_id,"
+      + " events => TABLE events PARTITION BY user_id, on_time => DESCRIPTOR(ts, ts))";
+
+  @Test
+  void hotcoldJoinLooksUpOverMutualTls() throws Exception {
+    TableEnvironment t = joinEnv(new HotcoldJoin.Options().address(sidecar.tcp).tlsCa(ca.toString()).tlsCert(clientCert.toString())
+        .tlsKey(clientKey.toString()));
+    List<Row> rows = new ArrayList<>();
+    try (CloseableIterator<Row> it = t.executeSql(JOIN_QUERY).collect()) {
+      it.forEachRemaining(rows::add);
+    }
+    assertEquals(40, rows.size(), rows.toString());
+    for (Row r : rows) {
+      assertEquals("user-" + r.getField(0), r.getField(1));
+    }
+  }
+
+  @Test
+  void hotcoldJoinTakesTlsFromJobParameters() throws Exception {
+    TableEnvironment t = joinEnv(new HotcoldJoin.Options());
+    t.getConfig().set("pipeline.global-job-parameters", "hotcold.join.address:\"" + sidecar.tcp + "\",hotcold.join.tls.ca:" + ca
+        + ",hotcold.join.tls.cert:" + clientCert + ",hotcold.join.tls.key:" + clientKey + ",hotcold.join.tls.server_name:sidecar.internal");
+    List<Row> rows = new ArrayList<>();
+    try (CloseableIterator<Row> it = t.executeSql(JOIN_QUERY).collect()) {
+      it.forEachRemaining(rows::add);
+    }
+    assertEquals(40, rows.size(), rows.toString());
+  }
+
+  @Test
+  void hotcoldJoinInPlaintextSaysToSetTheTlsJobParameter() {
+    TableEnvironment t = joinEnv(new HotcoldJoin.Options().address(sidecar.tcp));
+    Exception e = assertThrows(Exception.class, () -> drain(t, JOIN_QUERY));
+    String chain = HotcoldLookupJoinTest.chain(e);
+    assertTrue(chain.contains("the hotcold sidecar at " + sidecar.tcp + " did not describe cold table users"), chain);
+    assertTrue(chain.contains("(the sidecar at " + sidecar.tcp + " speaks TLS: set the job parameter hotcold.join.tls to true"
+        + " (HotcoldJoin.Options.tls(true) from Java), with hotcold.join.tls.ca"), chain);
+  }
+
+  @Test
+  void hotcoldJoinNamesItsTlsSettings() {
+    TableEnvironment t = joinEnv(new HotcoldJoin.Options().address(sidecar.tcp).tlsKey(clientKey.toString()));
+    Exception e = assertThrows(Exception.class, () -> drain(t, JOIN_QUERY));
+    String chain = HotcoldLookupJoinTest.chain(e);
+    assertTrue(chain.contains("HOTCOLD_JOIN: hotcold.join.tls.cert and hotcold.join.tls.key go together"), chain);
+    Path missing = dir.resolve("no-such-ca.pem");
+    TableEnvironment t2 = joinEnv(new HotcoldJoin.Options().address(sidecar.tcp).tlsCa(missing.toString()));
+    e = assertThrows(Exception.class, () -> drain(t2, JOIN_QUERY));
+    chain = HotcoldLookupJoinTest.chain(e);
+    assertTrue(chain.contains("HOTCOLD_JOIN: cannot read hotcold.join.tls.ca " + missing + " (no such file)"), chain);
   }
 
   @Test
