@@ -27,7 +27,7 @@ public final class Main {
           + "at once, each INSERT (or EXECUTE STATEMENT SET) runs as a job that is waited for, and\n"
           + "a SELECT prints its rows. Exits 0 when every job finished, 1 when one failed;\n"
           + "SIGTERM cancels the running job, then exits. The 'hotcold' connector and the\n"
-          + "HOTCOLD_LOOKUP and HOTCOLD_JOIN functions are built in.\n"
+          + "HOTCOLD_LOOKUP, HOTCOLD_JOIN and HOTCOLD_LEFT_JOIN functions are built in.\n"
           + "\n"
           + "example:\n"
           + "  HOTCOLD_ADDRESS=unix:///run/hotcold/hotcold.sock java -jar hotcold-flink-runner.jar sql enrich.sql\n";
@@ -57,6 +57,7 @@ public final class Main {
     TableEnvironment t = TableEnvironment.create(EnvironmentSettings.inStreamingMode());
     t.createTemporarySystemFunction("HOTCOLD_LOOKUP", HotcoldLookupUdf.class);
     t.createTemporarySystemFunction("HOTCOLD_JOIN", HotcoldJoin.class);
+    t.createTemporarySystemFunction("HOTCOLD_LEFT_JOIN", HotcoldLeftJoin.class);
     AtomicReference<JobClient> running = new AtomicReference<>();
     Thread hook = new Thread(() -> {
       JobClient j = running.get();
