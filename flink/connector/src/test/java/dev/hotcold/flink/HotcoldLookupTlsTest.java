@@ -44,6 +44,17 @@ class HotcoldLookupTlsTest {
 
   @BeforeAll
   static void startTlsSidecar() throws Exception {
+    TlsSidecar t = TlsSidecar.start(dir);
+    sidecar = t.sidecar();
+    tokenFile = t.tokenFile();
+    ca = t.ca();
+    clientCert = t.cert();
+    clientKey = t.key();
+  }
+
+  /** A hotcold serve with mutual TLS on its TCP listener, serving TestData.users(), and the files a client needs. */
+  record TlsSidecar(Sidecar sidecar, Path tokenFile, Path ca, Path cert, Path key) {
+    static TlsSidecar start(Path dir) throws Exception {
     Path pki = Files.createDirectories(dir.resolve("pki"));
     Path ks = pki.resolve("ks.p12");
     keytool("-genkeypair", "-alias", "ca", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=hotcold test CA",
@@ -51,13 +62,13 @@ class HotcoldLookupTlsTest {
     keytool("-exportcert", "-alias", "ca", "-rfc", "-file", pki.resolve("ca.pem").toString(), "-keystore", ks.toString(), "-storepass", "changeit");
     issue(ks, pki, "server", "CN=hotcold sidecar", "san=ip:127.0.0.1,dns:sidecar.test,dns:sidecar.internal", "eku=serverAuth");
     issue(ks, pki, "client", "CN=flink job", null, "eku=clientAuth");
-    ca = pki.resolve("ca.pem");
-    clientCert = pki.resolve("client.pem");
-    clientKey = pki.resolve("client.key");
-    sidecar = Sidecar.start(dir, List.of("--tls-cert", pki.resolve("server.pem").toString(), "--tls-key", pki.resolve("server.key").toString(),
-        "--tls-client-ca", ca.toString()), TestData.users());
-    tokenFile = dir.resolve("job.token");
+    Path ca = pki.resolve("ca.pem");
+    Sidecar sidecar = Sidecar.start(dir, List.of("--tls-cert", pki.resolve("server.pem").toString(), "--tls-key",
+        pki.resolve("server.key").toString(), "--tls-client-ca", ca.toString()), TestData.users());
+    Path tokenFile = dir.resolve("job.token");
     Files.writeString(tokenFile, Sidecar.TOKEN + "\n");
+    return new TlsSidecar(sidecar, tokenFile, ca, pki.resolve("client.pem"), pki.resolve("client.key"));
+    }
   }
 
   @AfterAll
@@ -234,81 +245,6 @@ class HotcoldLookupTlsTest {
     e = assertThrows(Exception.class, () -> t.executeSql(UDF_QUERY).collect().close());
     String chain = HotcoldLookupJoinTest.chain(e);
     assertTrue(chain.contains("HOTCOLD_LOOKUP: cannot read HOTCOLD_TLS_CA " + missing + " (no such file)"), chain);
-  }
-
-  // ---- HOTCOLD_JOIN: events joined with the cold users table ----
-
-  /** users_hot holds one user absent from the cold table; events 1..40 of users 1..40 each find theirs in the cold table. */
-  private static TableEnvironment joinEnv(HotcoldJoin.Options o) {
-    TableEnvironment t = TableEnvironment.create(EnvironmentSettings.inStreamingMode());
-    t.getConfig().set("parallelism.default", "1");
-    t.getConfig().set("restart-strategy.type", "none");
-    t.executeSql("CREATE TEMPORARY TABLE users_hot (user_id BIGINT, name AS CAST('hot' AS STRING), ts AS TO_TIMESTAMP_LTZ(1795000000000, 3),"
-        + " WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen', 'fields.user_id.kind' = 'sequence', 'fields.user_id.start' = '1000',"
-        + " 'fields.user_id.end' = '1000')");
-    t.executeSql("CREATE TEMPORARY TABLE events (id BIGINT, user_id AS id, ts AS TO_TIMESTAMP_LTZ(1795000000000 + id * 1000, 3),"
-        + " WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1',"
-        + " 'fields.id.end' = '40')");
-    t.createTemporarySystemFunction("HOTCOLD_JOIN", new HotcoldJoin("users_hot", "events", o.coldTable("users").tokenFile(tokenFile.toString())));
-    return t;
-  }
-
-  private static void drain(TableEnvironment t, String sql) throws Exception {
-    try (CloseableIterator<Row> it = t.executeSql(sql).collect()) {
-      it.forEachRemaining(r -> {});
-    }
-  }
-
-  private static final String JOIN_QUERY = "SELECT id, name FROM HOTCOLD_JOIN(users_hot => TABLE users_hot PARTITION BY user_id,"
-      + " events => TABLE events PARTITION BY user_id, on_time => DESCRIPTOR(ts, ts))";
-
-  @Test
-  void hotcoldJoinLooksUpOverMutualTls() throws Exception {
-    TableEnvironment t = joinEnv(new HotcoldJoin.Options().address(sidecar.tcp).tlsCa(ca.toString()).tlsCert(clientCert.toString())
-        .tlsKey(clientKey.toString()));
-    List<Row> rows = new ArrayList<>();
-    try (CloseableIterator<Row> it = t.executeSql(JOIN_QUERY).collect()) {
-      it.forEachRemaining(rows::add);
-    }
-    assertEquals(40, rows.size(), rows.toString());
-    for (Row r : rows) {
-      assertEquals("user-" + r.getField(0), r.getField(1));
-    }
-  }
-
-  @Test
-  void hotcoldJoinTakesTlsFromJobParameters() throws Exception {
-    TableEnvironment t = joinEnv(new HotcoldJoin.Options());
-    t.getConfig().set("pipeline.global-job-parameters", "hotcold.join.address:\"" + sidecar.tcp + "\",hotcold.join.tls.ca:" + ca
-        + ",hotcold.join.tls.cert:" + clientCert + ",hotcold.join.tls.key:" + clientKey + ",hotcold.join.tls.server_name:sidecar.internal");
-    List<Row> rows = new ArrayList<>();
-    try (CloseableIterator<Row> it = t.executeSql(JOIN_QUERY).collect()) {
-      it.forEachRemaining(rows::add);
-    }
-    assertEquals(40, rows.size(), rows.toString());
-  }
-
-  @Test
-  void hotcoldJoinInPlaintextSaysToSetTheTlsJobParameter() {
-    TableEnvironment t = joinEnv(new HotcoldJoin.Options().address(sidecar.tcp));
-    Exception e = assertThrows(Exception.class, () -> drain(t, JOIN_QUERY));
-    String chain = HotcoldLookupJoinTest.chain(e);
-    assertTrue(chain.contains("the hotcold sidecar at " + sidecar.tcp + " did not describe cold table users"), chain);
-    assertTrue(chain.contains("(the sidecar at " + sidecar.tcp + " speaks TLS: set the job parameter hotcold.join.tls to true"
-        + " (HotcoldJoin.Options.tls(true) from Java), with hotcold.join.tls.ca"), chain);
-  }
-
-  @Test
-  void hotcoldJoinNamesItsTlsSettings() {
-    TableEnvironment t = joinEnv(new HotcoldJoin.Options().address(sidecar.tcp).tlsKey(clientKey.toString()));
-    Exception e = assertThrows(Exception.class, () -> drain(t, JOIN_QUERY));
-    String chain = HotcoldLookupJoinTest.chain(e);
-    assertTrue(chain.contains("HOTCOLD_JOIN: hotcold.join.tls.cert and hotcold.join.tls.key go together"), chain);
-    Path missing = dir.resolve("no-such-ca.pem");
-    TableEnvironment t2 = joinEnv(new HotcoldJoin.Options().address(sidecar.tcp).tlsCa(missing.toString()));
-    e = assertThrows(Exception.class, () -> drain(t2, JOIN_QUERY));
-    chain = HotcoldLookupJoinTest.chain(e);
-    assertTrue(chain.contains("HOTCOLD_JOIN: cannot read hotcold.join.tls.ca " + missing + " (no such file)"), chain);
   }
 
   @Test
