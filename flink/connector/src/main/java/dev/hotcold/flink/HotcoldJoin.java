@@ -307,7 +307,10 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     EnumSet<StaticArgumentTrait> table = leftJoin ? EnumSet.of(StaticArgumentTrait.TABLE, StaticArgumentTrait.SET_SEMANTIC_TABLE)
         : EnumSet.of(StaticArgumentTrait.TABLE, StaticArgumentTrait.SET_SEMANTIC_TABLE, StaticArgumentTrait.REQUIRE_ON_TIME);
     LinkedHashMap<String, StateTypeStrategy> state = new LinkedHashMap<>();
-    state.put("hot", StateTypeStrategy.of(call -> Optional.of(stateType(call))));
+    // TTL 0: the timers drop the state. Undeclared, Flink 2.2.1 wraps every
+    // PTF state in a state TTL of Long.MAX_VALUE (StreamExecProcessTableFunction
+    // .deriveStateTimeToLive), an 8-byte timestamp per value and a TTL check per access.
+    state.put("hot", StateTypeStrategy.of(call -> Optional.of(stateType(call)), Duration.ZERO));
     return TypeInference.newBuilder()
         .staticArguments(
             StaticArgument.table(leftName, Row.class, false, table),
