@@ -56,6 +56,11 @@ func Float64Value(v float64) Value {
 // StringValue returns a string Value. It copies s.
 func StringValue(s string) Value { return Value{id: TypeString, valid: true, b: []byte(s)} }
 
+// StringBytesValue returns a string Value referencing b (not copied, as
+// BinaryValue does): for decoders that hand out strings from a buffer
+// they own. b must not be modified afterwards.
+func StringBytesValue(b []byte) Value { return Value{id: TypeString, valid: true, b: b} }
+
 // BinaryValue returns a binary Value referencing b (not copied).
 func BinaryValue(b []byte) Value { return Value{id: TypeBinary, valid: true, b: b} }
 

@@ -386,6 +386,13 @@ func decodeResult(b []byte, prev string) (resultWire, error) {
 // has room (the row's slice is then capped); otherwise they get a slice
 // of their own.
 func rowFromWire(b []byte, slab *[]row.Value) (row.Row, error) {
+	// The string values of the row share one copy of the row's bytes
+	// (one allocation per row instead of one per string; the copy keeps
+	// a retained row from holding the whole response). A value is located
+	// in it by its distance to the end of the buffer, which b and every
+	// slice the decoders take of it share.
+	var own []byte
+	rowBytes := b
 	decode := func(dst []row.Value, b []byte) ([]row.Value, error) {
 		for i := 0; ; i++ {
 			v, rest, ok, err := nextValue(b)
@@ -399,7 +406,14 @@ func rowFromWire(b []byte, slab *[]row.Value) (row.Row, error) {
 			wv, err := decodeWireValue(v)
 			var rv row.Value
 			if err == nil {
-				rv, err = valueFromWireSelf(wv)
+				if off := cap(rowBytes) - cap(wv.b); wv.kind == fValueString && off >= 0 && off+len(wv.b) <= len(rowBytes) {
+					if own == nil {
+						own = append([]byte(nil), rowBytes...)
+					}
+					rv = row.StringBytesValue(own[off : off+len(wv.b) : off+len(wv.b)])
+				} else {
+					rv, err = valueFromWireSelf(wv)
+				}
 			}
 			if err != nil {
 				return dst, fmt.Errorf("row value %d: %w", i, err)

@@ -102,7 +102,12 @@
 // rather than through generated message trees, and the server keeps cached
 // answers already encoded (see wire.go). The bytes on the wire are plain
 // hotcold.lookup.v1, so any protobuf client works; the hand-written
-// decoders are fuzzed against protobuf-go.
+// decoders are fuzzed against protobuf-go. The hand codec is kept because it
+// measures 2.6-5.4x cheaper than generated protobuf-go and vtprotobuf code
+// at 256 keys (BenchmarkCodecServer256, BenchmarkCodecClient256; figures
+// in BENCHMARKS.md). The lookup API is served only through gRPC and its
+// interceptors: Server has no in-process Lookup that could skip
+// authentication.
 //
 // # Errors
 //

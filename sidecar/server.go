@@ -111,7 +111,6 @@ func NewServer(store coldstore.Store, opts Options) (*Server, error) {
 	// Admin calls have their own token, and no CallTimeout: a load takes
 	// minutes.
 	adminOnly := selector.MatchFunc(func(_ context.Context, cm interceptors.CallMeta) bool { return cm.Service == AdminServiceName })
-	notAdmin := selector.MatchFunc(func(_ context.Context, cm interceptors.CallMeta) bool { return cm.Service != AdminServiceName })
 	authFunc := func(ctx context.Context) (context.Context, error) {
 		ctx, err := s.auth.authenticate(ctx)
 		if err != nil {
@@ -134,11 +133,14 @@ func NewServer(store coldstore.Store, opts Options) (*Server, error) {
 			recovery.UnaryServerInterceptor(panicHandler), // outer safety net
 			srvMetrics.UnaryServerInterceptor(),
 			logUnary(o.Logger),
-			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authFunc), lookupOnly),
-			selector.UnaryServerInterceptor(ratelimit.UnaryServerInterceptor(jobLimiter{}), lookupOnly),
-			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(s.admin.authenticate), adminOnly),
+			// The unary selectors match on the method name alone (what the
+			// selector middleware does after building the call's metadata
+			// for every call).
+			forService(ServiceName, true, auth.UnaryServerInterceptor(authFunc)),
+			forService(ServiceName, true, ratelimit.UnaryServerInterceptor(jobLimiter{})),
+			forService(AdminServiceName, true, auth.UnaryServerInterceptor(s.admin.authenticate)),
 			validator.UnaryServerInterceptor(),
-			selector.UnaryServerInterceptor(s.deadlineUnary, notAdmin),
+			forService(AdminServiceName, false, s.deadlineUnary),
 			recovery.UnaryServerInterceptor(panicHandler), // so logs and metrics see Internal
 		),
 		grpc.ChainStreamInterceptor(

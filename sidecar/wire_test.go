@@ -170,10 +170,39 @@ func checkResult(t *testing.T, res resultWire, found bool, r *lookuppb.Row, vers
 		t.Fatalf("row of %d values (%v), protobuf-go %d", n, err, len(r.GetValues()))
 	}
 	b := res.row
+	var want []row.Value
+	wantOK := true
 	for _, ov := range r.GetValues() {
 		v, rest, _, _ := nextValue(b)
 		b = rest
 		sameConversion(t, v, ov)
+		wv, err := decodeWireValue(v)
+		var rv row.Value
+		if err == nil {
+			rv, err = valueFromWireSelf(wv)
+		}
+		wantOK = wantOK && err == nil
+		want = append(want, rv)
+	}
+	// rowFromWire (strings sharing one copy of the row) decodes the same
+	// values as the value-by-value conversion, with and without a slab.
+	slab := make([]row.Value, 0, 4)
+	for _, sl := range []*[]row.Value{nil, &slab} {
+		got, err := rowFromWire(res.row, sl)
+		if (err == nil) != wantOK {
+			t.Fatalf("rowFromWire: %v, value by value ok=%v", err, wantOK)
+		}
+		if err != nil {
+			continue
+		}
+		if len(got.Values) != len(want) {
+			t.Fatalf("rowFromWire: %d values, want %d", len(got.Values), len(want))
+		}
+		for i := range want {
+			if !row.Equal(got.Values[i], want[i]) && !(want[i].Type() == row.TypeFloat64 || want[i].Type() == row.TypeFloat32) {
+				t.Fatalf("rowFromWire value %d = %v, want %v", i, got.Values[i], want[i])
+			}
+		}
 	}
 }
 

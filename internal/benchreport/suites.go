@@ -79,7 +79,7 @@ var suites = []suite{
 	{
 		Title: "#4 / #17 sidecar: lookups through the sidecar versus Redis, client and server in separate processes (recorded)",
 		Cmd:   []string{"cat", "internal/benchreport/recorded/sidecar-vs-redis.md"},
-		Notes: "Recorded because it runs two processes (the sidecar as a child of the benchmark) for several minutes; re-measure with `go build -o /tmp/benchvsredis ./sidecar/internal/benchvsredis && nice /tmp/benchvsredis -out internal/benchreport/recorded/sidecar-vs-redis.md`. It starts its own redis-server holding the same keys; interleaved rounds; medians. Targets (issue #17): auto-batched Gets/s >= 0.5x redis-benchmark -t get -P 16 -c 50 and <= 3 µs CPU per Get (client + server); BatchLookup of 256 keys >= 0.5x redis-benchmark MGET of 256 keys; unary Lookup at 50% of peak p50 <= 0.4 ms, p99 <= 2 ms, unix socket <= TCP.",
+		Notes: "Recorded because it runs two processes (the sidecar as a child of the benchmark) for several minutes; re-measure with `go build -o /tmp/benchvsredis ./sidecar/internal/benchvsredis && nice /tmp/benchvsredis` (it prints one run's section; the recorded file adds a summary of three runs and the profiling notes). It starts its own redis-server holding the same keys; interleaved rounds; medians. Targets (issue #17): auto-batched Gets/s >= 0.5x redis-benchmark -t get -P 16 -c 50 and <= 3 µs CPU per Get (client + server); BatchLookup of 256 keys >= 0.5x redis-benchmark MGET of 256 keys; unary Lookup at 50% of peak p50 <= 0.4 ms, p99 <= 2 ms, unix socket <= TCP.",
 	},
 	{
 		Title: "#17 sidecar: hand-written wire codec vs generated protobuf-go and vtprotobuf, 256 keys (recorded)",

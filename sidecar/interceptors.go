@@ -74,3 +74,15 @@ func splitMethod(full string) (service, method string) {
 	}
 	return "unknown", full
 }
+
+// forService runs in for the unary calls of service (or, with is false,
+// for every call not of service) and skips it for the others.
+func forService(service string, is bool, in grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	prefix := "/" + service + "/"
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if strings.HasPrefix(info.FullMethod, prefix) == is {
+			return in(ctx, req, info, handler)
+		}
+		return handler(ctx, req)
+	}
+}
