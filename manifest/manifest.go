@@ -692,6 +692,7 @@ const (
 	ColumnDropped      ChangeKind = "column-dropped"
 	ColumnsReordered   ChangeKind = "columns-reordered"
 	ColumnTypeChanged  ChangeKind = "column-type-changed"
+	ColumnWidened      ChangeKind = "column-widened"
 	AggregateChanged   ChangeKind = "aggregate-changed"
 	NullableWidened    ChangeKind = "nullable-widened"
 	NullableNarrowed   ChangeKind = "nullable-narrowed"
@@ -739,8 +740,10 @@ func (c Change) String() string {
 //     aggregate from the migration point. Added at the end it is a
 //     metadata change (old values decode as they are); elsewhere, like a
 //     dropped or reordered column, the values are rewritten.
-//   - A column's type or aggregate (function, argument) must not change;
-//     nullable may widen (metadata), not narrow (rebuild).
+//   - A column's type may only widen (int32 to int64, float32 to float64,
+//     a decimal's precision up; the values are rewritten); its aggregate
+//     (function, argument) must not change; nullable may widen
+//     (metadata), not narrow (rebuild).
 //   - When the columns change, the operator's version must go up.
 func Diff(old, new *Manifest) []Change {
 	var out []Change
@@ -845,10 +848,15 @@ func diffTable(op *Operator, o, n *Table) []Change {
 			continue
 		}
 		if oc.Type != nc.Type {
-			if !slices.Contains(n.Key, nc.Name) || !keyChanged {
-				add(Change{Column: oc.Name, Kind: ColumnTypeChanged, Action: ActionRebuild, Detail: fmt.Sprintf("type changed from %s to %s: saved values cannot be converted; add a column under a new name instead, or rebuild", oc.Type, nc.Type)})
+			isKey := slices.Contains(n.Key, nc.Name) || slices.Contains(o.Key, oc.Name)
+			if !isKey && oc.Agg == "" && nc.Agg == "" && Widens(oc.Type, nc.Type) {
+				add(Change{Column: oc.Name, Kind: ColumnWidened, Action: ActionRewrite, Detail: fmt.Sprintf("type widened from %s to %s: saved values are rewritten in the wider type", oc.Type, nc.Type)})
+			} else {
+				if !isKey || !keyChanged { // a key's is reported as a key change
+					add(Change{Column: oc.Name, Kind: ColumnTypeChanged, Action: ActionRebuild, Detail: fmt.Sprintf("type changed from %s to %s: saved values cannot be converted (only int32 to int64, float32 to float64 and a decimal's precision up can); add a column under a new name instead, or rebuild", oc.Type, nc.Type)})
+				}
+				continue
 			}
-			continue
 		}
 		if oc.Agg != nc.Agg || oc.Arg != nc.Arg {
 			add(Change{Column: oc.Name, Kind: AggregateChanged, Action: ActionRebuild, Detail: fmt.Sprintf("aggregate changed from %s to %s: the saved accumulator does not hold what the new one needs; add it under a new name (counted from the migration point), or rebuild", aggOrNone(oc), aggOrNone(*nc))})
@@ -904,6 +912,36 @@ func diffTable(op *Operator, o, n *Table) []Change {
 		add(Change{Kind: ColumnsReordered, Action: ActionRewrite, Detail: fmt.Sprintf("columns reordered from %v to %v: saved values are rewritten", oldKept, newKept)})
 	}
 	return out
+}
+
+// Widens reports whether every value of type from is a value of type to
+// once converted: int32 to int64, float32 to float64, and a decimal to one
+// of the same scale and a higher precision. A migration rewrites such a
+// column (WidenValue).
+func Widens(from, to row.Type) bool {
+	switch {
+	case from.ID == row.TypeInt32 && to.ID == row.TypeInt64:
+		return true
+	case from.ID == row.TypeFloat32 && to.ID == row.TypeFloat64:
+		return true
+	case from.ID == row.TypeDecimal128 && to.ID == row.TypeDecimal128:
+		return from.Scale == to.Scale && to.Precision > from.Precision
+	}
+	return false
+}
+
+// WidenValue converts a value of a column widened to type to (Widens).
+func WidenValue(v row.Value, to row.Type) row.Value {
+	if v.IsNull() {
+		return v
+	}
+	switch {
+	case to.ID == row.TypeInt64 && v.Type() == row.TypeInt32:
+		return row.Int64Value(v.Int64())
+	case to.ID == row.TypeFloat64 && v.Type() == row.TypeFloat32:
+		return row.Float64Value(v.Float64())
+	}
+	return v
 }
 
 func keyString(t *Table) string {

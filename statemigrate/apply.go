@@ -295,7 +295,8 @@ type tableCodec struct {
 	rewrite bool
 	old     *row.Schema
 	new     *row.Schema
-	proj    []int // per new column: old column, or -1
+	proj    []int  // per new column: old column, or -1
+	widen   []bool // per new column: its type widened (manifest.Widens)
 	defs    []row.Value
 	r, out  row.Row
 	vr      row.Row
@@ -336,9 +337,11 @@ func newCodecs(plan *Plan) (*codecs, error) {
 			}
 			c.proj = make([]int, c.new.Len())
 			c.defs = make([]row.Value, c.new.Len())
+			c.widen = make([]bool, c.new.Len())
 			for k, col := range c.new.Columns() {
 				c.proj[k] = c.old.Index(col.Name)
 				c.defs[k] = col.Default
+				c.widen[k] = c.proj[k] >= 0 && c.old.Column(c.proj[k]).Type != col.Type
 			}
 			c.out.Values = make([]row.Value, c.new.Len())
 			cs.byName[nt.Namespace] = c
@@ -370,6 +373,9 @@ func (c *tableCodec) migrate(dst, v []byte) ([]byte, error) {
 	for i, j := range c.proj {
 		if j >= 0 {
 			c.out.Values[i] = c.r.Values[j]
+			if c.widen[i] {
+				c.out.Values[i] = manifest.WidenValue(c.r.Values[j], c.new.Column(i).Type)
+			}
 		} else {
 			c.out.Values[i] = c.defs[i]
 		}

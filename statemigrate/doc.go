@@ -12,10 +12,12 @@
 //   - migrate: the operators, edges and keys are the same; columns were
 //     appended (a join side fills them with null or a declared default; an
 //     agg's new aggregates start empty and count from the migration point),
-//     dropped or reordered. Appended columns are a metadata change (saved
-//     values decode as they are); the others rewrite the values;
+//     dropped, reordered, or a join column's type widened (int32 to int64,
+//     float32 to float64, a decimal's precision up: manifest.Widens).
+//     Appended columns are a metadata change (saved values decode as they
+//     are); the others rewrite the values;
 //   - rebuild: a changed or added group/join key, a changed aggregate
-//     function or column type, an added or removed operator or edge, a
+//     function, another column type, an added or removed operator or edge, a
 //     changed join type. Rebuild the state with a side job (Bypass);
 //   - fix: the new manifest is no valid successor (version not bumped, a
 //     non-nullable column added without default).
