@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/hotcold/hotcold/internal/runcore"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/row"
@@ -73,51 +71,21 @@ type FileInput struct {
 	EventTime string       `yaml:"event_time"`
 	ColdTable string       `yaml:"cold_table"`
 	Columns   []FileColumn `yaml:"columns"`
-	line, col int
 }
 
 // FileColumn is a column of an input schema; Type is any spelling
 // row.ParseType accepts (bigint, string, timestamp(3), decimal(18, 2), ...).
 type FileColumn struct {
-	Name      string `yaml:"name"`
-	Type      string `yaml:"type"`
-	Nullable  bool   `yaml:"nullable"`
-	line, col int
+	Name     string `yaml:"name"`
+	Type     string `yaml:"type"`
+	Nullable bool   `yaml:"nullable"`
 }
 
 // FileOutput is an output column: From is "left.<column>" or
 // "right.<column>"; Name defaults to the column name.
 type FileOutput struct {
-	Name      string `yaml:"name"`
-	From      string `yaml:"from"`
-	line, col int
-}
-
-func (c *FileColumn) UnmarshalYAML(n *yaml.Node) error {
-	type plain FileColumn
-	if err := n.Decode((*plain)(c)); err != nil {
-		return err
-	}
-	c.line, c.col = n.Line, n.Column
-	return nil
-}
-
-func (c *FileOutput) UnmarshalYAML(n *yaml.Node) error {
-	type plain FileOutput
-	if err := n.Decode((*plain)(c)); err != nil {
-		return err
-	}
-	c.line, c.col = n.Line, n.Column
-	return nil
-}
-
-func (c *FileInput) UnmarshalYAML(n *yaml.Node) error {
-	type plain FileInput
-	if err := n.Decode((*plain)(c)); err != nil {
-		return err
-	}
-	c.line, c.col = n.Line, n.Column
-	return nil
+	Name string `yaml:"name"`
+	From string `yaml:"from"`
 }
 
 // ReadFile reads and parses a configuration file.
