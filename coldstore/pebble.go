@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hotcold/hotcold/internal/pebblelog"
 	"github.com/hotcold/hotcold/row"
 )
 
@@ -247,7 +248,7 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 		Cache:              cache,
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       64 << 20,
-		Logger:             pebbleLogger{o.Logger},
+		Logger:             pebblelog.New(o.Logger),
 	}
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
@@ -951,23 +952,6 @@ func nextMeta(table string, cur *tableMeta, checked *versionMeta, vm versionMeta
 var testHooks struct {
 	afterSST      func(n int) // after the n-th sstable of a load is written
 	beforePublish func()      // after ingestion, before publishing
-}
-
-// pebbleLogger sends Pebble's logs to slog.
-type pebbleLogger struct{ l *slog.Logger }
-
-func (l pebbleLogger) Infof(format string, args ...any) {
-	l.l.Debug("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.l.Error("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (l pebbleLogger) Fatalf(format string, args ...any) {
-	msg := "pebble: " + fmt.Sprintf(format, args...)
-	l.l.Error(msg)
-	panic(msg)
 }
 
 var (

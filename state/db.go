@@ -15,6 +15,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotcold/hotcold/internal/pebblelog"
 )
 
 // Key layout. Metadata lives under 0x00, rows under 0x01:
@@ -518,20 +520,7 @@ func cmpString(a, b string) int {
 // a state store (comparer, filters, logger). Open and Rewrite both use it,
 // so a store Rewrite builds opens with Open and vice versa.
 func storeOptions(log *slog.Logger) *pebble.Options {
-	return &pebble.Options{Logger: pebbleLogger{log}}
-}
-
-type pebbleLogger struct{ l *slog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
-}
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
-}
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
-	panic(fmt.Sprintf(format, args...))
+	return &pebble.Options{Logger: pebblelog.New(log)}
 }
 
 func metaKey(name string) []byte { return append([]byte{metaPrefix, 'm'}, name...) }
