@@ -235,6 +235,10 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := newMetrics(o.Registerer, pebbleBackend)
+	if err != nil {
+		return nil, fmt.Errorf("coldstore: open Pebble store %s: %w", dir, err)
+	}
 	if !o.MustExist {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("coldstore: create %s: %w", dir, err)
@@ -274,7 +278,7 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 		return nil, fmt.Errorf("coldstore: open Pebble store %s: %w", dir, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Pebble{dir: dir, opts: o, db: db, log: o.Logger, m: newMetrics(o.Registerer, pebbleBackend), ctx: ctx, cancel: cancel}
+	p := &Pebble{dir: dir, opts: o, db: db, log: o.Logger, m: m, ctx: ctx, cancel: cancel}
 	p.writerOpts = po.MakeWriterOptions(0, db.TableFormat())
 	p.writerOpts.Compression, _ = compressionProfile(o.Compression)
 	p.mu.tables = map[string]*pebbleTable{}

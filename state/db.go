@@ -146,6 +146,10 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", dir, err)
+	}
 	if opts.CacheBytes == 0 {
 		opts.CacheBytes = 64 << 20
 	}
@@ -178,7 +182,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	db := &DB{pdb: pdb, dir: dir, opts: opts, log: log, cache: cache,
 		namespaces: map[string]*Namespace{}, pendingOff: map[TopicPartition]int64{}, pendingMeta: map[string][]byte{}}
 	db.mu.offsets = map[TopicPartition]int64{}
-	db.m = newMetrics(opts.Registerer)
+	db.m = m
 	if err := db.load(); err != nil {
 		pdb.Close()
 		cache.Unref()

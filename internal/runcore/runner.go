@@ -179,7 +179,11 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{cfg: cfg, log: cfg.Logger, parts: map[int32]*partition{}, m: newMetrics(cfg.Registerer, cfg.Kind)}, nil
+	m, err := newMetrics(cfg.Registerer, cfg.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	return &Runner{cfg: cfg, log: cfg.Logger, parts: map[int32]*partition{}, m: m}, nil
 }
 
 // Stats is a snapshot of the runner's progress.
