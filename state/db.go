@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotcold/hotcold/internal/pebblelog"
@@ -74,6 +75,12 @@ type Options struct {
 	// missing store is an error, not a new one); Commit then fails. For
 	// reading a stopped job's offsets or rows without modifying its files.
 	ReadOnly bool
+	// FS is the filesystem the state lives on (Pebble's vfs). Nil means
+	// the operating system's (vfs.Default). Tests pass an in-memory one
+	// (vfs.NewCrashableMem) to crash the state at every sync point; the
+	// checkpoint upload and download work on the operating system's files
+	// only.
+	FS vfs.FS
 }
 
 func (o *Options) validate() error {
@@ -171,6 +178,9 @@ func Open(dir string, opts Options) (*DB, error) {
 	popts.Cache = cache
 	popts.MemTableSize = opts.MemTableBytes
 	popts.ReadOnly = opts.ReadOnly
+	if opts.FS != nil {
+		popts.FS = opts.FS
+	}
 	if opts.ReadOnly {
 		popts.ErrorIfNotExists = true
 	}
