@@ -37,11 +37,12 @@ var (
 
 type statCounters struct{ in, late, ignored atomic.Int64 }
 
-func newMetrics(reg prometheus.Registerer, id string) *metrics {
-	in := promreg.Register(reg, prometheus.NewCounterVec(inVec, []string{"operator"}))
-	out := promreg.Register(reg, prometheus.NewCounterVec(outVec, []string{"operator", "kind"}))
-	late := promreg.Register(reg, prometheus.NewCounterVec(lateVec, []string{"operator"}))
-	ign := promreg.Register(reg, prometheus.NewCounterVec(ignoredVec, []string{"operator"}))
+func newMetrics(reg prometheus.Registerer, id string) (*metrics, error) {
+	var cf promreg.Conflicts
+	in := promreg.Register(reg, prometheus.NewCounterVec(inVec, []string{"operator"}), &cf)
+	out := promreg.Register(reg, prometheus.NewCounterVec(outVec, []string{"operator", "kind"}), &cf)
+	late := promreg.Register(reg, prometheus.NewCounterVec(lateVec, []string{"operator"}), &cf)
+	ign := promreg.Register(reg, prometheus.NewCounterVec(ignoredVec, []string{"operator"}), &cf)
 	sc := &statCounters{}
 	m := &metrics{
 		in:      counter{in.WithLabelValues(id), &sc.in},
@@ -49,7 +50,7 @@ func newMetrics(reg prometheus.Registerer, id string) *metrics {
 		ignored: counter{ign.WithLabelValues(id), &sc.ignored},
 	}
 	m.out = out.MustCurryWith(prometheus.Labels{"operator": id})
-	return m
+	return m, cf.Err()
 }
 
 // register registers c, reusing an identical collector already registered

@@ -89,7 +89,9 @@ func New(db *state.DB, cfg Config) (*Operator, error) {
 	if op.log == nil {
 		op.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	op.m = newMetrics(cfg.Registerer, cfg.ID)
+	if op.m, err = newMetrics(cfg.Registerer, cfg.ID); err != nil {
+		return nil, fmt.Errorf("agg %s: %w", cfg.ID, err)
+	}
 	for _, g := range cfg.GroupBy {
 		i := cfg.Input.Index(g)
 		op.groupIdx = append(op.groupIdx, i)

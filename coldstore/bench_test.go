@@ -12,33 +12,9 @@ import (
 	"time"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/fixture"
 	"github.com/hotcold/hotcold/row"
 )
-
-// benchSchema has 8 columns whose value encoding is about 100 bytes.
-var benchSchema = row.MustSchema([]row.Column{
-	{Name: "id", Type: row.Int64},
-	{Name: "user_id", Type: row.Int64, Nullable: true},
-	{Name: "item", Type: row.String, Nullable: true},
-	{Name: "category", Type: row.String, Nullable: true},
-	{Name: "price", Type: row.Float64, Nullable: true},
-	{Name: "qty", Type: row.Int32, Nullable: true},
-	{Name: "ts", Type: row.Timestamp(row.Millisecond, ""), Nullable: true},
-	{Name: "note", Type: row.String, Nullable: true},
-}, nil, 1)
-
-func benchRow(id int64, rng *rand.Rand) row.Row {
-	return row.New(
-		row.Int64Value(id),
-		row.Int64Value(rng.Int64N(10_000_000)),
-		row.StringValue(fmt.Sprintf("item-%014d", rng.Int64N(1e12))),
-		row.StringValue(fmt.Sprintf("cat-%05d", rng.IntN(1000))),
-		row.Float64Value(float64(rng.IntN(100000))/100),
-		row.Int32Value(int32(rng.IntN(100))),
-		row.TimestampValue(1_760_000_000_000+rng.Int64N(86_400_000)),
-		row.StringValue(fmt.Sprintf("note %032x", rng.Uint64())),
-	)
-}
 
 var (
 	fixtureDir  string
@@ -311,3 +287,9 @@ func benchPebbleMultiGet256(b *testing.B, pinned bool) {
 // batches, the fastest way to write these rows with batches that we
 // measured).
 var benchBatchRows = []int{1000, 10000, 100000}
+
+// benchSchema is the shared benchmark table (8 columns, about 100 bytes a
+// value) without a key: loads name it.
+var benchSchema = row.MustSchema(fixture.BenchColumns, nil, 1)
+
+var benchRow = fixture.BenchRow

@@ -26,7 +26,8 @@ type metrics struct {
 	loadTime    prometheus.Observer
 }
 
-func newMetrics(reg prometheus.Registerer, backend string) *metrics {
+func newMetrics(reg prometheus.Registerer, backend string) (*metrics, error) {
+	var cf promreg.Conflicts
 	m := &metrics{
 		backend: backend,
 		loads: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -64,21 +65,21 @@ func newMetrics(reg prometheus.Registerer, backend string) *metrics {
 		}, []string{"backend"}),
 	}
 	if reg != nil {
-		m.loads = promreg.Register(reg, m.loads)
-		m.rows = promreg.Register(reg, m.rows)
-		m.dups = promreg.Register(reg, m.dups)
-		m.loadSecs = promreg.Register(reg, m.loadSecs)
-		m.lookups = promreg.Register(reg, m.lookups)
-		m.misses = promreg.Register(reg, m.misses)
-		m.pinned = promreg.Register(reg, m.pinned)
-		m.pinRefuse = promreg.Register(reg, m.pinRefuse)
+		m.loads = promreg.Register(reg, m.loads, &cf)
+		m.rows = promreg.Register(reg, m.rows, &cf)
+		m.dups = promreg.Register(reg, m.dups, &cf)
+		m.loadSecs = promreg.Register(reg, m.loadSecs, &cf)
+		m.lookups = promreg.Register(reg, m.lookups, &cf)
+		m.misses = promreg.Register(reg, m.misses, &cf)
+		m.pinned = promreg.Register(reg, m.pinned, &cf)
+		m.pinRefuse = promreg.Register(reg, m.pinRefuse, &cf)
 	}
 	m.rowsLoaded = m.rows.WithLabelValues(backend)
 	m.dupsLoaded = m.dups.WithLabelValues(backend)
 	m.loadTime = m.loadSecs.WithLabelValues(backend)
 	m.pinnedBytes = m.pinned.WithLabelValues(backend)
 	m.pinRefused = m.pinRefuse.WithLabelValues(backend)
-	return m
+	return m, cf.Err()
 }
 
 func (m *metrics) loaded(res LoadResult, err error) {

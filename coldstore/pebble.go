@@ -22,9 +22,11 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hotcold/hotcold/internal/pebblelog"
 	"github.com/hotcold/hotcold/row"
 )
 
@@ -66,12 +68,22 @@ type PebbleOptions struct {
 	// Registerer registers the store's metrics (hotcold_coldstore_*).
 	// Default nil: metrics are kept but not registered.
 	Registerer prometheus.Registerer
+	// FS is the filesystem the store and its loads' sstables live on
+	// (Pebble's vfs). Default nil: the operating system's (vfs.Default).
+	// Tests pass an in-memory one (vfs.NewCrashableMem) to crash the
+	// store at every sync point. With another FS than the default, a
+	// load's sort spills go to LoadSpec.TempDir or the system's temporary
+	// directory, on the operating system's files.
+	FS vfs.FS
 }
 
 func (o *PebbleOptions) withDefaults() (PebbleOptions, error) {
 	var c PebbleOptions
 	if o != nil {
 		c = *o
+	}
+	if c.FS == nil {
+		c.FS = vfs.Default
 	}
 	var errs []error
 	if c.CacheSize < 0 {
@@ -234,11 +246,15 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := newMetrics(o.Registerer, pebbleBackend)
+	if err != nil {
+		return nil, fmt.Errorf("coldstore: open Pebble store %s: %w", dir, err)
+	}
 	if !o.MustExist {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := o.FS.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("coldstore: create %s: %w", dir, err)
 		}
-	} else if err := holdsPebble(dir); err != nil {
+	} else if err := holdsPebble(o.FS, dir); err != nil {
 		return nil, err
 	}
 	cache := pebble.NewCache(o.CacheSize)
@@ -247,7 +263,8 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 		Cache:              cache,
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       64 << 20,
-		Logger:             pebbleLogger{o.Logger},
+		Logger:             pebblelog.New(o.Logger),
+		FS:                 o.FS,
 	}
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
@@ -273,7 +290,7 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 		return nil, fmt.Errorf("coldstore: open Pebble store %s: %w", dir, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Pebble{dir: dir, opts: o, db: db, log: o.Logger, m: newMetrics(o.Registerer, pebbleBackend), ctx: ctx, cancel: cancel}
+	p := &Pebble{dir: dir, opts: o, db: db, log: o.Logger, m: m, ctx: ctx, cancel: cancel}
 	p.writerOpts = po.MakeWriterOptions(0, db.TableFormat())
 	p.writerOpts.Compression, _ = compressionProfile(o.Compression)
 	p.mu.tables = map[string]*pebbleTable{}
@@ -292,16 +309,16 @@ func OpenPebble(dir string, opts *PebbleOptions) (*Pebble, error) {
 
 // holdsPebble returns ErrNoStore unless dir exists and holds a Pebble
 // database (its OPTIONS or MANIFEST files).
-func holdsPebble(dir string) error {
-	ents, err := os.ReadDir(dir)
+func holdsPebble(fs vfs.FS, dir string) error {
+	names, err := fs.List(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%w at %s: the directory does not exist (check the path; create the store with `hotcold load --store pebble:%s ...` or `hotcold load sample`)", ErrNoStore, dir, dir)
 	}
 	if err != nil {
 		return fmt.Errorf("coldstore: open %s: %w", dir, err)
 	}
-	for _, e := range ents {
-		if n := e.Name(); strings.HasPrefix(n, "MANIFEST-") || strings.HasPrefix(n, "OPTIONS-") {
+	for _, n := range names {
+		if strings.HasPrefix(n, "MANIFEST-") || strings.HasPrefix(n, "OPTIONS-") {
 			return nil
 		}
 	}
@@ -372,7 +389,7 @@ func (p *Pebble) init() error {
 			return fmt.Errorf("coldstore: remove unpublished loads: %w", err)
 		}
 	}
-	if err := os.RemoveAll(filepath.Join(p.dir, loadTmpDir)); err != nil {
+	if err := p.opts.FS.RemoveAll(filepath.Join(p.dir, loadTmpDir)); err != nil {
 		return fmt.Errorf("coldstore: remove load leftovers: %w", err)
 	}
 
@@ -778,15 +795,19 @@ func (p *Pebble) Load(ctx context.Context, spec LoadSpec) (res LoadResult, err e
 		if !published {
 			p.unstage(spec.Table, id)
 		}
-		_ = os.RemoveAll(tmp)
+		_ = p.opts.FS.RemoveAll(tmp)
 	}()
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
+	if err := p.opts.FS.MkdirAll(tmp, 0o755); err != nil {
 		return res, fmt.Errorf("coldstore: load %s: %w", spec.Table, err)
 	}
 
+	spillDir := tmp // sort spills use the operating system's files
+	if p.opts.FS != vfs.Default {
+		spillDir = ""
+	}
 	ssts := &sstSet{p: p, dir: tmp, prefix: dataPrefix(spec.Table, id), target: p.opts.SSTableSize}
 	pl := &pipeline{
-		spec: &spec, schema: schema, workers: p.opts.LoadWorkers, tempDir: tmp, prog: prog,
+		spec: &spec, schema: schema, workers: p.opts.LoadWorkers, tempDir: spillDir, prog: prog,
 		newWriter: func(ctx context.Context, part int) (pairWriter, error) {
 			return &sstWriter{set: ssts, part: part}, nil
 		},
@@ -951,23 +972,6 @@ func nextMeta(table string, cur *tableMeta, checked *versionMeta, vm versionMeta
 var testHooks struct {
 	afterSST      func(n int) // after the n-th sstable of a load is written
 	beforePublish func()      // after ingestion, before publishing
-}
-
-// pebbleLogger sends Pebble's logs to slog.
-type pebbleLogger struct{ l *slog.Logger }
-
-func (l pebbleLogger) Infof(format string, args ...any) {
-	l.l.Debug("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.l.Error("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (l pebbleLogger) Fatalf(format string, args ...any) {
-	msg := "pebble: " + fmt.Sprintf(format, args...)
-	l.l.Error(msg)
-	panic(msg)
 }
 
 var (

@@ -57,7 +57,7 @@ func (w *sstWriter) add(k, v []byte) error {
 	if w.w == nil {
 		w.path = filepath.Join(w.set.dir, fmt.Sprintf("%04d-%06d.sst", w.part, w.n))
 		w.n++
-		f, err := vfs.Default.Create(w.path, vfs.WriteCategoryUnspecified)
+		f, err := w.set.p.opts.FS.Create(w.path, vfs.WriteCategoryUnspecified)
 		if err != nil {
 			return fmt.Errorf("write sstable: %w", err)
 		}

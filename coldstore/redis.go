@@ -207,6 +207,10 @@ func OpenRedis(ctx context.Context, opts *RedisOptions) (*Redis, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := newMetrics(o.Registerer, redisBackend)
+	if err != nil {
+		return nil, fmt.Errorf("coldstore: open Redis store: %w", err)
+	}
 	if opts.Logger != nil {
 		routeRedisLogs(opts.Logger)
 	}
@@ -231,7 +235,7 @@ func OpenRedis(ctx context.Context, opts *RedisOptions) (*Redis, error) {
 		}
 	}
 	ctx2, cancel := context.WithCancel(context.Background())
-	r := &Redis{opts: o, c: c, cluster: cluster, log: o.Logger, m: newMetrics(o.Registerer, redisBackend), ctx: ctx2, cancel: cancel}
+	r := &Redis{opts: o, c: c, cluster: cluster, log: o.Logger, m: m, ctx: ctx2, cancel: cancel}
 	r.mu.tables = map[string]*redisTable{}
 	fail := func(err error) (*Redis, error) {
 		cancel()

@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/dustin/go-humanize"
 )
 
 // The rules in this file look for the reason of slow processing. They stay
@@ -165,18 +167,8 @@ func (r *GCRule) Check(_ context.Context, ev *Evidence) []Finding {
 	return out
 }
 
-func bytesIEC(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// bytesIEC renders a size in binary units (go-humanize): "3.0 GiB".
+func bytesIEC(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 
 // SkewRule reports vertices whose busiest subtask receives far more records
 // than the median subtask, naming the hot subtask.

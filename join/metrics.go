@@ -14,11 +14,12 @@ type opMetrics struct {
 	coversUntil                                              *prometheus.GaugeVec
 }
 
-func newOpMetrics(reg prometheus.Registerer, op, left, right string) *opMetrics {
+func newOpMetrics(reg prometheus.Registerer, op, left, right string) (*opMetrics, error) {
+	var cf promreg.Conflicts
 	vec := func(name, help string) *prometheus.CounterVec {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"operator", "input"})
 		if reg != nil {
-			v = promreg.Register(reg, v)
+			v = promreg.Register(reg, v, &cf)
 		}
 		return v
 	}
@@ -39,18 +40,18 @@ func newOpMetrics(reg prometheus.Registerer, op, left, right string) *opMetrics 
 	}
 	out := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotcold_join_output_rows_total", Help: "Changelog rows emitted."}, []string{"operator"})
 	if reg != nil {
-		out = promreg.Register(reg, out)
-		m.coldSeconds = promreg.Register(reg, m.coldSeconds)
-		m.coversUntil = promreg.Register(reg, m.coversUntil)
+		out = promreg.Register(reg, out, &cf)
+		m.coldSeconds = promreg.Register(reg, m.coldSeconds, &cf)
+		m.coversUntil = promreg.Register(reg, m.coversUntil, &cf)
 	}
 	m.outputs = out.WithLabelValues(op)
 	retries := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotcold_join_cold_lookup_retries_total",
 		Help: "Cold MultiGet calls that failed and were retried."}, []string{"operator"})
 	if reg != nil {
-		retries = promreg.Register(reg, retries)
+		retries = promreg.Register(reg, retries, &cf)
 	}
 	m.coldRetries = retries.WithLabelValues(op)
-	return m
+	return m, cf.Err()
 }
 
 type statsCounters struct {

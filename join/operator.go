@@ -138,7 +138,9 @@ func New(ctx context.Context, db *state.DB, cfg Config) (*Operator, error) {
 		return nil, fmt.Errorf("join: output schema: %w", err)
 	}
 	o.out = out
-	o.m = newOpMetrics(c.Registerer, c.Name, c.Left.Name, c.Right.Name)
+	if o.m, err = newOpMetrics(c.Registerer, c.Name, c.Left.Name, c.Right.Name); err != nil {
+		return nil, fmt.Errorf("join %s: %w", c.Name, err)
+	}
 	o.stats = &statsCounters{}
 	if v, ok, err := db.Meta(o.watermarkKey()); err != nil {
 		return nil, fmt.Errorf("join: read watermark: %w", err)

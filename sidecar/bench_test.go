@@ -2,7 +2,6 @@ package sidecar_test
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/fixture"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/sidecar"
 )
@@ -21,30 +21,6 @@ import (
 // internal/benchreport/recorded/sidecar-vs-redis.md).
 
 const benchRows = 100_000
-
-var benchSchema = row.MustSchema([]row.Column{
-	{Name: "id", Type: row.Int64},
-	{Name: "user_id", Type: row.Int64, Nullable: true},
-	{Name: "item", Type: row.String, Nullable: true},
-	{Name: "category", Type: row.String, Nullable: true},
-	{Name: "price", Type: row.Float64, Nullable: true},
-	{Name: "qty", Type: row.Int32, Nullable: true},
-	{Name: "ts", Type: row.Timestamp(row.Millisecond, ""), Nullable: true},
-	{Name: "note", Type: row.String, Nullable: true},
-}, []string{"id"}, 1)
-
-func benchRow(id int64, rng *rand.Rand) row.Row {
-	return row.New(
-		row.Int64Value(id),
-		row.Int64Value(rng.Int64N(10_000_000)),
-		row.StringValue(fmt.Sprintf("item-%014d", rng.Int64N(1e12))),
-		row.StringValue(fmt.Sprintf("cat-%05d", rng.IntN(1000))),
-		row.Float64Value(float64(rng.IntN(100000))/100),
-		row.Int32Value(int32(rng.IntN(100))),
-		row.TimestampValue(1_760_000_000_000+rng.Int64N(86_400_000)),
-		row.StringValue(fmt.Sprintf("note %032x", rng.Uint64())),
-	)
-}
 
 // benchFixture is one sidecar over benchRows rows shared by every
 // benchmark of the test binary (stopped by TestMain), with its cache warm,
@@ -167,3 +143,8 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+var (
+	benchSchema = fixture.BenchSchema
+	benchRow    = fixture.BenchRow
+)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/fixture"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/sidecar"
 )
@@ -195,16 +196,7 @@ func (h *hookStore) Describe(ctx context.Context, table string) (coldstore.Table
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+var eventually = fixture.Eventually
 
 func key(i int64) []row.Value { return []row.Value{row.Int64Value(i)} }
 

@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotcold/hotcold/internal/pebblelog"
 )
 
 // Key layout. Metadata lives under 0x00, rows under 0x01:
@@ -72,6 +75,12 @@ type Options struct {
 	// missing store is an error, not a new one); Commit then fails. For
 	// reading a stopped job's offsets or rows without modifying its files.
 	ReadOnly bool
+	// FS is the filesystem the state lives on (Pebble's vfs). Nil means
+	// the operating system's (vfs.Default). Tests pass an in-memory one
+	// (vfs.NewCrashableMem) to crash the state at every sync point; the
+	// checkpoint upload and download work on the operating system's files
+	// only.
+	FS vfs.FS
 }
 
 func (o *Options) validate() error {
@@ -144,6 +153,10 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", dir, err)
+	}
 	if opts.CacheBytes == 0 {
 		opts.CacheBytes = 64 << 20
 	}
@@ -165,6 +178,9 @@ func Open(dir string, opts Options) (*DB, error) {
 	popts.Cache = cache
 	popts.MemTableSize = opts.MemTableBytes
 	popts.ReadOnly = opts.ReadOnly
+	if opts.FS != nil {
+		popts.FS = opts.FS
+	}
 	if opts.ReadOnly {
 		popts.ErrorIfNotExists = true
 	}
@@ -176,7 +192,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	db := &DB{pdb: pdb, dir: dir, opts: opts, log: log, cache: cache,
 		namespaces: map[string]*Namespace{}, pendingOff: map[TopicPartition]int64{}, pendingMeta: map[string][]byte{}}
 	db.mu.offsets = map[TopicPartition]int64{}
-	db.m = newMetrics(opts.Registerer)
+	db.m = m
 	if err := db.load(); err != nil {
 		pdb.Close()
 		cache.Unref()
@@ -518,20 +534,7 @@ func cmpString(a, b string) int {
 // a state store (comparer, filters, logger). Open and Rewrite both use it,
 // so a store Rewrite builds opens with Open and vice versa.
 func storeOptions(log *slog.Logger) *pebble.Options {
-	return &pebble.Options{Logger: pebbleLogger{log}}
-}
-
-type pebbleLogger struct{ l *slog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
-}
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
-}
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
-	panic(fmt.Sprintf(format, args...))
+	return &pebble.Options{Logger: pebblelog.New(log)}
 }
 
 func metaKey(name string) []byte { return append([]byte{metaPrefix, 'm'}, name...) }

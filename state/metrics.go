@@ -14,7 +14,8 @@ type metrics struct {
 	commitSeconds prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	var cf promreg.Conflicts
 	m := &metrics{
 		buckets: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotcold_state_buckets",
 			Help: "Live event-time day buckets per state namespace (summed over open DBs)."}, []string{"namespace"}),
@@ -28,13 +29,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Latency of state batch commits.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}),
 	}
 	if reg != nil {
-		m.buckets = promreg.Register(reg, m.buckets)
-		m.bytes = promreg.Register(reg, m.bytes)
-		m.lagging = promreg.Register(reg, m.lagging)
-		m.expired = promreg.Register(reg, m.expired)
-		m.commitSeconds = promreg.Register(reg, m.commitSeconds)
+		m.buckets = promreg.Register(reg, m.buckets, &cf)
+		m.bytes = promreg.Register(reg, m.bytes, &cf)
+		m.lagging = promreg.Register(reg, m.lagging, &cf)
+		m.expired = promreg.Register(reg, m.expired, &cf)
+		m.commitSeconds = promreg.Register(reg, m.commitSeconds, &cf)
 	}
-	return m
+	return m, cf.Err()
 }
 
 // register registers c, or returns the collector already registered under

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -19,10 +18,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hotcold/hotcold/agg"
-	aggrunner "github.com/hotcold/hotcold/agg/runner"
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/diag"
-	"github.com/hotcold/hotcold/internal/runcore"
+	"github.com/hotcold/hotcold/internal/bypasstest"
 	"github.com/hotcold/hotcold/mock"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
@@ -214,105 +212,6 @@ func coldStore(t *testing.T) coldstore.Backend {
 
 // ---- a bypass rebuild on kfake with in-process agg jobs (as statemigrate's tests)
 
-var refundRows = row.MustSchema([]row.Column{
-	{Name: "city", Type: row.String},
-	{Name: "refund_id", Type: row.Int64},
-	{Name: "amount", Type: row.Int64},
-}, nil, 1)
-
-func refundsAgg(logic statemigrate.Logic) agg.Config {
-	c := agg.Config{ID: "refunds_by_city", Input: refundRows, GroupBy: []string{"city"},
-		InputName: "refunds", OutputName: "refunds_by_city",
-		Aggregates: []agg.Aggregate{{Name: "n", Func: agg.Count}, {Name: "total", Func: agg.Sum, Arg: "amount"}}}
-	if logic == statemigrate.NewLogic {
-		c.Version = 2
-		c.Aggregates = append(c.Aggregates, agg.Aggregate{Name: "biggest", Func: agg.Max, Arg: "amount"})
-	}
-	return c
-}
-
-type runnerJobs struct {
-	brokers []string
-	mu      sync.Mutex
-	running map[statemigrate.Role]*runningJob
-}
-
-type runningJob struct {
-	r      *aggrunner.Runner
-	cancel context.CancelFunc
-	done   chan error
-}
-
-func (j *runnerJobs) Start(ctx context.Context, role statemigrate.Role, spec statemigrate.JobSpec) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if rj := j.running[role]; rj != nil {
-		select {
-		case err := <-rj.done:
-			delete(j.running, role)
-			if err != nil && !errors.Is(err, context.Canceled) {
-				return err
-			}
-		default:
-			return nil
-		}
-	}
-	// The job as hotcold agg runs it: a group member with one state per
-	// partition (p<N>) under spec.StateDir.
-	cfg := aggrunner.Config{Agg: refundsAgg(spec.Logic), Job: "refunds", Brokers: j.brokers,
-		InputTopic: "refunds", OutputTopic: spec.OutputTopic, StateDir: spec.StateDir, Group: spec.Group, NoSync: true, MaxPollRecords: 7}
-	if spec.StopAt != nil {
-		cfg.StopAt = runcore.StopAt{}
-		for tp, o := range spec.StopAt {
-			if cfg.StopAt[tp.Topic] == nil {
-				cfg.StopAt[tp.Topic] = map[int32]int64{}
-			}
-			cfg.StopAt[tp.Topic][tp.Partition] = o
-		}
-	}
-	r, err := aggrunner.New(cfg)
-	if err != nil {
-		return err
-	}
-	rctx, cancel := context.WithCancel(context.Background())
-	rj := &runningJob{r: r, cancel: cancel, done: make(chan error, 1)}
-	go func() { rj.done <- r.Run(rctx) }()
-	j.running[role] = rj
-	return nil
-}
-
-func (j *runnerJobs) Stop(ctx context.Context, role statemigrate.Role) error {
-	j.mu.Lock()
-	rj := j.running[role]
-	delete(j.running, role)
-	j.mu.Unlock()
-	if rj == nil {
-		return nil
-	}
-	rj.cancel()
-	err := <-rj.done
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
-}
-
-func (j *runnerJobs) Wait(ctx context.Context, role statemigrate.Role) error {
-	j.mu.Lock()
-	rj := j.running[role]
-	delete(j.running, role)
-	j.mu.Unlock()
-	if rj == nil {
-		return nil
-	}
-	select {
-	case err := <-rj.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // bypassRun prepares a bypass rebuild stopped after stage 2 (as after a
 // crash), and returns the migrations directory and the function that
 // resumes or aborts it with its log in WORK-DIR/bypass.log, as hotcold
@@ -325,7 +224,7 @@ func bypassRun(t *testing.T) (string, func(ctx context.Context, dir string, abor
 	}
 	t.Cleanup(c.Close)
 	brokers := c.ListenAddrs()
-	jobs := &runnerJobs{brokers: brokers, running: map[statemigrate.Role]*runningJob{}}
+	jobs := bypasstest.NewJobs(brokers, kgo.FetchMaxWait(50*time.Millisecond))
 	root := t.TempDir() // removed after the jobs are stopped (cleanups run last first)
 	t.Cleanup(func() {
 		for _, r := range []statemigrate.Role{statemigrate.Online, statemigrate.Side} {
@@ -338,7 +237,7 @@ func bypassRun(t *testing.T) (string, func(ctx context.Context, dir string, abor
 			t.Fatal(err)
 		}
 		defer db.Close()
-		op, err := agg.New(db, refundsAgg(l))
+		op, err := agg.New(db, bypasstest.RefundsAgg(l))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -389,7 +288,7 @@ func bypassRun(t *testing.T) (string, func(ctx context.Context, dir string, abor
 
 func produceRefunds(t *testing.T, brokers []string, n int) {
 	t.Helper()
-	codec, err := row.NewCodec(row.FormatChangelogJSON, refundRows)
+	codec, err := row.NewCodec(row.FormatChangelogJSON, bypasstest.RefundRows)
 	if err != nil {
 		t.Fatal(err)
 	}

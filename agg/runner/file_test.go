@@ -45,8 +45,8 @@ func TestAggConfigMistakesAreAllReportedWithTheirPlace(t *testing.T) {
 	shape = edit(shape, "  max_poll_records: 10000", "  max_poll_records: lots")
 	_, err = runner.ParseFile("agg.yaml", []byte(shape))
 	for _, want := range []string{
-		`agg.yaml:41:1: groupby: unknown field "groupby" at the top level: did you mean group_by?`,
-		`agg.yaml:19:21: kafka.max_poll_records: "lots" is not a whole number`,
+		`agg.yaml:41:1: groupby: unknown field; did you mean group_by?`,
+		`agg.yaml:19:21: kafka.max_poll_records: want a whole number, got "lots"`,
 		"(2 problems)",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -3,12 +3,11 @@ package runcore
 import (
 	"errors"
 	"fmt"
-	"reflect"
-	"regexp"
 	"sort"
-	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hotcold/hotcold/internal/yamlerr"
 )
 
 // The sections every runner's configuration file shares (kafka:, state:,
@@ -48,45 +47,30 @@ type Doc struct {
 }
 
 // ParseDoc parses data (a file called name) into v, a pointer to a struct
-// with yaml tags. Unknown fields and values of the wrong shape are errors
-// naming file:line:col and the YAML path, all reported at once. example
-// names the documented example file for the empty-file error.
+// with yaml tags, through internal/yamlerr: unknown fields (with the
+// nearest known one), values of the wrong shape and scalars that do not
+// parse are errors naming file:line:col and the YAML path, all reported at
+// once, never a Go type. example names the documented example file for
+// the empty-file error.
 func ParseDoc(name string, data []byte, v any, example string) (*Doc, error) {
-	d := &Doc{Name: name, Root: &yaml.Node{}}
-	if err := yaml.Unmarshal(data, d.Root); err != nil {
-		return nil, fmt.Errorf("runner: %s", d.yamlError(err))
+	root, err := yamlerr.Parse(name, data)
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
 	}
-	if d.Root.Kind == 0 || len(d.Root.Content) == 0 {
+	if root.Kind == 0 || len(root.Content) == 0 || root.Content[0].Tag == "!!null" {
 		return nil, fmt.Errorf("runner: %s is empty: see %s for a documented example", name, example)
 	}
-	var probs []Problem
-	CheckShape(d.Root, reflect.TypeOf(v).Elem(), "", &probs)
-	if len(probs) > 0 {
+	d := &Doc{Name: name, Root: root}
+	var es yamlerr.Errors
+	yamlerr.DecodeNode(name, root.Content[0], "", v, &es)
+	if len(es.List) > 0 {
+		probs := make([]Problem, len(es.List))
+		for i, e := range es.List {
+			probs[i] = Problem{Line: e.Line, Col: e.Column, Path: e.Path, Msg: e.Msg}
+		}
 		return nil, d.Err(probs)
 	}
-	if err := d.Root.Decode(v); err != nil {
-		return nil, fmt.Errorf("runner: %s", d.yamlError(err))
-	}
 	return d, nil
-}
-
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-
-// yamlError rewrites a yaml.v3 error ("yaml: line 3: ...") as file:line.
-func (d *Doc) yamlError(err error) string {
-	var lines []string
-	msgs := []string{err.Error()}
-	if te, ok := err.(*yaml.TypeError); ok {
-		msgs = te.Errors
-	}
-	for _, m := range msgs {
-		if g := yamlLine.FindStringSubmatch(m); g != nil {
-			lines = append(lines, fmt.Sprintf("%s:%s: %s", d.Name, g[1], g[2]))
-		} else {
-			lines = append(lines, d.Name+": "+strings.TrimPrefix(m, "yaml: "))
-		}
-	}
-	return strings.Join(lines, "\n")
 }
 
 // Add records a problem at the YAML path (at its parent when the field is
@@ -101,8 +85,8 @@ func (d *Doc) Add(probs *[]Problem, path string, format string, args ...any) {
 	*probs = append(*probs, p)
 }
 
-// Err is one error listing every problem in file order, each as
-// file:line:col: path: message.
+// Err is one error listing every problem in file order, each a
+// *yamlerr.Error: file:line:col: path: message.
 func (d *Doc) Err(probs []Problem) error {
 	sort.SliceStable(probs, func(i, j int) bool {
 		if probs[i].Line != probs[j].Line {
@@ -112,15 +96,7 @@ func (d *Doc) Err(probs []Problem) error {
 	})
 	errs := make([]error, len(probs))
 	for i, p := range probs {
-		where := d.Name
-		if p.Line > 0 {
-			where = fmt.Sprintf("%s:%d:%d", d.Name, p.Line, p.Col)
-		}
-		if p.Path != "" {
-			errs[i] = fmt.Errorf("%s: %s: %s", where, p.Path, p.Msg)
-		} else {
-			errs[i] = fmt.Errorf("%s: %s", where, p.Msg)
-		}
+		errs[i] = &yamlerr.Error{File: d.Name, Line: p.Line, Column: p.Col, Path: p.Path, Msg: p.Msg}
 	}
 	return fmt.Errorf("runner: invalid config (%d problem%s):\n%w", len(probs), plural(len(probs)), errors.Join(errs...))
 }

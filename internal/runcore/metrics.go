@@ -17,7 +17,8 @@ type metrics struct {
 // hotcold_<kind>_runner_records_total, hotcold_<kind>_runner_produced_total,
 // hotcold_<kind>_dirty_records_total{topic,policy} and
 // hotcold_<kind>_runner_batch_seconds.
-func newMetrics(reg prometheus.Registerer, kind string) *metrics {
+func newMetrics(reg prometheus.Registerer, kind string) (*metrics, error) {
+	var cf promreg.Conflicts
 	m := &metrics{
 		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "hotcold_" + kind + "_runner_records_total",
 			Help: "Input records consumed and committed (processed, dirty or passed over)."}),
@@ -28,10 +29,10 @@ func newMetrics(reg prometheus.Registerer, kind string) *metrics {
 			Help: "Time to process, commit and deliver one poll batch.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)}),
 	}
 	if reg != nil {
-		m.records = promreg.Register(reg, m.records)
-		m.outputs = promreg.Register(reg, m.outputs)
-		m.dirty = promreg.Register(reg, m.dirty)
-		m.batchSeconds = promreg.Register(reg, m.batchSeconds)
+		m.records = promreg.Register(reg, m.records, &cf)
+		m.outputs = promreg.Register(reg, m.outputs, &cf)
+		m.dirty = promreg.Register(reg, m.dirty, &cf)
+		m.batchSeconds = promreg.Register(reg, m.batchSeconds, &cf)
 	}
-	return m
+	return m, cf.Err()
 }

@@ -195,7 +195,11 @@ func New(cfg Config) (*Runner, error) {
 			return nil, err
 		}
 	}
-	return &Runner{cfg: cfg, log: cfg.Logger, parts: map[int32]*partition{}, m: newMetrics(cfg.Registerer, cfg.Kind)}, nil
+	m, err := newMetrics(cfg.Registerer, cfg.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	return &Runner{cfg: cfg, log: cfg.Logger, parts: map[int32]*partition{}, m: m}, nil
 }
 
 // checkStateDirs checks the manifest of every partition state directory

@@ -158,9 +158,14 @@ func DecodeNode(file string, n *yaml.Node, path string, v any, es *Errors) {
 }
 
 type decoder struct {
-	file string
-	es   *Errors
+	file   string
+	es     *Errors
+	visits int // values decoded, aliases expanded
 }
+
+// maxVisits bounds the values one decode visits, so that aliases of
+// aliases (a "billion laughs" document) cannot make it exponential.
+const maxVisits = 1 << 18
 
 var (
 	nodeType     = reflect.TypeOf(yaml.Node{})
@@ -191,6 +196,12 @@ func describe(n *yaml.Node) string {
 }
 
 func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
+	if d.visits++; d.visits > maxVisits {
+		if d.visits == maxVisits+1 {
+			d.es.add(d.file, n, path, "the document expands to more than %d values (aliases of aliases?): write the values out", maxVisits)
+		}
+		return
+	}
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}

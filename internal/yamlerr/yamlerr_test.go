@@ -147,3 +147,21 @@ func TestLocateFindsAFieldPathOrItsDeepestParent(t *testing.T) {
 		}
 	}
 }
+
+// Aliases of aliases expand exponentially; the decode stops with an error
+// instead of running for ever.
+func TestDecodeStopsAnAliasBomb(t *testing.T) {
+	doc := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	prev := "a"
+	for _, l := range []string{"b", "c", "d", "e", "f", "g", "h"} {
+		doc += l + ": &" + l + " [*" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + "]\n"
+		prev = l
+	}
+	var v struct {
+		H [][][][][][][][]string `yaml:"h"`
+	}
+	es := yamlerr.Decode("bomb.yaml", []byte(doc), &v)
+	if n := strings.Count(es.Err().Error(), "expands to more than"); n != 1 || !es.Has("h") {
+		t.Fatalf("%d expansion errors: %v", n, es.Err())
+	}
+}

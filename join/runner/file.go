@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/hotcold/hotcold/internal/runcore"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/manifest"
@@ -85,7 +83,6 @@ type fileInput struct {
 	EventTime string       `yaml:"event_time"`
 	ColdTable string       `yaml:"cold_table"`
 	Columns   []fileColumn `yaml:"columns"`
-	line, col int
 }
 
 // fileColumn is a column of an input schema; Type is any spelling
@@ -93,46 +90,17 @@ type fileInput struct {
 // Default, written as in the JSON formats ("unknown", "0", "2026-11-22"),
 // is the value of the column in rows stored before it was added.
 type fileColumn struct {
-	Name      string  `yaml:"name"`
-	Type      string  `yaml:"type"`
-	Nullable  bool    `yaml:"nullable"`
-	Default   *string `yaml:"default"`
-	line, col int
+	Name     string  `yaml:"name"`
+	Type     string  `yaml:"type"`
+	Nullable bool    `yaml:"nullable"`
+	Default  *string `yaml:"default"`
 }
 
 // fileOutput is an output column: From is "left.<column>" or
 // "right.<column>"; Name defaults to the column name.
 type fileOutput struct {
-	Name      string `yaml:"name"`
-	From      string `yaml:"from"`
-	line, col int
-}
-
-func (c *fileColumn) UnmarshalYAML(n *yaml.Node) error {
-	type plain fileColumn
-	if err := n.Decode((*plain)(c)); err != nil {
-		return err
-	}
-	c.line, c.col = n.Line, n.Column
-	return nil
-}
-
-func (c *fileOutput) UnmarshalYAML(n *yaml.Node) error {
-	type plain fileOutput
-	if err := n.Decode((*plain)(c)); err != nil {
-		return err
-	}
-	c.line, c.col = n.Line, n.Column
-	return nil
-}
-
-func (c *fileInput) UnmarshalYAML(n *yaml.Node) error {
-	type plain fileInput
-	if err := n.Decode((*plain)(c)); err != nil {
-		return err
-	}
-	c.line, c.col = n.Line, n.Column
-	return nil
+	Name string `yaml:"name"`
+	From string `yaml:"from"`
 }
 
 // ReadFile reads and parses a configuration file.

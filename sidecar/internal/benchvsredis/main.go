@@ -57,6 +57,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/fixture"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/sidecar"
 	"github.com/hotcold/hotcold/sidecar/lookuppb"
@@ -70,30 +71,6 @@ var (
 	flagStore    = flag.String("store", "pebble", "cold store behind the sidecar: pebble or memory")
 	flagBatchG   = flag.Int("batch-goroutines", 8, "goroutines issuing 256-key batches")
 )
-
-var schema = row.MustSchema([]row.Column{
-	{Name: "id", Type: row.Int64},
-	{Name: "user_id", Type: row.Int64, Nullable: true},
-	{Name: "item", Type: row.String, Nullable: true},
-	{Name: "category", Type: row.String, Nullable: true},
-	{Name: "price", Type: row.Float64, Nullable: true},
-	{Name: "qty", Type: row.Int32, Nullable: true},
-	{Name: "ts", Type: row.Timestamp(row.Millisecond, ""), Nullable: true},
-	{Name: "note", Type: row.String, Nullable: true},
-}, []string{"id"}, 1)
-
-func makeRow(id int64, rng *rand.Rand) row.Row {
-	return row.New(
-		row.Int64Value(id),
-		row.Int64Value(rng.Int64N(10_000_000)),
-		row.StringValue(fmt.Sprintf("item-%014d", rng.Int64N(1e12))),
-		row.StringValue(fmt.Sprintf("cat-%05d", rng.IntN(1000))),
-		row.Float64Value(float64(rng.IntN(100000))/100),
-		row.Int32Value(int32(rng.IntN(100))),
-		row.TimestampValue(1_760_000_000_000+rng.Int64N(86_400_000)),
-		row.StringValue(fmt.Sprintf("note %032x", rng.Uint64())),
-	)
-}
 
 func main() {
 	flag.Parse()
@@ -835,3 +812,10 @@ func redisVersion(ctx context.Context) string {
 func shortenMget(cmd string) string {
 	return strings.Replace(cmd, strings.Repeat(" key:__rand_int__", 256), " key:__rand_int__ ... (256 times)", 1)
 }
+
+// The table measured is the shared benchmark table of the cold store and
+// sidecar benchmarks.
+var (
+	schema  = fixture.BenchSchema
+	makeRow = fixture.BenchRow
+)
