@@ -135,3 +135,9 @@ func DeleteLiveData(p *Pebble, table string) error {
 	}
 	return p.db.DeleteRange(t.prefix, row.PrefixEnd(t.prefix), pebble.Sync)
 }
+
+// RedisDataKey returns the Redis key that holds a row of the live version
+// of table.
+func RedisDataKey(ctx context.Context, r *Redis, table string, key []row.Value) (string, error) {
+	return r.dataKey(ctx, table, key)
+}

@@ -1143,9 +1143,9 @@ func (r *Redis) publish(ctx context.Context, table, lease string, checked *versi
 	}
 }
 
-// DataKey returns the Redis key that holds a row of the live version of
-// table, for inspection with redis-cli (GET) and for benchmarks.
-func (r *Redis) DataKey(ctx context.Context, table string, key []row.Value) (string, error) {
+// dataKey returns the Redis key that holds a row of the live version of
+// table (tests and benchmarks reach it through export_test.go).
+func (r *Redis) dataKey(ctx context.Context, table string, key []row.Value) (string, error) {
 	t, err := r.table(ctx, table)
 	if err != nil {
 		return "", err

@@ -42,7 +42,7 @@ func BenchmarkRedisMultiGet256(b *testing.B) {
 	raw := make([]string, 256)
 	for i := range keys {
 		keys[i] = []row.Value{row.Int64Value(int64(i * 373 % 100_000))}
-		if raw[i], err = r.DataKey(ctx, "bench", keys[i]); err != nil {
+		if raw[i], err = coldstore.RedisDataKey(ctx, r, "bench", keys[i]); err != nil {
 			b.Fatal(err)
 		}
 	}

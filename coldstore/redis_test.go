@@ -133,7 +133,7 @@ func TestRedisDataKeyIsSafeForRedisCLI(t *testing.T) {
 	if _, err := r.Load(context.Background(), coldstore.LoadSpec{Table: "t", Version: "v1", Key: []string{"k"}, Source: coldstore.RowSource(s, []row.Row{row.New(row.StringValue("a\x00b"), row.Int64Value(1))})}); err != nil {
 		t.Fatal(err)
 	}
-	k, err := r.DataKey(context.Background(), "t", []row.Value{row.StringValue("a\x00b")})
+	k, err := coldstore.RedisDataKey(context.Background(), r, "t", []row.Value{row.StringValue("a\x00b")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,25 +5,27 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 )
 
 // PrometheusClient runs range queries against the Prometheus HTTP API
-// (/api/v1/query_range). It implements MetricsSource and is safe for
-// concurrent use.
+// (/api/v1/query_range) through client_golang's api/prometheus/v1. It
+// implements MetricsSource and is safe for concurrent use.
 type PrometheusClient struct {
-	base string
-	hc   *http.Client
+	api promv1.API
 }
 
 // NewPrometheusClient returns a client for the Prometheus server at baseURL
 // ("http://prometheus:9090"), or for recorded responses at file://DIR (see
-// ReplayHandler). A nil hc means a client with a 30 second timeout.
+// ReplayHandler: they are answered in-process by an http.RoundTripper). A
+// nil hc means a client with a 30 second timeout.
 func NewPrometheusClient(baseURL string, hc *http.Client) (*PrometheusClient, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
@@ -32,7 +34,11 @@ func NewPrometheusClient(baseURL string, hc *http.Client) (*PrometheusClient, er
 	if err != nil {
 		return nil, fmt.Errorf("diag: Prometheus URL: %w", err)
 	}
-	return &PrometheusClient{base: base, hc: c}, nil
+	ac, err := promapi.NewClient(promapi.Config{Address: base, Client: c})
+	if err != nil {
+		return nil, fmt.Errorf("diag: Prometheus URL: %w", err)
+	}
+	return &PrometheusClient{api: promv1.NewAPI(ac)}, nil
 }
 
 // QueryRange implements MetricsSource. A zero step means a step that gives
@@ -44,26 +50,21 @@ func (p *PrometheusClient) QueryRange(ctx context.Context, query string, w Windo
 	if step <= 0 {
 		step = max(w.Duration()/120, time.Second)
 	}
-	q := url.Values{}
-	q.Set("query", query)
-	q.Set("start", strconv.FormatFloat(float64(w.From.UnixMilli())/1000, 'f', 3, 64))
-	q.Set("end", strconv.FormatFloat(float64(w.To.UnixMilli())/1000, 'f', 3, 64))
-	q.Set("step", strconv.FormatFloat(step.Seconds(), 'f', -1, 64))
-	var raw json.RawMessage
-	err := getJSON(ctx, p.hc, p.base+"/api/v1/query_range?"+q.Encode(), &raw)
+	v, _, _, err := p.api.QueryRange(ctx, query, promv1.Range{Start: w.From, End: w.To, Step: step})
 	if err != nil {
-		var he *httpError
-		if errors.As(err, &he) {
-			// Prometheus answers bad queries with 400 and a JSON error body.
+		var ae *promv1.Error
+		if errors.As(err, &ae) {
+			// Prometheus answers bad queries with 400 and a JSON error body;
+			// other HTTP errors say the URL is not a Prometheus API.
 			return nil, fmt.Errorf("diag: Prometheus query %q: %w", query, err)
 		}
 		return nil, fmt.Errorf("diag: Prometheus: %w (is the server reachable?)", err)
 	}
-	s, err := DecodeQueryRange(raw)
-	if err != nil {
-		return nil, fmt.Errorf("diag: Prometheus query %q: %w", query, err)
+	m, ok := v.(model.Matrix)
+	if !ok {
+		return nil, fmt.Errorf("diag: Prometheus query %q: result type %q, want matrix", query, v.Type())
 	}
-	return s, nil
+	return seriesOf(m), nil
 }
 
 // DecodeQueryRange decodes a Prometheus /api/v1/query_range response body:
@@ -72,18 +73,16 @@ func (p *PrometheusClient) QueryRange(ctx context.Context, query string, w Windo
 //	  {"metric":{"tm_id":"tm-1"},"values":[[1700000000,"1.5"],…]}]}}
 //
 // An error response ({"status":"error","errorType":…,"error":…}) is
-// returned as an error. Sample values may be "NaN" or "±Inf".
+// returned as an error. Sample values may be "NaN" or "±Inf". The series
+// are decoded by client_golang's model.Matrix, as PrometheusClient's are.
 func DecodeQueryRange(b []byte) ([]Series, error) {
 	var resp struct {
 		Status    string `json:"status"`
 		ErrorType string `json:"errorType"`
 		Error     string `json:"error"`
 		Data      struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string   `json:"metric"`
-				Values [][]json.RawMessage `json:"values"`
-			} `json:"result"`
+			ResultType string          `json:"resultType"`
+			Result     json.RawMessage `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(b, &resp); err != nil {
@@ -95,34 +94,33 @@ func DecodeQueryRange(b []byte) ([]Series, error) {
 	if resp.Data.ResultType != "matrix" {
 		return nil, fmt.Errorf("result type %q, want matrix", resp.Data.ResultType)
 	}
-	out := make([]Series, 0, len(resp.Data.Result))
-	for i, r := range resp.Data.Result {
-		s := Series{Labels: r.Metric, Points: make([]Point, 0, len(r.Values))}
-		for j, v := range r.Values {
-			if len(v) != 2 {
-				return nil, fmt.Errorf("series %d point %d: want [time, \"value\"]", i, j)
-			}
-			var t float64
-			var val string
-			if err := json.Unmarshal(v[0], &t); err != nil {
-				return nil, fmt.Errorf("series %d point %d: time: %w", i, j, err)
-			}
-			if err := json.Unmarshal(v[1], &val); err != nil {
-				return nil, fmt.Errorf("series %d point %d: value: %w", i, j, err)
-			}
-			x, err := strconv.ParseFloat(val, 64)
-			if err != nil {
-				return nil, fmt.Errorf("series %d point %d: value %q: %w", i, j, val, err)
-			}
-			if math.IsNaN(t) || math.IsInf(t, 0) || t < 0 || t > 1e11 {
-				return nil, fmt.Errorf("series %d point %d: time %v out of range", i, j, t)
-			}
-			sec, frac := math.Modf(t)
-			s.Points = append(s.Points, Point{Time: time.Unix(int64(sec), int64(frac*1e9)).UTC(), Value: x})
+	var m model.Matrix
+	if len(resp.Data.Result) > 0 {
+		if err := json.Unmarshal(resp.Data.Result, &m); err != nil {
+			return nil, fmt.Errorf("result: %w", err)
+		}
+	}
+	return seriesOf(m), nil
+}
+
+// seriesOf converts a range query's matrix (float samples; native
+// histograms are not read).
+func seriesOf(m model.Matrix) []Series {
+	out := make([]Series, 0, len(m))
+	for _, ss := range m {
+		if ss == nil {
+			continue
+		}
+		s := Series{Labels: make(map[string]string, len(ss.Metric)), Points: make([]Point, 0, len(ss.Values))}
+		for k, v := range ss.Metric {
+			s.Labels[string(k)] = string(v)
+		}
+		for _, sp := range ss.Values {
+			s.Points = append(s.Points, Point{Time: sp.Timestamp.Time().UTC(), Value: float64(sp.Value)})
 		}
 		out = append(out, s)
 	}
-	return out, nil
+	return out
 }
 
 // PromQueries are the PromQL queries that turn a Prometheus history into

@@ -36,7 +36,9 @@ func ReplayHandler(dir string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := path.Clean("/" + r.URL.Path)
 		if p == "/api/v1/query_range" || p == "/api/v1/query" {
-			serveRecordedQuery(w, filepath.Join(dir, "api", "v1", "query_range.json"), r.URL.Query().Get("query"))
+			// the query is in the URL (GET) or the form body (POST, as
+			// client_golang sends it)
+			serveRecordedQuery(w, filepath.Join(dir, "api", "v1", "query_range.json"), r.FormValue("query"))
 			return
 		}
 		file := filepath.Join(dir, filepath.FromSlash(p)+".json")

@@ -9,6 +9,27 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 )
 
+// FormatDecimal renders the unscaled number n with scale digits after the
+// point, exactly ("-1234.50" for -123450 at scale 2): the text that
+// ParseDecimal reads back to n, used wherever hotcold writes a decimal as
+// text (JSON rows, Value.Format, the sidecar's wire values).
+func FormatDecimal(n decimal128.Num, scale int32) string {
+	digits := n.BigInt().String()
+	neg := strings.HasPrefix(digits, "-")
+	digits = strings.TrimPrefix(digits, "-")
+	if scale > 0 {
+		if len(digits) <= int(scale) {
+			digits = strings.Repeat("0", int(scale)-len(digits)+1) + digits
+		}
+		p := len(digits) - int(scale)
+		digits = digits[:p] + "." + digits[p:]
+	}
+	if neg {
+		return "-" + digits
+	}
+	return digits
+}
+
 // ParseDecimal reads decimal text ("-1234.5", "+7", "0.25", ".5", and the
 // exponent forms "3E+1", "1.25e2" that Flink's json format writes for
 // DECIMAL values) as an unscaled decimal128 of the given precision and

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow/go/v17/arrow/decimal128"
+
 	"github.com/hotcold/hotcold/row"
 )
 
@@ -64,6 +66,58 @@ func FuzzParseDecimal(f *testing.F) {
 		}
 		if _, frac, ok := strings.Cut(s, "."); ok && !strings.ContainsAny(s, "eE") && len(frac) > int(sc) && strings.Trim(frac[sc:], "0") != "" {
 			t.Fatalf("ParseDecimal(%q, %d, %d) accepted digits beyond the scale", s, p, sc)
+		}
+	})
+}
+func TestFormatDecimalReadsBack(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		p, s  int32
+		out   string
+		wantN int64
+	}{
+		{"-1234.5", 10, 2, "-1234.50", -123450},
+		{"+0.05", 3, 2, "0.05", 5},
+		{".5", 3, 1, "0.5", 5},
+		{"7.", 3, 0, "7", 7},
+		{"1.2000", 5, 1, "1.2", 12},
+		{"-0", 5, 2, "0.00", 0},
+		{"1e5", 10, 2, "100000.00", 10000000}, // exponent forms, as Flink's json writes them
+		{"-7.5E-1", 3, 2, "-0.75", -75},
+	} {
+		n, err := row.ParseDecimal(c.in, c.p, c.s)
+		if err != nil || n != decimal128.FromI64(c.wantN) {
+			t.Errorf("ParseDecimal(%q, %d, %d) = %v, %v; want %d", c.in, c.p, c.s, n, err, c.wantN)
+			continue
+		}
+		if got := row.FormatDecimal(n, c.s); got != c.out {
+			t.Errorf("FormatDecimal(%v, %d) = %q, want %q", n, c.s, got, c.out)
+		}
+	}
+	for _, bad := range []string{"", "-", ".", "1e9", "1e-3", "1e", "1,5", "0x10", "1.2.3", " 1", "--1"} {
+		if _, err := row.ParseDecimal(bad, 10, 2); err == nil {
+			t.Errorf("ParseDecimal(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzFormatDecimal(f *testing.F) {
+	for _, s := range []string{"0", "-1.5", "123456789012345678901234567890.12345678", ".1", "1.", "+7.000", "99999"} {
+		f.Add(s, int32(38), int32(8))
+		f.Add(s, int32(5), int32(2))
+	}
+	f.Fuzz(func(t *testing.T, s string, p, sc int32) {
+		n, err := row.ParseDecimal(s, p, sc)
+		if err != nil {
+			return
+		}
+		if !n.FitsInPrecision(p) {
+			t.Fatalf("ParseDecimal(%q, %d, %d) = %v does not fit the precision", s, p, sc, n)
+		}
+		text := row.FormatDecimal(n, sc)
+		again, err := row.ParseDecimal(text, p, sc)
+		if err != nil || again != n {
+			t.Fatalf("ParseDecimal(%q) = %v, formatted %q, read back %v, %v", s, n, text, again, err)
 		}
 	})
 }

@@ -315,7 +315,7 @@ func AppendJSONValue(dst []byte, t Type, v Value) []byte {
 	case TypeDate32, TypeTimestamp:
 		return appendJSONString(dst, v.Format(t))
 	case TypeDecimal128:
-		return append(dst, v.Decimal().ToString(t.Scale)...)
+		return append(dst, FormatDecimal(v.Decimal(), t.Scale)...)
 	}
 	return append(dst, "null"...)
 }

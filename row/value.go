@@ -180,7 +180,7 @@ func (v Value) Format(t Type) string {
 	case TypeTimestamp:
 		return formatTimestamp(v.Int64(), t)
 	case TypeDecimal128:
-		return v.Decimal().ToString(t.Scale)
+		return FormatDecimal(v.Decimal(), t.Scale)
 	}
 	return "?"
 }

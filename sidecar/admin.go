@@ -346,7 +346,7 @@ func (as *adminServer) Rollback(ctx context.Context, req *adminpb.RollbackReques
 	version := req.GetTo()
 	if err == nil {
 		version = ti.Version
-		out = &adminpb.RollbackResponse{Table: TableInfoToProto(ti)}
+		out = &adminpb.RollbackResponse{Table: tableInfoToProto(ti)}
 	}
 	return out, as.a.finish(cctx, "Rollback", req.GetTable(), version, start, 0, err)
 }

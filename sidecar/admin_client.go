@@ -177,7 +177,7 @@ func (c *AdminClient) Rollback(ctx context.Context, table, to string) (coldstore
 	if err != nil {
 		return coldstore.TableInfo{}, c.callError("Rollback", err)
 	}
-	ti, err := TableInfoFromProto(resp.GetTable())
+	ti, err := tableInfoFromProto(resp.GetTable())
 	if err != nil {
 		return coldstore.TableInfo{}, fmt.Errorf("sidecar %s: %w", c.target, err)
 	}

@@ -47,7 +47,7 @@ func loadResultToProto(r coldstore.LoadResult) *adminpb.LoadResult {
 		SpilledRuns: int32(min(r.SpilledRuns, math.MaxInt32)), Dropped: r.Dropped,
 	}
 	if r.Schema != nil {
-		out.Schema = SchemaToProto(r.Schema)
+		out.Schema = schemaToProto(r.Schema)
 	}
 	return out
 }
@@ -59,7 +59,7 @@ func loadResultFromProto(p *adminpb.LoadResult) (coldstore.LoadResult, error) {
 		SpilledRuns: int(p.GetSpilledRuns()), Dropped: p.GetDropped(),
 	}
 	if p.GetSchema() != nil {
-		s, err := SchemaFromProto(p.GetSchema())
+		s, err := schemaFromProto(p.GetSchema())
 		if err != nil {
 			return coldstore.LoadResult{}, fmt.Errorf("load result schema: %w", err)
 		}
@@ -74,7 +74,7 @@ func versionInfoToProto(v coldstore.VersionInfo) *adminpb.Version {
 		CoversUntil: timeToProto(v.CoversUntil), LoadedAt: timeToProto(v.LoadedAt), Sources: v.Sources,
 	}
 	if v.Schema != nil {
-		out.Schema = SchemaToProto(v.Schema)
+		out.Schema = schemaToProto(v.Schema)
 	}
 	return out
 }
@@ -85,7 +85,7 @@ func versionInfoFromProto(p *adminpb.Version) (coldstore.VersionInfo, error) {
 		CoversUntil: timeFromProto(p.GetCoversUntil()), LoadedAt: timeFromProto(p.GetLoadedAt()), Sources: p.GetSources(),
 	}
 	if p.GetSchema() != nil {
-		s, err := SchemaFromProto(p.GetSchema())
+		s, err := schemaFromProto(p.GetSchema())
 		if err != nil {
 			return coldstore.VersionInfo{}, fmt.Errorf("version %s of %s: schema: %w", v.Version, v.Table, err)
 		}

@@ -81,7 +81,7 @@ func FuzzLoadEventConversion(f *testing.F) {
 		{Event: &adminpb.LoadEvent_Progress{Progress: &adminpb.LoadProgress{Phase: "read", Rows: 10, ElapsedSeconds: 1.5}}},
 		{Event: &adminpb.LoadEvent_Progress{Progress: &adminpb.LoadProgress{ElapsedSeconds: 1e300}}},
 		{Event: &adminpb.LoadEvent_Result{Result: loadResultToProto(coldstore.LoadResult{Table: "orders", Version: "v1", Rows: 3, Schema: nil, Dropped: []string{"v0"}})}},
-		{Event: &adminpb.LoadEvent_Result{Result: &adminpb.LoadResult{Table: "t", Schema: SchemaToProto(ordersSchemaForFuzz)}}},
+		{Event: &adminpb.LoadEvent_Result{Result: &adminpb.LoadResult{Table: "t", Schema: schemaToProto(ordersSchemaForFuzz)}}},
 	} {
 		b, err := proto.Marshal(ev)
 		if err != nil {

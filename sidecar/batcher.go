@@ -15,15 +15,18 @@ import (
 
 // batcher coalesces concurrent Client.Get calls into BatchLookup calls.
 //
-// One loop goroutine collects queued gets into a batch and hands it to a
-// sender goroutine when a send slot is free (at most autoInflight batches
-// in flight). Both are owned by the batcher and stop on close.
+// One loop goroutine collects queued gets into a batch and hands it to one
+// of autoInflight sender goroutines when one is idle (so at most
+// autoInflight batches are in flight). The senders live as long as the
+// batcher, so that a batch does not pay for a new goroutine and its stack
+// growth through the gRPC call. All are owned by the batcher and stop on
+// close.
 type batcher struct {
 	c      *Client
 	max    int
 	linger time.Duration
 	reqs   chan *pending
-	slots  chan struct{}
+	work   chan []*pending // to an idle sender
 	ctx    context.Context // canceled on close; parent of every batch call
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -32,27 +35,32 @@ type batcher struct {
 type pending struct {
 	table string
 	key   []byte // Key content, from appendValues
-	done  chan struct{}
-	res   coldstore.Result
-	err   error
+	// keyBuf holds key when it fits (as most keys do).
+	keyBuf [24]byte
+	done   chan struct{}
+	res    coldstore.Result
+	err    error
 }
 
 func newBatcher(c *Client) *batcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &batcher{
 		c: c, max: c.cfg.autoMax, linger: c.cfg.linger,
-		reqs:  make(chan *pending, c.cfg.autoMax),
-		slots: make(chan struct{}, c.cfg.autoInflight),
-		ctx:   ctx, cancel: cancel,
+		reqs: make(chan *pending, c.cfg.autoMax),
+		work: make(chan []*pending),
+		ctx:  ctx, cancel: cancel,
 	}
-	b.wg.Add(1)
+	b.wg.Add(1 + c.cfg.autoInflight)
 	go b.loop()
+	for i := 0; i < c.cfg.autoInflight; i++ {
+		go b.sender()
+	}
 	return b
 }
 
-// get queues one lookup and waits for its answer or ctx.
-func (b *batcher) get(ctx context.Context, table string, key []byte) (coldstore.Result, error) {
-	p := &pending{table: table, key: key, done: make(chan struct{})}
+// get queues one lookup (p, with table, key and done set) and waits for
+// its answer or ctx.
+func (b *batcher) get(ctx context.Context, p *pending) (coldstore.Result, error) {
 	select {
 	case b.reqs <- p:
 	case <-ctx.Done():
@@ -104,7 +112,7 @@ func (b *batcher) loop() {
 		if lingering {
 			timer.Reset(b.linger)
 		}
-		acquired := false
+		handed := false
 	collect:
 		for len(batch) < b.max {
 			select {
@@ -127,8 +135,8 @@ func (b *batcher) loop() {
 				continue
 			}
 			select {
-			case b.slots <- struct{}{}:
-				acquired = true
+			case b.work <- batch:
+				handed = true
 				break collect
 			case p := <-b.reqs:
 				batch = append(batch, p)
@@ -140,16 +148,27 @@ func (b *batcher) loop() {
 		if lingering {
 			timer.Stop() // Go 1.23+ timers: no stale tick after Stop
 		}
-		if !acquired {
+		if !handed {
 			select {
-			case b.slots <- struct{}{}:
+			case b.work <- batch:
 			case <-b.ctx.Done():
 				b.fail(batch, coldstore.ErrClosed)
 				return
 			}
 		}
-		b.wg.Add(1)
-		go b.send(batch)
+	}
+}
+
+// sender sends the batches the loop hands it until the batcher closes.
+func (b *batcher) sender() {
+	defer b.wg.Done()
+	for {
+		select {
+		case batch := <-b.work:
+			b.send(batch)
+		case <-b.ctx.Done():
+			return
+		}
 	}
 }
 
@@ -162,8 +181,6 @@ func (b *batcher) fail(batch []*pending, err error) {
 
 // send makes one BatchLookup for batch and delivers the answers.
 func (b *batcher) send(batch []*pending) {
-	defer b.wg.Done()
-	defer func() { <-b.slots }()
 	def := batch[0].table
 	n := 16 + len(def)
 	for _, p := range batch {
@@ -198,8 +215,11 @@ func (b *batcher) send(batch []*pending) {
 		b.fail(batch, b.c.callError(batch[0].table, err))
 		return
 	}
+	// The rows of one batch share one allocation (each row's slice is
+	// capped, so a caller appending to it copies).
+	slab := valueSlab(resp.results)
 	for i, p := range batch {
-		p.res, p.err = resp.results[i].result()
+		p.res, p.err = resp.results[i].resultInto(&slab)
 		close(p.done)
 	}
 }

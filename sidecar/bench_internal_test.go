@@ -60,7 +60,7 @@ func BenchmarkClientDecode256(b *testing.B) {
 	cols := []row.Type{row.Int64, row.String, row.String, row.String, row.Float64}
 	var results []*lookuppb.LookupResult
 	for i := 0; i < 256; i++ {
-		results = append(results, &lookuppb.LookupResult{Found: true, Version: "v1", Row: RowToProto(cols, row.New(row.Int64Value(int64(i)), row.StringValue(fmt.Sprintf("item-%014d", i)), row.StringValue("cat-00001"), row.StringValue(fmt.Sprintf("note %032x", i)), row.Float64Value(1.5)))})
+		results = append(results, &lookuppb.LookupResult{Found: true, Version: "v1", Row: rowToProto(cols, row.New(row.Int64Value(int64(i)), row.StringValue(fmt.Sprintf("item-%014d", i)), row.StringValue("cat-00001"), row.StringValue(fmt.Sprintf("note %032x", i)), row.Float64Value(1.5)))})
 	}
 	data, err := proto.Marshal(&lookuppb.BatchLookupResponse{Results: results})
 	if err != nil {

@@ -17,7 +17,8 @@ import (
 
 // The benchmarks read a table of benchRows rows of 8 columns (about 100
 // bytes encoded) through a sidecar on loopback. The comparison with Redis
-// on the same machine is cmd benchvsredis (see BENCHMARKS.part.md).
+// on the same machine is cmd benchvsredis (see
+// internal/benchreport/recorded/sidecar-vs-redis.md).
 
 const benchRows = 100_000
 

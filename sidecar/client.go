@@ -218,11 +218,15 @@ func (c *Client) Get(ctx context.Context, table string, key []row.Value) (coldst
 		return coldstore.Result{}, err
 	}
 	if c.batch != nil {
-		enc, err := appendValues(nil, types, key)
+		// The key is encoded into the pending request's own buffer: one
+		// allocation per queued Get.
+		p := &pending{table: table, done: make(chan struct{})}
+		enc, err := appendValues(p.keyBuf[:0], types, key)
 		if err != nil {
 			return coldstore.Result{}, fmt.Errorf("sidecar: key: %w", err)
 		}
-		return c.batch.get(ctx, table, enc)
+		p.key = enc
+		return c.batch.get(ctx, p)
 	}
 	enc, err := appendValues(nil, types, key)
 	if err != nil {
@@ -317,7 +321,7 @@ func (c *Client) Tables(ctx context.Context) ([]coldstore.TableInfo, error) {
 	}
 	out := make([]coldstore.TableInfo, 0, len(resp.Tables))
 	for _, t := range resp.Tables {
-		ti, err := TableInfoFromProto(t)
+		ti, err := tableInfoFromProto(t)
 		if err != nil {
 			return nil, fmt.Errorf("sidecar: ListTables: %w", err)
 		}
@@ -335,7 +339,7 @@ func (c *Client) Describe(ctx context.Context, table string) (coldstore.TableInf
 	if err != nil {
 		return coldstore.TableInfo{}, c.callError(table, err)
 	}
-	ti, err := TableInfoFromProto(resp.Table)
+	ti, err := tableInfoFromProto(resp.Table)
 	if err != nil {
 		return coldstore.TableInfo{}, fmt.Errorf("sidecar: DescribeTable: %w", err)
 	}

@@ -2,10 +2,8 @@ package sidecar
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -20,10 +18,10 @@ import (
 
 var pbNull = &lookuppb.Value{Kind: &lookuppb.Value_NullValue{NullValue: structpb.NullValue_NULL_VALUE}}
 
-// ValueToProto converts v, a value of a column of type t, to its proto
+// valueToProto converts v, a value of a column of type t, to its proto
 // form. Null becomes null_value. The returned message may be shared (nulls
 // are); callers must not modify it.
-func ValueToProto(t row.Type, v row.Value) *lookuppb.Value {
+func valueToProto(t row.Type, v row.Value) *lookuppb.Value {
 	if v.IsNull() {
 		return pbNull
 	}
@@ -50,77 +48,50 @@ func ValueToProto(t row.Type, v row.Value) *lookuppb.Value {
 		}
 		return &lookuppb.Value{Kind: &lookuppb.Value_TimestampMillis{TimestampMillis: v.Int64()}}
 	case row.TypeDecimal128:
-		return &lookuppb.Value{Kind: &lookuppb.Value_DecimalValue{DecimalValue: FormatDecimal(v.Decimal(), t.Scale)}}
+		return &lookuppb.Value{Kind: &lookuppb.Value_DecimalValue{DecimalValue: row.FormatDecimal(v.Decimal(), t.Scale)}}
 	}
 	return pbNull
 }
 
-// RowToProto converts r, a row of schema columns cols, to its proto form.
-func RowToProto(cols []row.Type, r row.Row) *lookuppb.Row {
+// rowToProto converts r, a row of schema columns cols, to its proto form.
+func rowToProto(cols []row.Type, r row.Row) *lookuppb.Row {
 	out := &lookuppb.Row{Values: make([]*lookuppb.Value, len(r.Values))}
 	for i, v := range r.Values {
 		var t row.Type
 		if i < len(cols) {
 			t = cols[i]
 		}
-		out.Values[i] = ValueToProto(t, v)
+		out.Values[i] = valueToProto(t, v)
 	}
 	return out
 }
 
-// ValueFromProto converts a proto value to a value of a column of type t,
+// valueFromProto converts a proto value to a value of a column of type t,
 // as the server does for key values. The value must have the column's type,
 // except that int32 and int64 convert into each other when the number
 // fits, and timestamps convert to the column's unit when nothing is lost.
 // An unset value is an error; null_value is the null Value. The returned
 // Value may reference the bytes of pv.
-func ValueFromProto(t row.Type, pv *lookuppb.Value) (row.Value, error) {
+func valueFromProto(t row.Type, pv *lookuppb.Value) (row.Value, error) {
 	return valueFromWire(t, protoToWire(pv))
 }
 
-// KeyToProto converts key values (typed as the key columns types) to a
+// keyToProto converts key values (typed as the key columns types) to a
 // proto Key.
-func KeyToProto(types []row.Type, key []row.Value) *lookuppb.Key {
+func keyToProto(types []row.Type, key []row.Value) *lookuppb.Key {
 	out := &lookuppb.Key{Values: make([]*lookuppb.Value, len(key))}
 	for i, v := range key {
 		var t row.Type
 		if i < len(types) {
 			t = types[i]
 		}
-		out.Values[i] = ValueToProto(t, v)
+		out.Values[i] = valueToProto(t, v)
 	}
 	return out
 }
 
-// FormatDecimal renders the unscaled number n with scale digits after the
-// point, exactly ("-1234.50" for -123450 at scale 2).
-func FormatDecimal(n decimal128.Num, scale int32) string {
-	digits := n.BigInt().String()
-	neg := strings.HasPrefix(digits, "-")
-	digits = strings.TrimPrefix(digits, "-")
-	if scale > 0 {
-		if len(digits) <= int(scale) {
-			digits = strings.Repeat("0", int(scale)-len(digits)+1) + digits
-		}
-		p := len(digits) - int(scale)
-		digits = digits[:p] + "." + digits[p:]
-	}
-	if neg {
-		return "-" + digits
-	}
-	return digits
-}
-
-// ParseDecimal reads decimal text as an unscaled decimal128 of the
-// given precision and scale: row.ParseDecimal, the one decimal rule of
-// hotcold (exact; exponent forms are read exactly, excess scale and
-// overflow are errors).
-func ParseDecimal(s string, precision, scale int32) (decimal128.Num, error) {
-	return row.ParseDecimal(s, precision, scale)
-}
-
-// SchemaToProto converts a schema.
-func SchemaToProto(s *row.Schema) *lookuppb.Schema {
+// schemaToProto converts a schema.
+func schemaToProto(s *row.Schema) *lookuppb.Schema {
 	if s == nil {
 		return nil
 	}
@@ -131,9 +102,9 @@ func SchemaToProto(s *row.Schema) *lookuppb.Schema {
 	return out
 }
 
-// SchemaFromProto converts a proto schema back; a type it cannot parse is
+// schemaFromProto converts a proto schema back; a type it cannot parse is
 // an error naming the column.
-func SchemaFromProto(ps *lookuppb.Schema) (*row.Schema, error) {
+func schemaFromProto(ps *lookuppb.Schema) (*row.Schema, error) {
 	if ps == nil {
 		return nil, fmt.Errorf("schema is not set")
 	}
@@ -148,11 +119,11 @@ func SchemaFromProto(ps *lookuppb.Schema) (*row.Schema, error) {
 	return row.NewSchema(cols, ps.GetKey(), ps.GetVersion())
 }
 
-// TableInfoToProto converts table metadata.
-func TableInfoToProto(ti coldstore.TableInfo) *lookuppb.TableInfo {
+// tableInfoToProto converts table metadata.
+func tableInfoToProto(ti coldstore.TableInfo) *lookuppb.TableInfo {
 	return &lookuppb.TableInfo{
 		Name:        ti.Name,
-		Schema:      SchemaToProto(ti.Schema),
+		Schema:      schemaToProto(ti.Schema),
 		Version:     ti.Version,
 		CoversUntil: timeToProto(ti.CoversUntil),
 		RowCount:    ti.Rows,
@@ -160,9 +131,9 @@ func TableInfoToProto(ti coldstore.TableInfo) *lookuppb.TableInfo {
 	}
 }
 
-// TableInfoFromProto converts table metadata back.
-func TableInfoFromProto(pt *lookuppb.TableInfo) (coldstore.TableInfo, error) {
-	s, err := SchemaFromProto(pt.GetSchema())
+// tableInfoFromProto converts table metadata back.
+func tableInfoFromProto(pt *lookuppb.TableInfo) (coldstore.TableInfo, error) {
+	s, err := schemaFromProto(pt.GetSchema())
 	if err != nil {
 		return coldstore.TableInfo{}, fmt.Errorf("table %q: %w", pt.GetName(), err)
 	}

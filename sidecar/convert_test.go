@@ -1,4 +1,4 @@
-package sidecar_test
+package sidecar
 
 import (
 	"math"
@@ -9,7 +9,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hotcold/hotcold/row"
-	"github.com/hotcold/hotcold/sidecar"
 	"github.com/hotcold/hotcold/sidecar/lookuppb"
 )
 
@@ -38,8 +37,8 @@ func TestValuesRoundTripThroughProto(t *testing.T) {
 		{row.Int64, row.NullValue()},
 	}
 	for _, c := range cases {
-		pv := sidecar.ValueToProto(c.t, c.v)
-		got, err := sidecar.ValueFromProto(c.t, pv)
+		pv := valueToProto(c.t, c.v)
+		got, err := valueFromProto(c.t, pv)
 		if err != nil || !row.Equal(got, c.v) {
 			t.Errorf("%s %v: proto %v back to %v, %v", c.t, c.v, pv, got, err)
 		}
@@ -69,7 +68,7 @@ func TestKeyValuesConvertToTheColumnType(t *testing.T) {
 		{t: row.String, in: small, err: "column is string, got int32_value"},
 		{t: row.String, in: &lookuppb.Value{}, err: "not set"},
 	} {
-		got, err := sidecar.ValueFromProto(c.t, c.in)
+		got, err := valueFromProto(c.t, c.in)
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%s from %v: %v, want error %q", c.t, c.in, err, c.err)
@@ -78,38 +77,6 @@ func TestKeyValuesConvertToTheColumnType(t *testing.T) {
 		}
 		if err != nil || !row.Equal(got, c.want) {
 			t.Errorf("%s from %v = %v, %v; want %v", c.t, c.in, got, err, c.want)
-		}
-	}
-}
-
-func TestDecimalText(t *testing.T) {
-	for _, c := range []struct {
-		in    string
-		p, s  int32
-		out   string
-		wantN int64
-	}{
-		{"-1234.5", 10, 2, "-1234.50", -123450},
-		{"+0.05", 3, 2, "0.05", 5},
-		{".5", 3, 1, "0.5", 5},
-		{"7.", 3, 0, "7", 7},
-		{"1.2000", 5, 1, "1.2", 12},
-		{"-0", 5, 2, "0.00", 0},
-		{"1e5", 10, 2, "100000.00", 10000000}, // exponent forms, as Flink's json writes them
-		{"-7.5E-1", 3, 2, "-0.75", -75},
-	} {
-		n, err := sidecar.ParseDecimal(c.in, c.p, c.s)
-		if err != nil || n != decimal128.FromI64(c.wantN) {
-			t.Errorf("ParseDecimal(%q, %d, %d) = %v, %v; want %d", c.in, c.p, c.s, n, err, c.wantN)
-			continue
-		}
-		if got := sidecar.FormatDecimal(n, c.s); got != c.out {
-			t.Errorf("FormatDecimal(%v, %d) = %q, want %q", n, c.s, got, c.out)
-		}
-	}
-	for _, bad := range []string{"", "-", ".", "1e9", "1e-3", "1e", "1,5", "0x10", "1.2.3", " 1", "--1"} {
-		if _, err := sidecar.ParseDecimal(bad, 10, 2); err == nil {
-			t.Errorf("ParseDecimal(%q) accepted", bad)
 		}
 	}
 }
@@ -126,7 +93,7 @@ func FuzzValueFromProto(f *testing.F) {
 		f.Add(b)
 	}
 	for _, t := range convertTypes {
-		seed(sidecar.ValueToProto(t, zeroish(t)))
+		seed(valueToProto(t, zeroish(t)))
 	}
 	seed(&lookuppb.Value{Kind: &lookuppb.Value_DecimalValue{DecimalValue: "-99999999999999999999.99"}})
 	seed(&lookuppb.Value{Kind: &lookuppb.Value_TimestampMicros{TimestampMicros: math.MinInt64}})
@@ -140,11 +107,11 @@ func FuzzValueFromProto(f *testing.F) {
 		}
 		for _, pv := range k.Values {
 			for _, ct := range convertTypes {
-				v, err := sidecar.ValueFromProto(ct, pv)
+				v, err := valueFromProto(ct, pv)
 				if err != nil {
 					continue
 				}
-				back, err := sidecar.ValueFromProto(ct, sidecar.ValueToProto(ct, v))
+				back, err := valueFromProto(ct, valueToProto(ct, v))
 				if err != nil || !row.Equal(back, v) {
 					t.Fatalf("%s: %v -> %v -> %v, %v", ct, pv, v, back, err)
 				}
@@ -177,25 +144,4 @@ func zeroish(t row.Type) row.Value {
 		return row.DecimalValue(decimal128.FromI64(12345))
 	}
 	return row.NullValue()
-}
-
-func FuzzParseDecimal(f *testing.F) {
-	for _, s := range []string{"0", "-1.5", "123456789012345678901234567890.12345678", ".1", "1.", "+7.000", "99999"} {
-		f.Add(s, int32(38), int32(8))
-		f.Add(s, int32(5), int32(2))
-	}
-	f.Fuzz(func(t *testing.T, s string, p, sc int32) {
-		n, err := sidecar.ParseDecimal(s, p, sc)
-		if err != nil {
-			return
-		}
-		if !n.FitsInPrecision(p) {
-			t.Fatalf("ParseDecimal(%q, %d, %d) = %v does not fit the precision", s, p, sc, n)
-		}
-		text := sidecar.FormatDecimal(n, sc)
-		again, err := sidecar.ParseDecimal(text, p, sc)
-		if err != nil || again != n {
-			t.Fatalf("ParseDecimal(%q) = %v, formatted %q, read back %v, %v", s, n, text, again, err)
-		}
-	})
 }

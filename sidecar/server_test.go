@@ -515,3 +515,24 @@ func TestADisabledCacheSendsEveryLookupToTheStore(t *testing.T) {
 		t.Fatalf("store saw %d fetches, want 3 with the cache off", n)
 	}
 }
+
+// TestServerHasNoUnauthenticatedLookup: the lookup API is reachable only
+// through gRPC and its interceptors (authentication, grants, rate limits);
+// *Server itself offers no Lookup or BatchLookup an in-process caller
+// could use to skip them.
+func TestServerHasNoUnauthenticatedLookup(t *testing.T) {
+	m := coldstore.NewMemory()
+	defer m.Close()
+	srv, err := sidecar.NewServer(m, sidecar.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := any(srv).(lookuppb.LookupServiceServer); ok {
+		t.Fatal("*sidecar.Server implements lookuppb.LookupServiceServer: its methods would bypass authorisation")
+	}
+	if _, ok := any(srv).(interface {
+		Lookup(context.Context, *lookuppb.LookupRequest) (*lookuppb.LookupResponse, error)
+	}); ok {
+		t.Fatal("*sidecar.Server has an exported Lookup")
+	}
+}

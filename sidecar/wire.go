@@ -187,7 +187,7 @@ func boolBits(b bool) uint64 {
 }
 
 // valueFromWire converts a wire value to a value of a column of type t
-// (see ValueFromProto). A binary result references wv.b.
+// (see valueFromProto). A binary result references wv.b.
 func valueFromWire(t row.Type, wv wireValue) (row.Value, error) {
 	switch wv.kind {
 	case 0:
@@ -260,7 +260,7 @@ func valueFromWire(t row.Type, wv wireValue) (row.Value, error) {
 		}
 	case row.TypeDecimal128:
 		if wv.kind == fValueDecimal {
-			n, err := ParseDecimal(string(wv.b), t.Precision, t.Scale)
+			n, err := row.ParseDecimal(string(wv.b), t.Precision, t.Scale)
 			if err != nil {
 				return row.Value{}, fmt.Errorf("column is %s: %w", t, err)
 			}
@@ -308,7 +308,7 @@ func valueFromWireSelf(wv wireValue) (row.Value, error) {
 		if scale > 38 {
 			return row.Value{}, fmt.Errorf("decimal_value %q has more than 38 digits after the point", s)
 		}
-		n, err := ParseDecimal(s, 38, scale)
+		n, err := row.ParseDecimal(s, 38, scale)
 		if err != nil {
 			return row.Value{}, err
 		}
@@ -318,7 +318,7 @@ func valueFromWireSelf(wv wireValue) (row.Value, error) {
 }
 
 // appendValue appends the encoding of the lookuppb.Value of v, a value of
-// a column of type t (see ValueToProto). A string that is not valid UTF-8
+// a column of type t (see valueToProto). A string that is not valid UTF-8
 // is an error: protobuf strings must be.
 func appendValue(b []byte, t row.Type, v row.Value) ([]byte, error) {
 	if v.IsNull() {
@@ -362,7 +362,7 @@ func appendValue(b []byte, t row.Type, v row.Value) ([]byte, error) {
 		b = protowire.AppendVarint(b, uint64(v.Int64()))
 	case row.TypeDecimal128:
 		b = protowire.AppendTag(b, fValueDecimal, protowire.BytesType)
-		b = protowire.AppendString(b, FormatDecimal(v.Decimal(), t.Scale))
+		b = protowire.AppendString(b, row.FormatDecimal(v.Decimal(), t.Scale))
 	default:
 		return b, fmt.Errorf("unsupported value type %s", v.Type())
 	}

@@ -59,7 +59,7 @@ func sameConversion(t *testing.T, hand []byte, oracle *lookuppb.Value) {
 	}
 	for _, ct := range wireTypesUnderTest {
 		got, gerr := valueFromWire(ct, wv)
-		want, werr := ValueFromProto(ct, oracle)
+		want, werr := valueFromProto(ct, oracle)
 		if (gerr == nil) != (werr == nil) || (gerr == nil && !row.Equal(got, want)) {
 			t.Fatalf("%s: hand %v, %v; protobuf-go %v, %v (value %v)", ct, got, gerr, want, werr, oracle)
 		}
@@ -210,7 +210,7 @@ func FuzzAppendValue(f *testing.F) {
 			if err := proto.Unmarshal(enc, &pv); err != nil {
 				t.Fatalf("%s %v: protobuf-go cannot read the encoding: %v", c.t, c.v, err)
 			}
-			got, err := ValueFromProto(c.t, &pv)
+			got, err := valueFromProto(c.t, &pv)
 			if err != nil || !row.Equal(got, c.v) {
 				t.Fatalf("%s %v: read back as %v, %v", c.t, c.v, got, err)
 			}
@@ -241,14 +241,14 @@ func TestEncodedResultsAreTheTypedMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &lookuppb.BatchLookupResponse{Results: []*lookuppb.LookupResult{
-		{Found: true, Version: "v9", Row: RowToProto(cols, r)},
+		{Found: true, Version: "v9", Row: rowToProto(cols, r)},
 		{Version: "v9"},
 	}}
 	if !proto.Equal(&got, want) {
 		t.Fatalf("encoded results read as\n%v\nwant\n%v", &got, want)
 	}
 	var lr lookuppb.LookupResponse
-	if err := proto.Unmarshal(entries[0].enc, &lr); err != nil || !lr.Found || lr.Version != "v9" || !proto.Equal(lr.Row, RowToProto(cols, r)) {
+	if err := proto.Unmarshal(entries[0].enc, &lr); err != nil || !lr.Found || lr.Version != "v9" || !proto.Equal(lr.Row, rowToProto(cols, r)) {
 		t.Fatalf("a result read as a LookupResponse: %v %v", &lr, err)
 	}
 }

@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/hotcold/hotcold/internal/demo"
+	"github.com/hotcold/hotcold/internal/progress"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -41,7 +41,8 @@ refunds found their orders (hot hits, cold hits, misses), the sidecar's
 p50/p99 lookup latency, and whether the merged outputs are identical. It
 exits with status 1 when they are not. Nothing needs to be installed but Go.
 
-Progress goes to stderr (bars on a terminal, plain lines otherwise). Without
+Progress goes to stderr (bars on a terminal, plain lines otherwise, JSON events
+with --json). Without
 --dir the files go to a temporary directory removed at exit; with --dir they
 are kept for you to inspect (the directory must be new, empty, or a previous
 demo's). --keep DIR keeps them too and adds what the web console shows: mock
@@ -67,11 +68,10 @@ runs and the admin token of rollbacks in DIR/admin.token; then
 			stderr := cmd.ErrOrStderr()
 			cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 			if !quiet {
-				tty := false
-				if f, ok := stderr.(*os.File); ok {
-					tty = term.IsTerminal(int(f.Fd()))
-				}
-				cfg.Progress = demo.NewProgressPrinter(stderr, tty).Update
+				mode, _ := progress.ModeFor("always", asJSON, stderr)
+				rep := progress.New(stderr, mode)
+				defer rep.Done()
+				cfg.Progress = rep.Report
 			}
 			if keepDir != "" {
 				if cfg.Dir != "" && cfg.Dir != keepDir {
@@ -131,7 +131,7 @@ runs and the admin token of rollbacks in DIR/admin.token; then
 	fl.StringVar(&cfg.Dir, "dir", "", "directory to write and keep the warehouse export, cold store and state in (default: a temporary directory removed at exit)")
 	fl.Uint64Var(&cfg.Seed, "seed", demo.DefaultSeed, "seed of the generated data")
 	fl.IntVar(&cfg.Partitions, "partitions", demo.DefaultPartitions, "partitions of every input topic (the joined topics, which the aggregation reads, have one)")
-	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fl.BoolVar(&asJSON, "json", false, "print the report as JSON, and the progress on stderr as JSON events")
 	fl.BoolVar(&markdown, "markdown", false, "print the report as a markdown section (for BENCHMARKS.md)")
 	fl.BoolVar(&quiet, "quiet", false, "do not show progress")
 	fl.StringVar(&logLevel, "log-level", "error", "log level of the components: debug, info, warn or error")

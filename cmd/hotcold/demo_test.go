@@ -42,8 +42,8 @@ func TestDemoSmallRunPrintsIdenticalOutputsAndSmallerHotColdState(t *testing.T) 
 	if rep.Days != 6 || rep.OrdersPerDay != 300 || rep.Orders != 1800 {
 		t.Fatalf("flags not applied: %+v", rep)
 	}
-	// Progress went to stderr as plain lines (it is not a terminal).
-	if !strings.Contains(stderr, "join: hot/cold: done") || strings.Contains(stderr, "\r") {
+	// With --json the progress went to stderr as JSON events, one a line.
+	if !strings.Contains(stderr, `{"op":"join: hot/cold","done":`) || !strings.Contains(stderr, `"final":true}`) || strings.Contains(stderr, "\r") {
 		t.Errorf("stderr progress:\n%q", stderr)
 	}
 	// --dir is kept.

@@ -5,26 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
-	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
 	"github.com/hotcold/hotcold/coldstore"
-	"github.com/hotcold/hotcold/row"
+	"github.com/hotcold/hotcold/internal/progress"
+	"github.com/hotcold/hotcold/internal/sample"
 	"github.com/hotcold/hotcold/sidecar"
 )
 
@@ -138,18 +134,19 @@ func (f *loadFlags) where(viaSidecar bool) string {
 
 func newLoadCmd() *cobra.Command {
 	var (
-		f           loadFlags
-		version     string
-		key         string
-		coversUntil string
-		allowChange bool
-		memory      int64
-		sortMemory  sidecar.ByteSize
-		tmpDir      string
-		progress    string
-		minRows     int64
-		maxShrink   float64
-		force       bool
+		f            loadFlags
+		version      string
+		key          string
+		coversUntil  string
+		allowChange  bool
+		memory       int64
+		sortMemory   sidecar.ByteSize
+		tmpDir       string
+		progressFlag string
+		asJSON       bool
+		minRows      int64
+		maxShrink    float64
+		force        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "load (--store STORE | --sidecar ADDR) --table T --version V --key COL[,COL] FILE.parquet|s3://BUCKET/KEY...",
@@ -187,8 +184,9 @@ serving lookups during the load and answers from the new version once it is
 published. Interrupting the command cancels the load; nothing is published.
 load list and load rollback take --sidecar too.
 
-A progress line (rows, rows/s, bytes) goes to stderr on a terminal; the last
-line on stdout is a JSON summary (rows, duplicates, bytes, seconds, version).
+Progress (rows, rows/s, input read, bytes written, ETA) goes to stderr: a bar
+on a terminal, plain lines with --progress always, JSON events with --json;
+the last line on stdout is a JSON summary (rows, duplicates, bytes, seconds, version).
 A bad file (missing key column, changed schema, corrupt data, null key) stops
 the load with an error naming the file, row group and column; the live
 version stays as it was.`,
@@ -238,12 +236,14 @@ version stays as it was.`,
 			if memory < 0 {
 				return fmt.Errorf("--memory %d: must not be negative", memory)
 			}
-			show, err := progressMode(progress, cmd.ErrOrStderr())
+			mode, err := progress.ModeFor(progressFlag, asJSON, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			pp := &progressPrinter{w: cmd.ErrOrStderr(), mode: show, table: f.table, version: version}
+			rep := progress.New(cmd.ErrOrStderr(), mode)
+			defer rep.Done()
+			pp := loadProgress{r: rep, op: "load " + f.table + " " + version}
 			remote, err := f.viaSidecar(cmd)
 			if err != nil {
 				return err
@@ -267,8 +267,8 @@ version stays as it was.`,
 				}
 				defer c.Close()
 				var onProgress func(coldstore.LoadProgress)
-				if show != progressNever {
-					onProgress = pp.update
+				if rep.Enabled() {
+					onProgress = pp.load
 				}
 				res, err := c.Load(ctx, sidecar.AdminLoad{
 					Table: f.table, Version: version, Key: splitList(key), Files: abs, CoversUntil: cu,
@@ -281,10 +281,10 @@ version stays as it was.`,
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
 			}
 			var fetchProgress func(coldstore.FetchProgress)
-			if show != progressNever {
-				fetchProgress = pp.fetchUpdate
+			if rep.Enabled() {
+				fetchProgress = pp.fetch
 			}
-			in, err := coldstore.FetchInputs(ctx, files, tmpDir, pp.interval(), fetchProgress)
+			in, err := coldstore.FetchInputs(ctx, files, tmpDir, rep.Interval(), fetchProgress)
 			if err != nil {
 				return err
 			}
@@ -304,9 +304,9 @@ version stays as it was.`,
 				AllowSchemaChange: allowChange, Source: src, MemoryBudget: memory, TempDir: tmpDir,
 				MinRows: minRows, MaxShrink: maxShrink, Force: force,
 			}
-			if show != progressNever {
-				spec.Progress = pp.update
-				spec.ProgressInterval = pp.interval()
+			if rep.Enabled() {
+				spec.Progress = pp.load
+				spec.ProgressInterval = rep.Interval()
 			}
 			res, err := b.Load(ctx, spec)
 			if err != nil {
@@ -334,26 +334,16 @@ version stays as it was.`,
 	fl.Int64Var(&minRows, "min-rows", 0, "refuse a version with fewer distinct rows (0: 1, so an empty input is refused)")
 	fl.Float64Var(&maxShrink, "max-shrink", coldstore.DefaultMaxShrink, "refuse a version with this fraction fewer rows than the live one, or more (1: no limit)")
 	fl.BoolVar(&force, "force", false, "publish even when --min-rows or --max-shrink refuses the version")
-	fl.StringVar(&progress, "progress", "auto", "progress on stderr: auto (on a terminal), always, never")
+	fl.StringVar(&progressFlag, "progress", "auto", "progress on stderr: auto (a bar on a terminal), always (plain lines off a terminal), never")
+	fl.BoolVar(&asJSON, "json", false, "progress on stderr as JSON events, one object a line (also off a terminal)")
 	cmd.AddCommand(newLoadListCmd(&f), newLoadRollbackCmd(&f), newLoadSampleCmd())
 	return cmd
 }
 
-// sampleSchema is the schema of "load sample": an orders table.
-var sampleSchema = row.MustSchema([]row.Column{
-	{Name: "order_id", Type: row.Int64, Nullable: true},
-	{Name: "user_id", Type: row.Int64, Nullable: true},
-	{Name: "amount", Type: row.Decimal(18, 2), Nullable: true},
-	{Name: "status", Type: row.String, Nullable: true},
-	{Name: "created_at", Type: row.Timestamp(row.Millisecond, ""), Nullable: true},
-}, nil, 1)
-
 func newLoadSampleCmd() *cobra.Command {
 	var (
-		rows  int64
-		first int64
-		day   string
-		seed  uint64
+		o   sample.Orders
+		day string
 	)
 	cmd := &cobra.Command{
 		Use:   "sample FILE.parquet",
@@ -365,71 +355,34 @@ order_id runs from --first for --rows rows, in shuffled order.`,
   hotcold load --store pebble:./cold --table orders --version dt=2026-11-22 --key order_id orders-2026-11-22.parquet`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if rows < 0 || rows > 1<<31 {
-				return fmt.Errorf("--rows %d: want 0 to 2147483648", rows)
+			if o.Rows < 0 || o.Rows > sample.MaxRows {
+				return fmt.Errorf("--rows %d: want 0 to %d", o.Rows, int64(sample.MaxRows))
 			}
 			d, err := time.Parse(time.DateOnly, day)
 			if err != nil {
 				return fmt.Errorf("--day %q: want YYYY-MM-DD", day)
 			}
-			rng := rand.New(rand.NewPCG(seed, 1))
-			statuses := []string{"created", "paid", "shipped", "delivered", "refunded"}
+			o.Day = d
 			f, err := os.Create(args[0])
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			w, err := coldstore.NewParquetWriter(f, sampleSchema, nil)
-			if err != nil {
-				return err
-			}
-			// a random permutation of [0, rows) without holding it:
-			// i*step mod rows with step coprime to rows
-			step := int64(1)
-			if rows > 1 {
-				for step = rows/2 + rng.Int64N(rows/2+1); gcd(step, rows) != 1; step++ {
-				}
-			}
-			for i := int64(0); i < rows; i++ {
-				if i%65536 == 0 {
-					if err := cmd.Context().Err(); err != nil {
-						return err
-					}
-				}
-				id := first + (i*step)%rows
-				r := row.New(
-					row.Int64Value(id),
-					row.Int64Value(rng.Int64N(1_000_000)),
-					row.DecimalValue(decimal128.FromI64(100+rng.Int64N(100_000))),
-					row.StringValue(statuses[rng.IntN(len(statuses))]),
-					row.TimestampValue(d.UnixMilli()+rng.Int64N(86_400_000)),
-				)
-				if err := w.Write(r); err != nil {
-					return err
-				}
-			}
-			if err := w.Close(); err != nil {
+			if err := sample.WriteOrders(cmd.Context(), f, o); err != nil {
 				return err
 			}
 			if err := f.Close(); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %d rows to %s\n", rows, args[0])
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %d rows to %s\n", o.Rows, args[0])
 			return err
 		},
 	}
-	cmd.Flags().Int64Var(&rows, "rows", 100_000, "number of rows")
-	cmd.Flags().Int64Var(&first, "first", 0, "first order_id")
+	cmd.Flags().Int64Var(&o.Rows, "rows", 100_000, "number of rows")
+	cmd.Flags().Int64Var(&o.First, "first", 0, "first order_id")
 	cmd.Flags().StringVar(&day, "day", "2026-11-22", "day of created_at (UTC)")
-	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed")
+	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "random seed")
 	return cmd
-}
-
-func gcd(a, b int64) int64 {
-	for b != 0 {
-		a, b = b, a%b
-	}
-	return a
 }
 
 func newLoadListCmd(f *loadFlags) *cobra.Command {
@@ -590,121 +543,28 @@ func splitList(s string) []string {
 	return out
 }
 
-type progressShow int
-
-const (
-	progressNever progressShow = iota
-	progressTerminal
-	progressLines
-)
-
-func progressMode(flag string, w io.Writer) (progressShow, error) {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
-	switch flag {
-	case "auto":
-		if tty {
-			return progressTerminal, nil
-		}
-		return progressNever, nil
-	case "always":
-		if tty {
-			return progressTerminal, nil
-		}
-		return progressLines, nil
-	case "never":
-		return progressNever, nil
-	}
-	return 0, fmt.Errorf("--progress %q: want auto, always or never", flag)
+// loadProgress renders a load's progress (and its downloads') on the
+// command's progress reporter.
+type loadProgress struct {
+	r  *progress.Reporter
+	op string // "load orders dt=2026-11-22"
 }
 
-// progressPrinter renders LoadProgress: one line rewritten in place on a
-// terminal, or one line per report otherwise.
-type progressPrinter struct {
-	mu      sync.Mutex
-	w       io.Writer
-	mode    progressShow
-	table   string
-	version string
-	width   int
+// fetch reports the download of object-store inputs.
+func (p loadProgress) fetch(fp coldstore.FetchProgress) {
+	p.r.Report(progress.Event{Op: p.op, Step: "download", Done: int64(fp.Files), Total: int64(fp.FilesTotal), Unit: "objects",
+		Bytes: fp.Bytes, BytesTotal: fp.BytesTotal, Elapsed: fp.Elapsed})
 }
 
-func (p *progressPrinter) interval() time.Duration {
-	if p.mode == progressTerminal {
-		return 250 * time.Millisecond
+// load reports the load itself.
+func (p loadProgress) load(lp coldstore.LoadProgress) {
+	e := progress.Event{Op: p.op, Step: lp.Phase, Done: lp.Rows, Unit: "rows",
+		Bytes: lp.InputBytes, BytesTotal: lp.InputTotal, Written: lp.Bytes, Elapsed: lp.Elapsed}
+	switch lp.Phase {
+	case "done":
+		e.Step, e.Final = "", true
+	case "failed":
+		e.Step, e.Final, e.Failed = "", true, true
 	}
-	return 5 * time.Second
-}
-
-// fetchUpdate prints the progress of downloading object-store inputs.
-func (p *progressPrinter) fetchUpdate(fp coldstore.FetchProgress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	rate := 0.0
-	if s := fp.Elapsed.Seconds(); s > 0 {
-		rate = float64(fp.Bytes) / s
-	}
-	line := fmt.Sprintf("load %s %s: download, %d of %d objects, %s of %s (%s/s), %.1fs", p.table, p.version,
-		fp.Files, fp.FilesTotal, bytesText(fp.Bytes), bytesText(fp.BytesTotal), bytesText(int64(rate)), fp.Elapsed.Seconds())
-	if p.mode == progressLines {
-		fmt.Fprintln(p.w, line)
-		return
-	}
-	pad := ""
-	if n := p.width - len(line); n > 0 {
-		pad = strings.Repeat(" ", n)
-	}
-	p.width = len(line)
-	fmt.Fprint(p.w, "\r"+line+pad)
-}
-
-func (p *progressPrinter) update(lp coldstore.LoadProgress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	line := fmt.Sprintf("load %s %s: %s, %s rows (%s rows/s), %s written", p.table, p.version, lp.Phase,
-		count(lp.Rows), count(int64(lp.RowsPerSecond())), bytesText(lp.Bytes))
-	if lp.InputTotal > 0 {
-		line += fmt.Sprintf(", input %s of %s", bytesText(lp.InputBytes), bytesText(lp.InputTotal))
-	}
-	line += fmt.Sprintf(", %.1fs", lp.Elapsed.Seconds())
-	final := lp.Phase == "done" || lp.Phase == "failed"
-	if p.mode == progressLines {
-		fmt.Fprintln(p.w, line)
-		return
-	}
-	pad := ""
-	if n := p.width - len(line); n > 0 {
-		pad = strings.Repeat(" ", n)
-	}
-	p.width = len(line)
-	fmt.Fprint(p.w, "\r"+line+pad)
-	if final {
-		fmt.Fprintln(p.w)
-	}
-}
-
-func count(n int64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-func bytesText(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
+	p.r.Report(e)
 }

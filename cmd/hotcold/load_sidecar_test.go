@@ -83,7 +83,7 @@ func TestLoadListRollbackThroughServeWhileItHoldsTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load --sidecar: %v\nstderr: %s", err, errOut)
 	}
-	if !strings.Contains(errOut, "load orders v2: done, 100 rows (") || !strings.Contains(errOut, "written, input ") {
+	if !strings.Contains(errOut, "load orders v2: done, 100 rows") || !strings.Contains(errOut, ", input ") || !strings.Contains(errOut, " written, ") {
 		t.Fatalf("progress output:\n%s", errOut)
 	}
 	remote := summaryFields(t, out)

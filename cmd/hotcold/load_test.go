@@ -150,7 +150,7 @@ func TestLoadPrintsProgressLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errOut, "load orders v1: done, 1,000 rows (") || !strings.Contains(errOut, "written, input ") {
+	if !strings.Contains(errOut, "load orders v1: done, 1,000 rows") || !strings.Contains(errOut, ", input ") || !strings.Contains(errOut, " written, ") {
 		t.Fatalf("progress output:\n%s", errOut)
 	}
 }
@@ -294,7 +294,7 @@ func TestLoadFromS3Objects(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
-	if !strings.Contains(errOut, "load orders v1: download, 2 of 2 objects") || !strings.Contains(errOut, "load orders v1: done, 1,000 rows") {
+	if !strings.Contains(errOut, "load orders v1: download: 2 of 2 objects") || !strings.Contains(errOut, "load orders v1: done, 1,000 rows") {
 		t.Fatalf("progress output:\n%s", errOut)
 	}
 	if !strings.Contains(out, `"rows":1000`) {

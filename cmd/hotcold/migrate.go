@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/hotcold/hotcold/internal/progress"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
@@ -116,8 +117,9 @@ Exit status: 0 for unchanged or migrate, 2 for rebuild, 3 for fix.`,
 }
 
 func newMigrateApplyCmd() *cobra.Command {
-	var stateDir, to, out string
+	var stateDir, to, out, progressFlag string
 	var every int64
+	var asJSON bool
 	c := &cobra.Command{
 		Use:   "apply",
 		Short: "Rewrite a stopped job's state (or a checkpoint) into the schema of new logic",
@@ -150,10 +152,21 @@ same command again after a crash: complete partitions are not redone.`,
 			}
 			plan := statemigrate.NewPlan(old, nm)
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			mode, err := progress.ModeFor(progressFlag, asJSON, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			rep := progress.New(cmd.ErrOrStderr(), mode)
+			defer rep.Done()
+			opts := statemigrate.ApplyOptions{ProgressEvery: every, Logger: log}
+			if rep.Enabled() {
+				opts.Progress = func(p statemigrate.ApplyProgress) {
+					rep.Report(progress.Event{Op: "migrate " + filepath.Join(stateDir, p.Partition), Done: p.Keys, Unit: "keys",
+						Detail: progress.Count(p.Rows) + " rows", Elapsed: p.Elapsed, Final: p.Done})
+				}
+			}
 			if statemigrate.IsJobRoot(stateDir) {
-				res, err := statemigrate.ApplyJob(cmd.Context(), stateDir, plan, out, statemigrate.ApplyOptions{
-					ProgressEvery: every, Logger: log,
-				})
+				res, err := statemigrate.ApplyJob(cmd.Context(), stateDir, plan, out, opts)
 				if err != nil {
 					return err
 				}
@@ -167,9 +180,7 @@ same command again after a crash: complete partitions are not redone.`,
 				_, err = fmt.Fprintf(w, "migrated state of %d partitions: %s (start the new job with --state-dir %s)\n", len(res.Partitions), res.Out, res.Out)
 				return err
 			}
-			res, err := statemigrate.Apply(cmd.Context(), stateDir, plan, out, statemigrate.ApplyOptions{
-				ProgressEvery: every, Logger: log,
-			})
+			res, err := statemigrate.Apply(cmd.Context(), stateDir, plan, out, opts)
 			if err != nil {
 				return err
 			}
@@ -180,6 +191,8 @@ same command again after a crash: complete partitions are not redone.`,
 	c.Flags().StringVar(&to, "to", "", "manifest of the new logic")
 	c.Flags().StringVar(&out, "out", "", "new state directory to write (must not exist)")
 	c.Flags().Int64Var(&every, "progress-every", 0, "log progress every N keys (default 1000000)")
+	c.Flags().StringVar(&progressFlag, "progress", "auto", "progress on stderr: auto (a bar on a terminal), always (plain lines off a terminal), never")
+	c.Flags().BoolVar(&asJSON, "json", false, "progress on stderr as JSON events, one object a line")
 	return c
 }
 

@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hotcold/hotcold/internal/progress"
 	"github.com/hotcold/hotcold/mock"
 )
 
@@ -293,12 +295,31 @@ func (f *mockRunFlags) options(cmd *cobra.Command) (mock.Options, error) {
 		o.StopTimeout = 2*f.stopGrace + 5*time.Second
 	}
 	if f.verbose {
-		w := cmd.ErrOrStderr()
-		o.Progress = func(p mock.Progress) {
-			fmt.Fprintf(w, "%s: sent %d/%d, received %d\n", p.Case, p.Sent, p.Total, p.Received)
-		}
+		o.Progress = replayProgress(cmd.ErrOrStderr())
 	}
 	return o, nil
+}
+
+// replayProgress shows the progress of replays on w: a bar per case on a
+// terminal, plain lines otherwise.
+func replayProgress(w io.Writer) func(mock.Progress) {
+	mode, _ := progress.ModeFor("always", false, w)
+	rep := progress.New(w, mode)
+	var (
+		mu    sync.Mutex
+		start = map[string]time.Time{}
+	)
+	return func(p mock.Progress) {
+		mu.Lock()
+		t0, ok := start[p.Case]
+		if !ok {
+			t0 = time.Now()
+			start[p.Case] = t0
+		}
+		mu.Unlock()
+		rep.Report(progress.Event{Op: "replay " + p.Case, Done: int64(p.Sent), Total: int64(p.Total), Unit: "messages",
+			Detail: progress.Count(int64(p.Received)) + " received", Elapsed: time.Since(t0)})
+	}
 }
 
 func (f *mockRunFlags) openStore(ctx context.Context) (*mock.Store, error) {

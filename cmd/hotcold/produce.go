@@ -16,15 +16,18 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hotcold/hotcold/internal/progress"
 )
 
 func newProduceCmd() *cobra.Command {
 	var (
-		brokers  []string
-		topic    string
-		keyCol   string
-		tsCol    string
-		progress time.Duration
+		brokers []string
+		topic   string
+		keyCol  string
+		tsCol   string
+		every   time.Duration
+		asJSON  bool
 	)
 	c := &cobra.Command{
 		Use:   "produce --brokers B --topic T [--key COL] [--timestamp COL] FILE.jsonl",
@@ -38,7 +41,8 @@ written, a string as is), so that records of one key land in one partition:
 give both inputs of a join the same key column and partition count and they
 are co-partitioned. --timestamp COL sets each record's timestamp from column
 COL ("2006-01-02 15:04:05[.000]", RFC 3339, or epoch milliseconds), which is
-what start_from: retention reads by. Progress goes to stderr.
+what start_from: retention reads by. Progress goes to stderr (a bar on a terminal, plain lines
+otherwise, JSON events with --json).
 
 A line that is not a JSON object, or lacks the key or timestamp column, stops
 the command with its line number; lines before it are written.`,
@@ -77,7 +81,13 @@ the command with its line number; lines before it are written.`,
 			if !ok || td.Err != nil {
 				return fmt.Errorf("topic %q does not exist or is unreadable (%v): create it first, with as many partitions as the topic it is joined with", topic, td.Err)
 			}
-			p := &producer{cl: cl, keyCol: keyCol, tsCol: tsCol, out: cmd.ErrOrStderr(), every: progress}
+			mode := progress.Off
+			if every > 0 {
+				mode, _ = progress.ModeFor("always", asJSON, cmd.ErrOrStderr())
+			}
+			rep := progress.New(cmd.ErrOrStderr(), mode).Every(every)
+			defer rep.Done()
+			p := &producer{cl: cl, keyCol: keyCol, tsCol: tsCol, progress: rep, op: "produce " + topic, every: every}
 			n, err := p.run(ctx, name, in)
 			if err != nil {
 				return err
@@ -91,14 +101,16 @@ the command with its line number; lines before it are written.`,
 	fl.StringVar(&topic, "topic", "", "topic to write into (required)")
 	fl.StringVar(&keyCol, "key", "", "column whose value keys each record (default: no key)")
 	fl.StringVar(&tsCol, "timestamp", "", "column that sets each record's timestamp (default: now)")
-	fl.DurationVar(&progress, "progress", time.Second, "how often progress is printed to stderr (0: never)")
+	fl.DurationVar(&every, "progress", time.Second, "how often progress is printed to stderr (0: never)")
+	fl.BoolVar(&asJSON, "json", false, "progress on stderr as JSON events, one object a line")
 	return c
 }
 
 type producer struct {
 	cl            *kgo.Client
 	keyCol, tsCol string
-	out           io.Writer
+	progress      *progress.Reporter
+	op            string // the progress events' Op
 	every         time.Duration
 	start         time.Time
 
@@ -135,10 +147,9 @@ func (p *producer) run(ctx context.Context, name string, in io.Reader) (int64, e
 				p.done++
 			}
 		})
-		if p.every > 0 && time.Since(last) >= p.every {
+		if p.every > 0 && time.Since(last) >= min(p.every, p.progress.Interval()) {
 			last = time.Now()
-			n := p.delivered()
-			fmt.Fprintf(p.out, "produced %d records (%.0f/s)\n", n, float64(n)/time.Since(p.start).Seconds())
+			p.report(false)
 		}
 		if err := p.failed(); err != nil {
 			p.cl.Flush(ctx)
@@ -151,7 +162,13 @@ func (p *producer) run(ctx context.Context, name string, in io.Reader) (int64, e
 	if err := p.cl.Flush(ctx); err != nil {
 		return p.delivered(), err
 	}
+	p.report(true)
 	return p.delivered(), p.failed()
+}
+
+// report shows the records delivered so far.
+func (p *producer) report(final bool) {
+	p.progress.Report(progress.Event{Op: p.op, Done: p.delivered(), Unit: "records", Elapsed: time.Since(p.start), Final: final})
 }
 
 func (p *producer) delivered() int64 { p.mu.Lock(); defer p.mu.Unlock(); return p.done }

@@ -77,9 +77,14 @@ var suites = []suite{
 		},
 	},
 	{
-		Title: "#4 sidecar: lookups through the sidecar versus Redis, and latency TCP vs unix socket",
-		Cmd:   []string{"go", "run", "./sidecar/internal/benchvsredis", "-rows", "100000", "-duration", "4s", "-rounds", "5", "-store", "pebble", "-batch-goroutines", "8"},
-		Notes: "Starts its own redis-server holding the same keys; interleaved rounds; medians. Targets: auto-batched Gets from 64 goroutines >= redis-benchmark -t get -c 50; BatchLookup of 256 keys >= 0.5x redis-benchmark MGET of 256 keys; unary Lookup p50/p99 at 50% of peak, TCP vs unix socket.",
+		Title: "#4 / #17 sidecar: lookups through the sidecar versus Redis, client and server in separate processes (recorded)",
+		Cmd:   []string{"cat", "internal/benchreport/recorded/sidecar-vs-redis.md"},
+		Notes: "Recorded because it runs two processes (the sidecar as a child of the benchmark) for several minutes; re-measure with `go build -o /tmp/benchvsredis ./sidecar/internal/benchvsredis && nice /tmp/benchvsredis -out internal/benchreport/recorded/sidecar-vs-redis.md`. It starts its own redis-server holding the same keys; interleaved rounds; medians. Targets (issue #17): auto-batched Gets/s >= 0.5x redis-benchmark -t get -P 16 -c 50 and <= 3 µs CPU per Get (client + server); BatchLookup of 256 keys >= 0.5x redis-benchmark MGET of 256 keys; unary Lookup at 50% of peak p50 <= 0.4 ms, p99 <= 2 ms, unix socket <= TCP.",
+	},
+	{
+		Title: "#17 sidecar: hand-written wire codec vs generated protobuf-go and vtprotobuf, 256 keys (recorded)",
+		Cmd:   []string{"cat", "internal/benchreport/recorded/codec-hand-vs-generated.md"},
+		Notes: "The hand and protobuf-go halves re-measure with `go test -run '^$' -bench BenchmarkCodec ./sidecar/`; the vtprotobuf half needs a module outside the tree (see the section).",
 	},
 	{
 		Title:     "#5 join: orders/refunds over 30 days, hot/cold vs 30-day state (200k orders/day)",

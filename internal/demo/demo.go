@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/progress"
 	"github.com/hotcold/hotcold/join/runner"
 	"github.com/hotcold/hotcold/mock"
 	"github.com/hotcold/hotcold/row"
@@ -75,7 +76,7 @@ type Config struct {
 	Start time.Time
 	// Progress, when set, receives the progress of every step, from one
 	// goroutine at a time. Default nil: none.
-	Progress func(Progress)
+	Progress func(progress.Event)
 	// Logger receives the logs of the components (runners, sidecar, cold
 	// store). Default nil: discarded.
 	Logger *slog.Logger
@@ -157,9 +158,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Days: c.Days, OrdersPerDay: c.OrdersPerDay, HotDays: c.HotDays, Partitions: c.Partitions, Seed: c.Seed, Dir: c.Dir}
 	// Record every step's duration, and pass the reports on.
 	user := c.Progress
-	c.Progress = func(p Progress) {
-		if p.Finished {
-			rep.Steps = append(rep.Steps, StepTime{Step: p.Step, Seconds: p.Elapsed.Seconds(), Done: p.Done, Unit: p.Unit})
+	c.Progress = func(p progress.Event) {
+		if p.Final {
+			rep.Steps = append(rep.Steps, StepTime{Step: p.Op, Seconds: p.Elapsed.Seconds(), Done: p.Done, Unit: p.Unit})
 		}
 		if user != nil {
 			user(p)
@@ -324,7 +325,7 @@ func jobReport(name string, retention int, run joinResult, stateBytes int64, boo
 // compareOutputs merges the changelogs of the three joins and two aggs
 // into tables and compares them with each other and with the in-memory
 // reference.
-func compareOutputs(ctx context.Context, brokers []string, w *Workload, windowStart time.Time, aggSchema *row.Schema, rep *Report, progress func(Progress)) error {
+func compareOutputs(ctx context.Context, brokers []string, w *Workload, windowStart time.Time, aggSchema *row.Schema, rep *Report, report func(progress.Event)) error {
 	blT, hcT := topicsOf("baseline"), topicsOf("hotcold")
 	var total int64
 	for _, t := range []string{blT.joined, hcT.joined, hcT.bootstrap, blT.agg, hcT.agg} {
@@ -334,7 +335,7 @@ func compareOutputs(ctx context.Context, brokers []string, w *Workload, windowSt
 		}
 		total += n
 	}
-	st := newStep(progress, "compare outputs", "records", total)
+	st := newStep(report, "compare outputs", "records", total)
 	joinCodec, err := row.NewCodec(row.FormatDebeziumJSON, JoinedSchema)
 	if err != nil {
 		return err

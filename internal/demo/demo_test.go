@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/internal/demo"
+	"github.com/hotcold/hotcold/internal/progress"
 )
 
 // smallConfig is the demo at the size CI runs: 6 days of 300 orders.
@@ -27,11 +28,11 @@ func TestSmallDemoHotColdOutputEqualsBaselineWithLessState(t *testing.T) {
 		finished []string
 	)
 	cfg := smallConfig(dir)
-	cfg.Progress = func(p demo.Progress) {
+	cfg.Progress = func(p progress.Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		if p.Finished {
-			finished = append(finished, p.Step)
+		if p.Final {
+			finished = append(finished, p.Op)
 		}
 	}
 	rep, err := demo.Run(context.Background(), cfg)
@@ -169,7 +170,7 @@ func TestReportPrintsTheComparison(t *testing.T) {
 	for _, want := range []string{
 		"30 days x 20,000 orders/day = 600,000 orders, 80,369 refunds",
 		"hot/cold (2 days hot)", "baseline (30 days hot)",
-		"state bytes", "1.8 MiB", "25.6 MiB", "14.22x smaller",
+		"state bytes", "1.8 MiB", "26 MiB", "14.22x smaller",
 		"bootstrap time", "625ms", "9.48s", "15.17x faster",
 		"sidecar p50 / p99", "0.64ms / 3.67ms",
 		"outputs identical", "yes",
@@ -206,7 +207,7 @@ func TestReportPrintsTheComparison(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| | hot/cold (2 days hot) | baseline (30 days hot) | |", "|---|---:|---:|---|",
-		"| state bytes | 1.8 MiB | 25.6 MiB | 14.22x smaller |", "| whole demo (default size) < 2 minutes | 44.2s wall (35s CPU) | meets |",
+		"| state bytes | 1.8 MiB | 26 MiB | 14.22x smaller |", "| whole demo (default size) < 2 minutes | 44.2s wall (35s CPU) | meets |",
 		"| merged outputs identical (join, agg, bootstrap, reference) | true | meets |"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md.String())

@@ -52,7 +52,7 @@
 //		Dir:          dir,
 //		Days:         6,
 //		OrdersPerDay: 300,
-//		Progress:     demo.NewProgressPrinter(os.Stderr, false).Update,
+//		Progress:     progress.New(os.Stderr, progress.Lines).Report,
 //	})
 //	if err != nil {
 //		return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotcold/hotcold/agg"
 	aggrunner "github.com/hotcold/hotcold/agg/runner"
+	"github.com/hotcold/hotcold/internal/progress"
 	"github.com/hotcold/hotcold/internal/runcore"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/join/runner"
@@ -94,7 +95,7 @@ var errStalled = errors.New("no progress")
 
 // runJoin runs the join runner on the demo's Kafka until it has consumed
 // job.want records, then stops it gracefully.
-func runJoin(ctx context.Context, brokers []string, job joinJob, log *slog.Logger, progress func(Progress)) (joinResult, error) {
+func runJoin(ctx context.Context, brokers []string, job joinJob, log *slog.Logger, report func(progress.Event)) (joinResult, error) {
 	reg := prometheus.NewRegistry()
 	r, err := runner.New(runner.Config{
 		Join:        joinConfig(job.retention, job.cold),
@@ -113,7 +114,7 @@ func runJoin(ctx context.Context, brokers []string, job joinJob, log *slog.Logge
 	if err != nil {
 		return joinResult{}, err
 	}
-	st := newStep(progress, job.name, "records", job.want)
+	st := newStep(report, job.name, "records", job.want)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
@@ -242,7 +243,7 @@ type aggResult struct {
 // input's current end. The agg runner keeps one state per input
 // partition, so every row of a group must come through one partition:
 // the joined topic has a single partition (see startKafka).
-func runAgg(ctx context.Context, brokers []string, name, input, output, stateDir, group string, log *slog.Logger, progress func(Progress)) (aggResult, error) {
+func runAgg(ctx context.Context, brokers []string, name, input, output, stateDir, group string, log *slog.Logger, report func(progress.Event)) (aggResult, error) {
 	ends, total, err := endOffsets(ctx, brokers, input)
 	if err != nil {
 		return aggResult{}, err
@@ -264,7 +265,7 @@ func runAgg(ctx context.Context, brokers []string, name, input, output, stateDir
 	if err != nil {
 		return aggResult{}, err
 	}
-	st := newStep(progress, name, "records", total)
+	st := newStep(report, name, "records", total)
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hotcold/hotcold/internal/progress"
 )
 
 // Report is the outcome of a demo run: the workload, the cold load, the
@@ -268,19 +270,5 @@ func ms(d time.Duration) string {
 }
 
 func secs(s float64) string {
-	return round(time.Duration(s * float64(time.Second))).String()
-}
-
-// bytesText renders a size with a binary unit: "3.1 MiB".
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return progress.Round(time.Duration(s * float64(time.Second))).String()
 }

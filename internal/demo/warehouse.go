@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/progress"
 	"github.com/hotcold/hotcold/row"
 )
 
@@ -38,8 +39,8 @@ type ColdLoad struct {
 // exportOrders writes the orders of each day before coversUntil as a
 // warehouse export would: dir/orders/dt=YYYY-MM-DD/part-0.parquet. It
 // returns the file paths.
-func exportOrders(ctx context.Context, dir string, w *Workload, coldDays int, progress func(Progress)) ([]string, int64, error) {
-	st := newStep(progress, "export parquet", "files", int64(coldDays))
+func exportOrders(ctx context.Context, dir string, w *Workload, coldDays int, report func(progress.Event)) ([]string, int64, error) {
+	st := newStep(report, "export parquet", "files", int64(coldDays))
 	var paths []string
 	var size int64
 	i := 0
@@ -70,13 +71,13 @@ func exportOrders(ctx context.Context, dir string, w *Workload, coldDays int, pr
 
 // loadCold bulk-loads the exported files into the Pebble cold store as one
 // version of table orders covering everything before coversUntil.
-func loadCold(ctx context.Context, store *coldstore.Pebble, paths []string, version string, coversUntil time.Time, progress func(Progress)) (coldstore.LoadResult, error) {
+func loadCold(ctx context.Context, store *coldstore.Pebble, paths []string, version string, coversUntil time.Time, report func(progress.Event)) (coldstore.LoadResult, error) {
 	src, err := coldstore.OpenParquet(ctx, paths...)
 	if err != nil {
 		return coldstore.LoadResult{}, err
 	}
 	defer src.Close()
-	st := newStep(progress, "load cold store", "rows", src.Rows())
+	st := newStep(report, "load cold store", "rows", src.Rows())
 	res, err := store.Load(ctx, coldstore.LoadSpec{
 		Table:            "orders",
 		Version:          version,

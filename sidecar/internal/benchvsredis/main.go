@@ -1,28 +1,35 @@
 // Command benchvsredis measures the lookup sidecar against Redis on this
-// machine, in one run, and prints the results as markdown (the section of
-// sidecar/BENCHMARKS.part.md):
+// machine, in one run, with client and server in separate processes, and
+// prints the results as markdown (recorded for BENCHMARKS.md in
+// internal/benchreport/recorded/sidecar-vs-redis.md):
 //
 //   - auto-batched single-key Gets from 64 goroutines through the Go client
-//     versus `redis-benchmark -t get -c 50` (no pipelining);
-//   - BatchLookup of 256 keys (Client.MultiGet) versus redis-benchmark MGET
-//     of 256 keys;
-//   - unary Lookup p50/p99 latency at 50% of peak throughput, TCP versus
-//     unix socket.
+//     versus `redis-benchmark -t get -c 50 -P 16` (pipelined Redis is the
+//     fair peer of a batching client) and without -P, and the CPU time per
+//     Get of the client and sidecar processes;
+//   - BatchLookup of 256 keys (raw and Client.MultiGet) versus
+//     redis-benchmark MGET of 256 keys;
+//   - unary Lookup p50/p99/p99.9 at 50% of peak, open loop (see openLoop),
+//     over TCP and the unix socket, beside Redis GETs through go-redis with
+//     the same driver and redis-benchmark's own percentiles;
+//   - Redis memory per key (INFO memory before and after loading the rows).
 //
 // Both sides hold the same rows: a table of -rows rows of 8 columns, loaded
-// into a Pebble cold store served by the sidecar, and into a throwaway
-// redis-server (started here on a free loopback port) as the rows' value
-// encoding under key:%012d, the keys redis-benchmark -r draws from. The
-// measurements run in -rounds interleaved rounds; the report gives the
-// median of each and the median ratio.
+// into a Pebble cold store served by a sidecar in a child process (this
+// binary with -child, see child.go), and into a throwaway redis-server
+// (started here on a free loopback port) as the rows' value encoding under
+// key:%012d, the keys redis-benchmark -r draws from. The measurements run
+// in -rounds interleaved rounds; the report gives the median of each.
+// -server-cpuprofile, -server-trace and -client-cpuprofile profile one
+// measurement of round 1 (-profile latency or autobatch).
 //
-//	go run ./sidecar/internal/benchvsredis -out sidecar/BENCHMARKS.part.md
+//	go build -o /tmp/benchvsredis ./sidecar/internal/benchvsredis
+//	nice /tmp/benchvsredis -out internal/benchreport/recorded/sidecar-vs-redis.md
 package main
 
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
@@ -32,7 +39,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,7 +50,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -97,6 +105,9 @@ func main() {
 }
 
 func run(log *slog.Logger) error {
+	if *flagChild {
+		return runChild(log)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for _, bin := range []string{"redis-server", "redis-benchmark"} {
@@ -117,40 +128,49 @@ func run(log *slog.Logger) error {
 		rows[i] = makeRow(int64(i), rng)
 	}
 
-	// The cold store and the sidecar.
-	store, err := openStore(ctx, dir, rows)
+	// The sidecar, in its own process over its own copy of the rows.
+	log.Info("starting the sidecar child process (it loads its cold store)")
+	ch, err := startChild(dir)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	srv, err := sidecar.NewServer(store, sidecar.Options{MaxBatch: 4096, CacheBytes: 1 << 30, Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		return err
-	}
-	sock := filepath.Join(dir, "hotcold.sock")
-	addrs := make(chan sidecar.Addrs, 1)
-	srvDone := make(chan error, 1)
-	go func() {
-		srvDone <- srv.Run(ctx, sidecar.Listeners{TCP: "127.0.0.1:0", Unix: sock, Ready: func(a sidecar.Addrs) { addrs <- a }})
-	}()
-	var a sidecar.Addrs
-	select {
-	case a = <-addrs:
-	case err := <-srvDone:
-		return err
-	}
-	defer func() { cancel(); <-srvDone }()
-	tcp, unix := a.TCP, "unix://"+sock
+	defer ch.stop()
+	tcp, unix := ch.tcp, ch.unix
 
-	// Redis with the same rows.
+	// Redis with the same rows, and what they cost it in memory.
 	rport, stopRedis, err := startRedis(ctx, dir)
 	if err != nil {
 		return err
 	}
 	defer stopRedis()
+	memBefore, err := redisUsedMemory(ctx, rport)
+	if err != nil {
+		return err
+	}
 	if err := loadRedis(ctx, rport, rows); err != nil {
 		return err
 	}
+	memAfter, err := redisUsedMemory(ctx, rport)
+	if err != nil {
+		return err
+	}
+	// The same rows through hotcold's Redis backend (as `hotcold load
+	// --store redis://...` writes them), into the same server.
+	be, err := coldstore.Open(ctx, fmt.Sprintf("redis://127.0.0.1:%d", rport), &coldstore.Options{Create: true})
+	if err != nil {
+		return err
+	}
+	if _, err := be.Load(ctx, coldstore.LoadSpec{Table: "items", Version: "v1", Key: []string{"id"}, Source: coldstore.RowSource(schema, rows)}); err != nil {
+		be.Close()
+		return fmt.Errorf("loading the rows through the Redis backend: %w", err)
+	}
+	be.Close()
+	memBackend, err := redisUsedMemory(ctx, rport)
+	if err != nil {
+		return err
+	}
+	valueSize := avgValueSize(rows)
+	rows = nil
 
 	// Warm the sidecar's cache: every key once.
 	warm, err := sidecar.Dial(tcp, sidecar.WithCallTimeout(time.Minute))
@@ -165,11 +185,23 @@ func run(log *slog.Logger) error {
 		return fmt.Errorf("warming the cache: %w", err)
 	}
 	warm.Close()
+	keys = nil
+	runtime.GC()
 
 	d := *flagDuration
-	var getR, getS, mgetR, mgetS, rawS, ratioGet, ratioMget, ratioRaw []float64
-	var cpuGet, cpuBatch, cpuRaw []float64 // process CPU µs per key
-	var redisGetCmd, redisMgetCmd string
+	var (
+		getR, getP, getS, mgetR, mgetS, rawS     []float64
+		ratioGet, ratioGetP, ratioMget, ratioRaw []float64
+		cpuGetC, cpuGetS, cpuBatch, cpuRaw       []float64 // CPU µs per key
+		redisGetCmd, redisGetPCmd, redisMgetCmd  string
+		redisGetLat                              []redisResult
+		lats                                     = map[string][]latResult{}
+	)
+	mgetArgs := []string{"-c", "50", "mget"}
+	for i := 0; i < 256; i++ {
+		mgetArgs = append(mgetArgs, "key:__rand_int__")
+	}
+	transports := []struct{ name, addr string }{{"TCP (127.0.0.1)", tcp}, {"unix socket", unix}}
 	for round := 1; round <= *flagRounds; round++ {
 		log.Info("round", "n", round)
 		rg, cmd, err := redisBench(ctx, rport, d, []string{"-t", "get", "-c", "50"}, n)
@@ -177,83 +209,261 @@ func run(log *slog.Logger) error {
 			return err
 		}
 		redisGetCmd = cmd
-		sg, err := autoBatchedGets(ctx, tcp, 64, d, n)
+		redisGetLat = append(redisGetLat, rg)
+		rp, cmd, err := redisBench(ctx, rport, d, []string{"-t", "get", "-c", "50", "-P", "16"}, n)
 		if err != nil {
 			return err
 		}
-		cpuGet = append(cpuGet, lastCPU.Seconds()*1e6)
-		mgetArgs := []string{"-c", "50", "mget"}
-		for i := 0; i < 256; i++ {
-			mgetArgs = append(mgetArgs, "key:__rand_int__")
+		redisGetPCmd = cmd
+		if round == 1 && *flagProfile == "autobatch" {
+			ch.command("prof start")
+			stopClient := startClientProfile()
+			ch.command("trace start")
+			sg0, err := autoBatchedGets(ctx, tcp, 64, d, n, ch)
+			ch.command("trace stop")
+			stopClient()
+			ch.command("prof stop")
+			if err != nil {
+				return err
+			}
+			_ = sg0
 		}
+		sg, err := autoBatchedGets(ctx, tcp, 64, d, n, ch)
+		if err != nil {
+			return err
+		}
+		cpuGetC, cpuGetS = append(cpuGetC, lastCPU.client), append(cpuGetS, lastCPU.server)
 		rm, cmd, err := redisBench(ctx, rport, d, mgetArgs, n)
 		if err != nil {
 			return err
 		}
 		redisMgetCmd = cmd
-		sm, err := batchLookups(ctx, tcp, *flagBatchG, 256, d, n)
+		sm, err := batchLookups(ctx, tcp, *flagBatchG, 256, d, n, ch)
 		if err != nil {
 			return err
 		}
-		cpuBatch = append(cpuBatch, lastCPU.Seconds()*1e6/256)
-		sr, err := rawBatchLookups(ctx, tcp, *flagBatchG, 256, d, n)
+		cpuBatch = append(cpuBatch, lastCPU.total()/256)
+		sr, err := rawBatchLookups(ctx, tcp, *flagBatchG, 256, d, n, ch)
 		if err != nil {
 			return err
 		}
-		cpuRaw = append(cpuRaw, lastCPU.Seconds()*1e6/256)
-		getR, getS, mgetR, mgetS, rawS = append(getR, rg), append(getS, sg), append(mgetR, rm*256), append(mgetS, sm), append(rawS, sr)
-		ratioGet, ratioMget, ratioRaw = append(ratioGet, sg/rg), append(ratioMget, sm/(rm*256)), append(ratioRaw, sr/(rm*256))
-		log.Info("round done", "redis_get", rg, "sidecar_get", sg, "redis_mget_keys", rm*256, "sidecar_batch_keys", sm, "sidecar_raw_batch_keys", sr)
-	}
+		cpuRaw = append(cpuRaw, lastCPU.total()/256)
+		getR, getP, getS = append(getR, rg.rps), append(getP, rp.rps), append(getS, sg)
+		mgetR, mgetS, rawS = append(mgetR, rm.rps*256), append(mgetS, sm), append(rawS, sr)
+		ratioGet, ratioGetP = append(ratioGet, sg/rg.rps), append(ratioGetP, sg/rp.rps)
+		ratioMget, ratioRaw = append(ratioMget, sm/(rm.rps*256)), append(ratioRaw, sr/(rm.rps*256))
+		log.Info("throughput", "redis_get", rg.rps, "redis_get_P16", rp.rps, "sidecar_get", sg, "cpu_us_per_get", lastCPU.total(), "redis_mget_keys", rm.rps*256, "sidecar_batch_keys", sm, "sidecar_raw_batch_keys", sr)
 
-	// Latency at 50% of peak, TCP and unix.
-	type lat struct {
-		name           string
-		peak, rate     float64
-		p50, p99, p999 time.Duration
-	}
-	var lats []lat
-	for _, t := range []struct{ name, addr string }{{"TCP (127.0.0.1)", tcp}, {"unix socket", unix}} {
-		peak, err := unaryPeak(ctx, t.addr, 64, d, n)
+		// Latency at 50% of peak: the sidecar over TCP and unix, and
+		// Redis through go-redis with the same open-loop driver.
+		for i, t := range transports {
+			l, err := sidecarLatency(ctx, t.addr, d, n, ch, round == 1 && i == 0 && *flagProfile == "latency")
+			if err != nil {
+				return err
+			}
+			lats[t.name] = append(lats[t.name], l)
+			log.Info("latency", "transport", t.name, "peak", l.peak, "p50", l.p50, "p99", l.p99, "p99.9", l.p999, "max", l.max, "dispatch_lag_p99", l.lagP99)
+		}
+		l, err := redisLatency(ctx, rport, d, n)
 		if err != nil {
 			return err
 		}
-		p50, p99, p999, err := unaryLatency(ctx, t.addr, peak/2, d*2, n)
-		if err != nil {
-			return err
-		}
-		lats = append(lats, lat{t.name, peak, peak / 2, p50, p99, p999})
-		log.Info("latency", "transport", t.name, "peak", peak, "p50", p50, "p99", p99)
+		lats["redis"] = append(lats["redis"], l)
+		log.Info("latency", "transport", "redis", "peak", l.peak, "p50", l.p50, "p99", l.p99, "p99.9", l.p999)
 	}
 
 	// Report.
 	var b bytes.Buffer
 	model := cpuModel()
-	fmt.Fprintf(&b, "## #4 sidecar: lookups through the sidecar versus Redis\n\n")
-	fmt.Fprintf(&b, "Machine: %s, %d logical CPUs (GOMAXPROCS %d), shared with other work; %s.  \n", model, runtime.NumCPU(), runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(&b, "## #4 / #17 sidecar: lookups through the sidecar versus Redis, client and server in separate processes\n\n")
+	fmt.Fprintf(&b, "Machine: %s, %d logical CPUs (GOMAXPROCS %d), shared with other work (load average at the end: %s); %s, %s.  \n", model, runtime.NumCPU(), runtime.GOMAXPROCS(0), strings.Join(strings.Fields(string(load))[:3], " "), runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "Command: `go run ./sidecar/internal/benchvsredis -rows %d -duration %v -rounds %d -store %s -batch-goroutines %d`  \n", n, d, *flagRounds, *flagStore, *flagBatchG)
-	fmt.Fprintf(&b, "Data: %d rows of 8 columns (%d bytes encoded on average), in a %s cold store behind the sidecar (its read cache warmed with every key) and in redis-server %s as `key:%%012d` -> the row's value encoding. Everything on loopback, client and server on the same machine. %d interleaved rounds of %v per measurement; medians.\n\n",
-		n, avgValueSize(rows), *flagStore, redisVersion(ctx), *flagRounds, d)
-	fmt.Fprintf(&b, "Redis baselines, run in the same rounds:\n\n```\n%s\n%s\n```\n\n", redisGetCmd, shortenMget(redisMgetCmd))
-	fmt.Fprintf(&b, "| measurement | sidecar | Redis | ratio (target) |\n|---|---:|---:|---:|\n")
-	fmt.Fprintf(&b, "| single-key lookups/s: Go client `WithAutoBatch(256, 0)`, 64 goroutines vs `redis-benchmark -t get -c 50` | %.0f | %.0f | %.2fx (>= 1x) |\n", median(getS), median(getR), median(ratioGet))
-	fmt.Fprintf(&b, "| keys/s in 256-key BatchLookups, raw gRPC client (responses framed and counted, rows not decoded: what redis-benchmark does with MGET replies), %d goroutines vs `redis-benchmark -c 50 mget` x256 | %.0f | %.0f | %.2fx (>= 0.5x) |\n", *flagBatchG, median(rawS), median(mgetR), median(ratioRaw))
-	fmt.Fprintf(&b, "| keys/s in 256-key batches through the Go client: `Client.MultiGet` (one BatchLookup, every row decoded into typed values), %d goroutines vs the same MGET | %.0f | %.0f | %.2fx |\n\n", *flagBatchG, median(mgetS), median(mgetR), median(ratioMget))
-	fmt.Fprintf(&b, "Per round (sidecar / Redis): gets %s; raw batch keys %s; Go client batch keys %s.\n\n", pairs(getS, getR), pairs(rawS, mgetR), pairs(mgetS, mgetR))
-	fmt.Fprintf(&b, "CPU time of the benchmark process (Go client and sidecar together) per key, median: auto-batched Get %.2f µs, raw BatchLookup %.2f µs, Go client MultiGet %.2f µs.\n\n", median(cpuGet), median(cpuRaw), median(cpuBatch))
-	fmt.Fprintf(&b, "Unary Lookup latency (Go client without auto-batching), open loop at 50%% of the peak measured with 64 closed-loop goroutines, latency from the scheduled send time:\n\n")
-	fmt.Fprintf(&b, "| transport | peak lookups/s | offered rate | p50 | p99 | p99.9 |\n|---|---:|---:|---:|---:|---:|\n")
-	for _, l := range lats {
-		fmt.Fprintf(&b, "| %s | %.0f | %.0f/s | %v | %v | %v |\n", l.name, l.peak, l.rate, l.p50.Round(time.Microsecond), l.p99.Round(time.Microsecond), l.p999.Round(time.Microsecond))
+	fmt.Fprintf(&b, "Data: %d rows of 8 columns (%d bytes encoded on average), in a %s cold store behind the sidecar (its read cache warmed with every key) and in redis-server %s as `key:%%012d` -> the row's value encoding. The sidecar runs in a child process of the benchmark (same binary, `-child`), the clients and load generators in the parent: client and server share no Go runtime. Everything on loopback. %d interleaved rounds of %v per throughput measurement (%v per latency measurement); medians of the rounds.\n\n",
+		n, valueSize, *flagStore, redisVersion(ctx), *flagRounds, d, 2*d)
+	fmt.Fprintf(&b, "Redis baselines, run in the same rounds:\n\n```\n%s\n%s\n%s\n```\n\n", redisGetCmd, redisGetPCmd, shortenMget(redisMgetCmd))
+	fmt.Fprintf(&b, "### Throughput and CPU per key\n\n")
+	fmt.Fprintf(&b, "| measurement | sidecar | Redis | ratio | target | verdict |\n|---|---:|---:|---:|---:|---|\n")
+	fmt.Fprintf(&b, "| single-key lookups/s: Go client `WithAutoBatch(256, 0)`, 64 goroutines vs `redis-benchmark -t get -c 50 -P 16` | %.0f | %.0f | %.2fx | >= 0.5x | %s |\n", median(getS), median(getP), median(ratioGetP), verdict(median(ratioGetP) >= 0.5))
+	fmt.Fprintf(&b, "| the same vs `redis-benchmark -t get -c 50` (no pipelining) | %.0f | %.0f | %.2fx | | reported |\n", median(getS), median(getR), median(ratioGet))
+	cg := median(cpuGetC) + median(cpuGetS)
+	fmt.Fprintf(&b, "| CPU per auto-batched Get, client + server processes | %.2f µs (client %.2f, server %.2f) | | | <= 3 µs | %s |\n", cg, median(cpuGetC), median(cpuGetS), verdict(cg <= 3))
+	fmt.Fprintf(&b, "| keys/s in 256-key BatchLookups, raw gRPC client (responses framed and counted, rows not decoded: what redis-benchmark does with MGET replies), %d goroutines vs `redis-benchmark -c 50 mget` x256 | %.0f | %.0f | %.2fx | >= 0.5x | %s |\n", *flagBatchG, median(rawS), median(mgetR), median(ratioRaw), verdict(median(ratioRaw) >= 0.5))
+	fmt.Fprintf(&b, "| keys/s in 256-key batches through the Go client: `Client.MultiGet` (one BatchLookup, every row decoded into typed values), %d goroutines vs the same MGET | %.0f | %.0f | %.2fx | | reported |\n\n", *flagBatchG, median(mgetS), median(mgetR), median(ratioMget))
+	fmt.Fprintf(&b, "CPU per key of both processes, raw BatchLookup %.2f µs, Go client MultiGet %.2f µs. Per round (sidecar / Redis): gets %s (vs -P 16: %s); raw batch keys %s; Go client batch keys %s.\n\n", median(cpuRaw), median(cpuBatch), pairs(getS, getR), pairs(getS, getP), pairs(rawS, mgetR), pairs(mgetS, mgetR))
+
+	fmt.Fprintf(&b, "### Unary Lookup latency at 50%% of peak\n\n")
+	fmt.Fprintf(&b, "Go client without auto-batching, 256 worker goroutines. Peak: closed loop, 64 goroutines, %v. Then open loop at half that rate for %v: call i is due at start + i/rate and its latency counts from its due time (no coordinated omission; the dispatcher sleeps with nanosleep on its own thread, its own lateness is the last column). Percentiles are exact (every call's latency, sorted). Redis (go-redis) is the same driver against redis-server at 50%% of its own go-redis peak; redis-benchmark's own percentiles (closed loop, 50 connections, full load) are beside it.\n\n", d, 2*d)
+	fmt.Fprintf(&b, "| transport | peak lookups/s | offered | p50 | p99 | p99.9 | max | dispatch lag p99 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, name := range []string{"TCP (127.0.0.1)", "unix socket", "redis"} {
+		m := medianLat(lats[name])
+		label := name
+		if name == "redis" {
+			label = "Redis GET via go-redis, same driver"
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %.0f/s | %s | %s | %s | %s | %s |\n", label, m.peak, m.peak/2, ms(m.p50), ms(m.p99), ms(m.p999), ms(m.max), ms(m.lagP99))
 	}
-	if len(lats) == 2 {
-		fmt.Fprintf(&b, "\nunix socket / TCP: p50 %.2fx, p99 %.2fx.\n", float64(lats[1].p50)/float64(lats[0].p50), float64(lats[1].p99)/float64(lats[0].p99))
-	}
+	rb := medianRedis(redisGetLat)
+	fmt.Fprintf(&b, "| `redis-benchmark -t get -c 50`, its own percentiles (closed loop, full load) | %.0f | full | %.3f ms | %.3f ms | %.3f ms | %.3f ms | |\n\n", rb.rps, rb.p50, rb.p99, rb.p999, rb.max)
+	tcpL, unixL := medianLat(lats["TCP (127.0.0.1)"]), medianLat(lats["unix socket"])
+	fmt.Fprintf(&b, "Per round, p50 / p99 / p99.9: TCP %s; unix %s; Redis %s.\n\n", latRounds(lats["TCP (127.0.0.1)"]), latRounds(lats["unix socket"]), latRounds(lats["redis"]))
+	fmt.Fprintf(&b, "| target | measured | verdict |\n|---|---:|---|\n")
+	fmt.Fprintf(&b, "| TCP p50 <= 0.4 ms at 50%% of peak | %s | %s |\n", ms(tcpL.p50), verdict(tcpL.p50 <= 400*time.Microsecond))
+	fmt.Fprintf(&b, "| TCP p99 <= 2 ms at 50%% of peak | %s | %s |\n", ms(tcpL.p99), verdict(tcpL.p99 <= 2*time.Millisecond))
+	fmt.Fprintf(&b, "| unix p50 <= 0.4 ms, p99 <= 2 ms | %s, %s | %s |\n", ms(unixL.p50), ms(unixL.p99), verdict(unixL.p50 <= 400*time.Microsecond && unixL.p99 <= 2*time.Millisecond))
+	fmt.Fprintf(&b, "| unix socket <= TCP (p50 and p99) | p50 %.2fx, p99 %.2fx of TCP | %s |\n\n", float64(unixL.p50)/float64(tcpL.p50), float64(unixL.p99)/float64(tcpL.p99), verdict(unixL.p50 <= tcpL.p50 && unixL.p99 <= tcpL.p99))
+
+	fmt.Fprintf(&b, "### Redis memory per key\n\n")
+	fmt.Fprintf(&b, "`INFO memory` used_memory of the redis-server above before and after loading the %d rows (SET `key:%%012d` -> the %d-byte value encoding, no expiry): %s -> %s, **%.0f bytes per key** (%.1fx the value size): about %.0f MiB per million rows of this schema, before replication and fork headroom for snapshots.\n",
+		n, valueSize, bytesize(memBefore), bytesize(memAfter), float64(memAfter-memBefore)/float64(n), float64(memAfter-memBefore)/float64(n)/float64(valueSize), float64(memAfter-memBefore)/float64(n)*1e6/(1<<20))
+	fmt.Fprintf(&b, "\nThe same rows loaded through hotcold's Redis backend (`coldstore.Open(\"redis://...\")` + Load, as `hotcold load --store redis://...` does: one key per row under the version's prefix, plus the version's metadata) into the same server afterwards: %s -> %s, **%.0f bytes per row**, about %.0f MiB per million rows per retained version (`--keep`).\n",
+		bytesize(memAfter), bytesize(memBackend), float64(memBackend-memAfter)/float64(n), float64(memBackend-memAfter)/float64(n)*1e6/(1<<20))
 	os.Stdout.Write(b.Bytes())
 	if *flagOut != "" {
 		return os.WriteFile(*flagOut, b.Bytes(), 0o644)
 	}
 	return nil
+}
+
+var (
+	flagProfile    = flag.String("profile", "latency", "which measurement of round 1 -server-cpuprofile, -server-trace and -client-cpuprofile cover: latency (TCP) or autobatch")
+	flagClientProf = flag.String("client-cpuprofile", "", "write a CPU profile of the benchmark (client) process to this file")
+)
+
+func startClientProfile() func() {
+	if *flagClientProf == "" {
+		return func() {}
+	}
+	f, err := os.Create(*flagClientProf)
+	if err != nil {
+		return func() {}
+	}
+	pprof.StartCPUProfile(f)
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) }
+
+func bytesize(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+type latResult struct {
+	peak                        float64
+	p50, p99, p999, max, lagP99 time.Duration
+}
+
+func medianLat(ls []latResult) latResult {
+	pick := func(f func(latResult) float64) float64 {
+		var xs []float64
+		for _, l := range ls {
+			xs = append(xs, f(l))
+		}
+		return median(xs)
+	}
+	return latResult{
+		peak:   pick(func(l latResult) float64 { return l.peak }),
+		p50:    time.Duration(pick(func(l latResult) float64 { return float64(l.p50) })),
+		p99:    time.Duration(pick(func(l latResult) float64 { return float64(l.p99) })),
+		p999:   time.Duration(pick(func(l latResult) float64 { return float64(l.p999) })),
+		max:    time.Duration(pick(func(l latResult) float64 { return float64(l.max) })),
+		lagP99: time.Duration(pick(func(l latResult) float64 { return float64(l.lagP99) })),
+	}
+}
+
+func latRounds(ls []latResult) string {
+	var parts []string
+	for _, l := range ls {
+		parts = append(parts, fmt.Sprintf("%.2f / %.2f / %.2f", float64(l.p50)/1e6, float64(l.p99)/1e6, float64(l.p999)/1e6))
+	}
+	return strings.Join(parts, ", ") + " ms"
+}
+
+func medianRedis(rs []redisResult) redisResult {
+	pick := func(f func(redisResult) float64) float64 {
+		var xs []float64
+		for _, r := range rs {
+			xs = append(xs, f(r))
+		}
+		return median(xs)
+	}
+	return redisResult{
+		rps:  pick(func(r redisResult) float64 { return r.rps }),
+		p50:  pick(func(r redisResult) float64 { return r.p50 }),
+		p99:  pick(func(r redisResult) float64 { return r.p99 }),
+		p999: pick(func(r redisResult) float64 { return r.p999 }),
+		max:  pick(func(r redisResult) float64 { return r.max }),
+	}
+}
+
+// sidecarLatency measures the unary Lookup peak over addr, then the
+// latency open loop at half of it.
+func sidecarLatency(ctx context.Context, addr string, d time.Duration, keyspace int, ch *child, profile bool) (latResult, error) {
+	c, err := sidecar.Dial(addr)
+	if err != nil {
+		return latResult{}, err
+	}
+	defer c.Close()
+	get := func(rng *rand.Rand) error {
+		res, err := c.Get(ctx, "items", []row.Value{row.Int64Value(rng.Int64N(int64(keyspace)))})
+		if err == nil && !res.Found {
+			err = fmt.Errorf("key not found")
+		}
+		return err
+	}
+	peak, err := closedLoop(64, d, get, ch)
+	if err != nil {
+		return latResult{}, err
+	}
+	if profile {
+		ch.command("prof start")
+		ch.command("trace start")
+		defer ch.command("prof stop")
+		defer ch.command("trace stop")
+	}
+	lat, lag, err := openLoop(peak/2, 2*d, 256, get)
+	if err != nil {
+		return latResult{}, err
+	}
+	return latResult{peak: peak, p50: lat.q(0.5), p99: lat.q(0.99), p999: lat.q(0.999), max: lat.q(1), lagP99: lag.q(0.99)}, nil
+}
+
+// redisLatency is sidecarLatency for GETs through go-redis.
+func redisLatency(ctx context.Context, port int, d time.Duration, keyspace int) (latResult, error) {
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), PoolSize: 256})
+	defer c.Close()
+	get := func(rng *rand.Rand) error {
+		return c.Get(ctx, fmt.Sprintf("key:%012d", rng.Int64N(int64(keyspace)))).Err()
+	}
+	peak, err := closedLoop(64, d, get, nil)
+	if err != nil {
+		return latResult{}, err
+	}
+	lat, lag, err := openLoop(peak/2, 2*d, 256, get)
+	if err != nil {
+		return latResult{}, err
+	}
+	return latResult{peak: peak, p50: lat.q(0.5), p99: lat.q(0.99), p999: lat.q(0.999), max: lat.q(1), lagP99: lag.q(0.99)}, nil
+}
+
+func redisUsedMemory(ctx context.Context, port int) (int64, error) {
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	defer c.Close()
+	info, err := c.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "used_memory:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("INFO memory has no used_memory")
 }
 
 func openStore(ctx context.Context, dir string, rows []row.Row) (coldstore.Store, error) {
@@ -322,32 +532,80 @@ func loadRedis(ctx context.Context, port int, rows []row.Row) error {
 	return nil
 }
 
+// redisResult is what redis-benchmark reports: requests/s and its latency
+// percentiles in ms.
+type redisResult struct {
+	rps                 float64
+	p50, p99, p999, max float64
+}
+
+var (
+	reThroughput = regexp.MustCompile(`throughput summary: ([\d.]+) requests per second`)
+	rePercentile = regexp.MustCompile(`^\s*([\d.]+)% <= ([\d.]+) milliseconds`)
+)
+
+// parseRedisBench reads redis-benchmark's text output: the throughput
+// summary and the "Latency by percentile distribution" lines.
+func parseRedisBench(out []byte) (redisResult, error) {
+	var r redisResult
+	m := reThroughput.FindSubmatch(out)
+	if m == nil {
+		return r, fmt.Errorf("no throughput summary")
+	}
+	r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	in := false
+	set := map[float64]*float64{50: &r.p50, 99: &r.p99, 99.9: &r.p999, 100: &r.max}
+	for _, l := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.Contains(l, "Latency by percentile distribution"):
+			in = true
+			continue
+		case strings.Contains(l, "Cumulative distribution"):
+			in = false
+		}
+		if !in {
+			continue
+		}
+		pm := rePercentile.FindStringSubmatch(l)
+		if pm == nil {
+			continue
+		}
+		pct, _ := strconv.ParseFloat(pm[1], 64)
+		v, _ := strconv.ParseFloat(pm[2], 64)
+		for p, dst := range set {
+			if pct >= p && *dst == 0 {
+				*dst = v
+			}
+		}
+	}
+	return r, nil
+}
+
 // redisBench runs redis-benchmark with args for about d (calibrated with a
-// short run) and returns requests/s and the command line.
-func redisBench(ctx context.Context, port int, d time.Duration, args []string, keyspace int) (float64, string, error) {
-	runOnce := func(n int) (float64, string, error) {
-		full := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(port), "-r", strconv.Itoa(keyspace), "-n", strconv.Itoa(n), "--csv"}, args...)
+// short run) and returns its figures and the command line.
+func redisBench(ctx context.Context, port int, d time.Duration, args []string, keyspace int) (redisResult, string, error) {
+	runOnce := func(n int) (redisResult, string, error) {
+		full := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(port), "-r", strconv.Itoa(keyspace), "-n", strconv.Itoa(n)}, args...)
 		out, err := exec.CommandContext(ctx, "redis-benchmark", full...).Output()
 		if err != nil {
-			return 0, "", fmt.Errorf("redis-benchmark %s: %w", strings.Join(full, " "), err)
+			return redisResult{}, "", fmt.Errorf("redis-benchmark %s: %w", strings.Join(full, " "), err)
 		}
-		recs, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
-		if err != nil || len(recs) < 2 || len(recs[len(recs)-1]) < 2 {
-			return 0, "", fmt.Errorf("redis-benchmark output %q: %v", out, err)
+		r, err := parseRedisBench(out)
+		if err != nil {
+			return r, "", fmt.Errorf("redis-benchmark %s: %w in %q", strings.Join(full, " "), err, out)
 		}
-		rps, err := strconv.ParseFloat(recs[len(recs)-1][1], 64)
-		return rps, "redis-benchmark " + strings.Join(full, " "), err
+		return r, "redis-benchmark " + strings.Join(full, " "), nil
 	}
-	rps, _, err := runOnce(2000)
+	r, _, err := runOnce(5000)
 	if err != nil {
-		return 0, "", err
+		return r, "", err
 	}
-	return runOnce(max(2000, int(rps*d.Seconds())))
+	return runOnce(max(5000, int(r.rps*d.Seconds())))
 }
 
 // autoBatchedGets runs single-key Gets from g goroutines through one
 // auto-batching client for d and returns lookups/s.
-func autoBatchedGets(ctx context.Context, addr string, g int, d time.Duration, keyspace int) (float64, error) {
+func autoBatchedGets(ctx context.Context, addr string, g int, d time.Duration, keyspace int, ch *child) (float64, error) {
 	c, err := sidecar.Dial(addr, sidecar.WithAutoBatch(256, 0))
 	if err != nil {
 		return 0, err
@@ -359,12 +617,12 @@ func autoBatchedGets(ctx context.Context, addr string, g int, d time.Duration, k
 			err = fmt.Errorf("key not found")
 		}
 		return err
-	})
+	}, ch)
 }
 
 // batchLookups runs MultiGets of size random keys from g goroutines for d
 // and returns keys/s.
-func batchLookups(ctx context.Context, addr string, g, size int, d time.Duration, keyspace int) (float64, error) {
+func batchLookups(ctx context.Context, addr string, g, size int, d time.Duration, keyspace int, ch *child) (float64, error) {
 	c, err := sidecar.Dial(addr)
 	if err != nil {
 		return 0, err
@@ -379,14 +637,14 @@ func batchLookups(ctx context.Context, addr string, g, size int, d time.Duration
 		}
 		_, err := c.MultiGet(ctx, "items", keys)
 		return err
-	})
+	}, ch)
 	return ops * float64(size), err
 }
 
 // rawBatchLookups runs BatchLookups of size random keys from g goroutines
 // for d with a minimal gRPC client: the request is encoded by hand and the
 // response only framed and counted, no row decoded. It returns keys/s.
-func rawBatchLookups(ctx context.Context, addr string, g, size int, d time.Duration, keyspace int) (float64, error) {
+func rawBatchLookups(ctx context.Context, addr string, g, size int, d time.Duration, keyspace int, ch *child) (float64, error) {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})))
 	if err != nil {
 		return 0, err
@@ -418,7 +676,7 @@ func rawBatchLookups(ctx context.Context, addr string, g, size int, d time.Durat
 			return fmt.Errorf("BatchLookup of %d keys answered %d results", size, resp.n)
 		}
 		return nil
-	})
+	}, ch)
 	return ops * float64(size), err
 }
 
@@ -459,22 +717,14 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	return nil
 }
 
-// unaryPeak is the closed-loop unary Lookup throughput with g goroutines.
-func unaryPeak(ctx context.Context, addr string, g int, d time.Duration, keyspace int) (float64, error) {
-	c, err := sidecar.Dial(addr)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	return closedLoop(g, d, func(rng *rand.Rand) error {
-		_, err := c.Get(ctx, "items", []row.Value{row.Int64Value(rng.Int64N(int64(keyspace)))})
-		return err
-	})
-}
+// cpuUse is CPU time per op of the benchmark process (clients and load
+// generators) and of the sidecar child, in µs.
+type cpuUse struct{ client, server float64 }
 
-// lastCPU is the process CPU time (client and sidecar) per op of the last
-// closedLoop, for the log.
-var lastCPU time.Duration
+func (c cpuUse) total() float64 { return c.client + c.server }
+
+// lastCPU is the CPU use per op of the last closedLoop with a child.
+var lastCPU cpuUse
 
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -484,9 +734,14 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// closedLoop runs op from g goroutines for d and returns ops/s.
-func closedLoop(g int, d time.Duration, op func(*rand.Rand) error) (float64, error) {
+// closedLoop runs op from g goroutines for d and returns ops/s. With ch,
+// it sets lastCPU.
+func closedLoop(g int, d time.Duration, op func(*rand.Rand) error, ch *child) (float64, error) {
 	cpu0 := cpuTime()
+	var srv0 time.Duration
+	if ch != nil {
+		srv0 = ch.cpu()
+	}
 	var ops atomic.Int64
 	var firstErr atomic.Value
 	stop := make(chan struct{})
@@ -514,57 +769,15 @@ func closedLoop(g int, d time.Duration, op func(*rand.Rand) error) (float64, err
 	time.Sleep(d)
 	close(stop)
 	wg.Wait()
+	elapsed := time.Since(start)
 	if err, ok := firstErr.Load().(error); ok {
 		return 0, err
 	}
-	lastCPU = (cpuTime() - cpu0) / time.Duration(max(1, ops.Load()))
-	return float64(ops.Load()) / time.Since(start).Seconds(), nil
-}
-
-// unaryLatency offers unary Lookups at rate per second for d (open loop:
-// each call is scheduled at a fixed time and its latency counts from that
-// time, so a slow call delays no measurement) and returns percentiles.
-func unaryLatency(ctx context.Context, addr string, rate float64, d time.Duration, keyspace int) (p50, p99, p999 time.Duration, err error) {
-	c, err := sidecar.Dial(addr)
-	if err != nil {
-		return 0, 0, 0, err
+	n := float64(max(1, ops.Load()))
+	if ch != nil {
+		lastCPU = cpuUse{client: float64(cpuTime()-cpu0) / 1e3 / n, server: float64(ch.cpu()-srv0) / 1e3 / n}
 	}
-	defer c.Close()
-	total := int(rate * d.Seconds())
-	interval := time.Duration(float64(time.Second) / rate)
-	lat := make([]time.Duration, total)
-	var firstErr atomic.Value
-	jobs := make(chan int, 1024)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := 0; w < 256; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 5))
-			for i := range jobs {
-				sched := start.Add(time.Duration(i) * interval)
-				if _, err := c.Get(ctx, "items", []row.Value{row.Int64Value(rng.Int64N(int64(keyspace)))}); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-				}
-				lat[i] = time.Since(sched)
-			}
-		}()
-	}
-	for i := 0; i < total; i++ {
-		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
-			time.Sleep(wait)
-		}
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
-		return 0, 0, 0, err
-	}
-	slices.Sort(lat)
-	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	return q(0.50), q(0.99), q(0.999), nil
+	return float64(ops.Load()) / elapsed.Seconds(), nil
 }
 
 func median(xs []float64) float64 {
