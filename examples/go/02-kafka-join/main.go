@@ -62,14 +62,16 @@ func run() error {
 		return err
 	}
 
+	// Today's records, 2026-11-10.
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 10, h, m, 0, 0, time.UTC) }
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		return err
 	}
 	if err := cl.ProduceSync(ctx,
-		&kgo.Record{Topic: "orders", Key: []byte("2"), Value: []byte(`{"order_id": 2, "order_ts": "2026-11-10 10:00:00.000", "customer": "bob"}`)},
-		&kgo.Record{Topic: "refunds", Key: []byte("2"), Value: []byte(`{"refund_id": 20, "order_id": 2, "refund_ts": "2026-11-10 11:00:00.000"}`)},
-		&kgo.Record{Topic: "refunds", Key: []byte("1"), Value: []byte(`{"refund_id": 10, "order_id": 1, "refund_ts": "2026-11-10 11:30:00.000"}`)},
+		&kgo.Record{Topic: "orders", Key: []byte("2"), Timestamp: at(10, 0), Value: []byte(`{"order_id": 2, "order_ts": "2026-11-10 10:00:00.000", "customer": "bob"}`)},
+		&kgo.Record{Topic: "refunds", Key: []byte("2"), Timestamp: at(11, 0), Value: []byte(`{"refund_id": 20, "order_id": 2, "refund_ts": "2026-11-10 11:00:00.000"}`)},
+		&kgo.Record{Topic: "refunds", Key: []byte("1"), Timestamp: at(11, 30), Value: []byte(`{"refund_id": 10, "order_id": 1, "refund_ts": "2026-11-10 11:30:00.000"}`)},
 	).FirstErr(); err != nil {
 		return err
 	}
@@ -87,10 +89,12 @@ func run() error {
 		LeftTopic: "orders", RightTopic: "refunds", OutputTopic: "orders_refunds",
 		OutputFormat: row.FormatChangelogJSON,
 		Brokers:      brokers, Group: "orders-refunds-join",
-		StateDir:  dir,
-		StartFrom: runner.StartEarliest,
+		StateDir: dir,
+		// A new job reads the hot window (2026-11-09 and today) from Kafka:
+		// older rows are the cold store's.
+		StartFrom: runner.StartRetention,
 		StopAt:    map[string]map[int32]int64{"orders": {0: 1}, "refunds": {0: 2}},
-		Now:       func() time.Time { return time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC) },
+		Now:       func() time.Time { return at(12, 0) },
 	})
 	if err != nil {
 		return err
