@@ -1,6 +1,6 @@
 // Package statemigrate keeps a job's saved state usable when its logic
 // changes: a new metric, a new join column, a dropped column. It compares
-// operator-graph manifests (state.Manifest, written by every job next to
+// operator-graph manifests (manifest.Manifest, written by every job next to
 // its state), rewrites saved state into a new schema offline, and drives a
 // bypass rebuild when the state cannot be migrated.
 //
@@ -48,8 +48,8 @@
 //
 // # Example
 //
-//	old, _ := state.ReadManifest("state/hotcold-manifest.yaml")
-//	new, _ := state.ReadManifest("new.yaml")
+//	old, _ := manifest.Read("state/hotcold-manifest.yaml")
+//	new, _ := manifest.Read("new.yaml")
 //	plan := statemigrate.NewPlan(old, new)
 //	fmt.Print(plan) // the verdict table
 //	res, err := statemigrate.Apply(ctx, "state", plan, "state-v2", statemigrate.ApplyOptions{Logger: log})

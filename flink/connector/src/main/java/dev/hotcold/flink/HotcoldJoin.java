@@ -103,10 +103,12 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
   // State per key: ROW<l ARRAY<ENTRY(left)>, r ARRAY<ENTRY(right)>, floor INT>,
   // ENTRY(t) = ROW<d INT (event-time day), c BOOLEAN (joined a cold row), v t>.
   private static final int ST_FLOOR = 2;
-  private static final int E_DAY = 0, E_COLD = 1, E_ROW = 2;
+  // A left join's left entries have a 4th field: p BOOLEAN (its null-padded row is the current output).
+  private static final int E_DAY = 0, E_COLD = 1, E_ROW = 2, E_PADDED = 3;
 
   private final String leftName, rightName;
   private final Options options;
+  private final boolean leftJoin;
 
   private transient Cold cold;
   private transient Counter coldLookups, coldHits, expired, keptUncovered;
@@ -120,6 +122,8 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
   public static final class Options implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
     String coldTable, coldSide, address, tokenFile, token, advanceTo;
+    String tlsCa, tlsCert, tlsKey, tlsServerName;
+    Boolean tls;
     Integer retentionDays;
 
     /** The cold table backing one input, keyed by the PARTITION BY columns (job parameter hotcold.join.cold_table). */
@@ -159,6 +163,40 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     }
 
     /**
+     * Speak TLS to a host:port sidecar (its --tls-cert), trusting the JVM's
+     * trust store unless tlsCa is set (job parameter hotcold.join.tls; implied
+     * by every other tls setting).
+     */
+    public Options tls(boolean tls) {
+      this.tls = tls;
+      return this;
+    }
+
+    /** PEM file of the CAs that sign the sidecar's certificate (job parameter hotcold.join.tls.ca). */
+    public Options tlsCa(String path) {
+      this.tlsCa = path;
+      return this;
+    }
+
+    /** The client certificate (PEM) for a sidecar with --tls-client-ca, with tlsKey (job parameter hotcold.join.tls.cert). */
+    public Options tlsCert(String path) {
+      this.tlsCert = path;
+      return this;
+    }
+
+    /** The client certificate's PKCS#8 PEM key (job parameter hotcold.join.tls.key). */
+    public Options tlsKey(String path) {
+      this.tlsKey = path;
+      return this;
+    }
+
+    /** The name the sidecar's certificate must carry, when not the address's host (job parameter hotcold.join.tls.server_name). */
+    public Options tlsServerName(String name) {
+      this.tlsServerName = name;
+      return this;
+    }
+
+    /**
      * The watermark is at least this instant's day (a date 2026-11-22 or an
      * RFC 3339 instant): a new job that reads only the last retention_days of
      * its inputs passes the time it starts at, so that older rows come from
@@ -180,9 +218,20 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
    * are read from job parameters and the environment).
    */
   public HotcoldJoin(String leftName, String rightName, Options options) {
+    this(leftName, rightName, options, false);
+  }
+
+  /** leftJoin: HotcoldLeftJoin's (every left row, null-padded until a match arrives). */
+  HotcoldJoin(String leftName, String rightName, Options options, boolean leftJoin) {
     this.leftName = leftName;
     this.rightName = rightName;
     this.options = options;
+    this.leftJoin = leftJoin;
+  }
+
+  /** The join's name in messages. */
+  String fn() {
+    return leftJoin ? "HOTCOLD_LEFT_JOIN" : "HOTCOLD_JOIN";
   }
 
   private transient Call call;
@@ -206,7 +255,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     try {
       days = retention == null ? null : Integer.valueOf(retention);
     } catch (NumberFormatException e) {
-      throw new ValidationException("HOTCOLD_JOIN: retention_days (job parameter hotcold.join.retention_days) must be a number of days, got '"
+      throw new ValidationException(fn() + ": retention_days (job parameter hotcold.join.retention_days) must be a number of days, got '"
           + retention + "'");
     }
     call = configure(opt.apply(options.coldTable, "cold_table"), opt.apply(options.coldSide, "cold_side"), days,
@@ -220,7 +269,24 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       call.tokenFile = System.getenv("HOTCOLD_TOKEN_FILE");
     }
     call.token = options.token != null ? options.token : System.getenv("HOTCOLD_TOKEN");
+    String tls = opt.apply(options.tls == null ? null : String.valueOf(options.tls), "tls");
+    if (tls != null && !tls.equalsIgnoreCase("true") && !tls.equalsIgnoreCase("false")) {
+      throw new ValidationException(fn() + ": the job parameter hotcold.join.tls must be true or false, got '" + tls + "'");
+    }
+    String ca = opt.apply(options.tlsCa, "tls.ca"), cert = opt.apply(options.tlsCert, "tls.cert"), key = opt.apply(options.tlsKey, "tls.key"),
+        serverName = opt.apply(options.tlsServerName, "tls.server_name");
+    if ("true".equalsIgnoreCase(tls) || ca != null || cert != null || key != null || serverName != null) {
+      call.tls = new LookupSpec.Tls(ca, cert, key, serverName);
+      List<String> problems = SidecarTls.problems(call.tls, call.address, TLS_NAMES);
+      if (!problems.isEmpty()) {
+        throw new ValidationException(fn() + ": " + String.join("; ", problems));
+      }
+    }
   }
+
+  /** The tls settings as a user of HOTCOLD_JOIN sets them. */
+  static final SidecarTls.Names TLS_NAMES = new SidecarTls.Names("HOTCOLD_JOIN", "the job parameter hotcold.join.tls to true"
+      + " (HotcoldJoin.Options.tls(true) from Java)", "hotcold.join.tls.ca", "hotcold.join.tls.cert", "hotcold.join.tls.key");
 
   @Override
   public void close() {
@@ -234,10 +300,17 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
 
   @Override
   public TypeInference getTypeInference(DataTypeFactory typeFactory) {
-    EnumSet<StaticArgumentTrait> table = EnumSet.of(StaticArgumentTrait.TABLE, StaticArgumentTrait.SET_SEMANTIC_TABLE,
-        StaticArgumentTrait.REQUIRE_ON_TIME);
+    // A left join emits retractions, and Flink 2.2.1 refuses `on_time` for a
+    // PTF that produces updates (StreamPhysicalProcessTableFunction
+    // .verifyOnTimeForUpdates): it takes each record's time from its input's
+    // rowtime column instead, and its timers fire on the watermark all the same.
+    EnumSet<StaticArgumentTrait> table = leftJoin ? EnumSet.of(StaticArgumentTrait.TABLE, StaticArgumentTrait.SET_SEMANTIC_TABLE)
+        : EnumSet.of(StaticArgumentTrait.TABLE, StaticArgumentTrait.SET_SEMANTIC_TABLE, StaticArgumentTrait.REQUIRE_ON_TIME);
     LinkedHashMap<String, StateTypeStrategy> state = new LinkedHashMap<>();
-    state.put("hot", StateTypeStrategy.of(call -> Optional.of(stateType(call))));
+    // TTL 0: the timers drop the state. Undeclared, Flink 2.2.1 wraps every
+    // PTF state in a state TTL of Long.MAX_VALUE (StreamExecProcessTableFunction
+    // .deriveStateTimeToLive), an 8-byte timestamp per value and a TTL check per access.
+    state.put("hot", StateTypeStrategy.of(call -> Optional.of(stateType(call)), Duration.ZERO));
     return TypeInference.newBuilder()
         .staticArguments(
             StaticArgument.table(leftName, Row.class, false, table),
@@ -263,7 +336,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
 
   private DataType outputType(CallContext call) {
     List<DataTypes.Field> all = new ArrayList<>(fields(call, LEFT, false));
-    all.addAll(fields(call, RIGHT, false));
+    all.addAll(fields(call, RIGHT, leftJoin));
     // Unique names inside the function's own output (Flink renames clashes with its prefix).
     List<String> seen = new ArrayList<>();
     List<DataTypes.Field> unique = new ArrayList<>();
@@ -278,14 +351,18 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     return DataTypes.ROW(unique);
   }
 
-  private static DataType entryType(CallContext call, int arg) {
-    return DataTypes.ROW(
+  private DataType entryType(CallContext call, int arg) {
+    List<DataTypes.Field> f = new ArrayList<>(List.of(
         DataTypes.FIELD("d", DataTypes.INT()),
         DataTypes.FIELD("c", DataTypes.BOOLEAN()),
-        DataTypes.FIELD("v", DataTypes.ROW(fields(call, arg, true))));
+        DataTypes.FIELD("v", DataTypes.ROW(fields(call, arg, true)))));
+    if (leftJoin && arg == LEFT) {
+      f.add(DataTypes.FIELD("p", DataTypes.BOOLEAN()));
+    }
+    return DataTypes.ROW(f);
   }
 
-  private static DataType stateType(CallContext call) {
+  private DataType stateType(CallContext call) {
     return DataTypes.ROW(
         DataTypes.FIELD("l", DataTypes.ARRAY(entryType(call, LEFT))),
         DataTypes.FIELD("r", DataTypes.ARRAY(entryType(call, RIGHT))),
@@ -301,12 +378,14 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     int retention;
     Integer advanceDay; // the day of advance_to, or null
     String address, tokenFile, token;
+    LookupSpec.Tls tls; // null: plaintext
   }
 
   /** The sidecar client and what it knows of the cold table. */
   private static final class Cold {
     HotcoldLookupClient client;
     String address;
+    LookupSpec.Tls tls;
     String table;
     int side;
     int[] keyOrder; // for each cold key column, its position among the partition columns
@@ -326,7 +405,8 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     if (call.coldSide >= 0 && cold == null) {
       cold = openCold(ctx);
     }
-    long ts = ctx.timeContext(Long.class).time();
+    Long onTime = ctx.timeContext(Long.class).time();
+    long ts = onTime != null ? onTime : rowtime(r, sem, side);
     int day = (int) Math.floorDiv(ts, DAY_MS);
     int[] keyCols = sem.partitionByColumns();
     Object[] key = new Object[keyCols.length];
@@ -360,33 +440,58 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       coldRow = lookup(key, window, ctx);
     }
     boolean coldSideRecord = side == call.coldSide;
+    int pairs = 0;
+    boolean unpadded = false;
     for (Row m : matches) {
       if (coldSideRecord && Boolean.TRUE.equals(m.getField(E_COLD))) {
         continue; // the cold row this stored row joined, arriving again
       }
       Row o = m.getFieldAs(E_ROW);
+      if (leftJoin && side == RIGHT && Boolean.TRUE.equals(m.getField(E_PADDED))) {
+        // The left row's first match: its null-padded row goes, as in Flink's own LEFT JOIN.
+        Row gone = out(o, null, ctx);
+        gone.setKind(org.apache.flink.types.RowKind.DELETE);
+        collect(gone);
+        m.setField(E_PADDED, false);
+        unpadded = true;
+      }
       collect(side == LEFT ? out(r, o, ctx) : out(o, r, ctx));
+      pairs++;
+    }
+    if (unpadded) {
+      hot.setField(other, matches);
     }
     if (coldRow != null) {
       collect(side == LEFT ? out(r, coldRow, ctx) : out(coldRow, r, ctx));
+      pairs++;
+    }
+    boolean padded = leftJoin && side == LEFT && pairs == 0;
+    if (padded) {
+      collect(out(r, null, ctx));
     }
     // Store the record (late ones too: the expiry timer drops them at the
     // next watermark, which keeps a pair from being lost when the partner
     // of a late record is not in the cold table).
     Row[] mine = entries(hot, side);
     Row[] grown = Arrays.copyOf(mine, mine.length + 1);
-    grown[mine.length] = Row.of(day, coldRow != null, r);
+    grown[mine.length] = leftJoin && side == LEFT ? Row.of(day, coldRow != null, r, padded) : Row.of(day, coldRow != null, r);
     hot.setField(side, grown);
-    ctx.timeContext(Long.class).registerOnTime("x" + day, (long) (day + call.retention) * DAY_MS);
+    // An unnamed timer at the end of the bucket's last hot day (one per key
+    // and time: Flink dedupes them). Named ones would leave an entry per key
+    // and name in Flink's internal-named-timers-map state after they fire
+    // (Flink 2.2.1 removes it only on clearTimer/clearAllTimers), which is
+    // state that never shrinks. A late record's bucket may already be past
+    // its end: it goes at the next watermark (Flink drops a timer at or
+    // before the current watermark).
+    long expiry = (long) (day + call.retention) * DAY_MS;
+    if (wm != null && wm != Long.MIN_VALUE && wm != Long.MAX_VALUE && expiry <= wm) {
+      expiry = wm + 1;
+    }
+    ctx.timeContext(Long.class).registerOnTime(expiry);
   }
 
-  /** Drops the rows of a day bucket that left the hot window (the cold-backed input's only once covered). */
+  /** Drops the rows of every day bucket that left the hot window (the cold-backed input's only once covered). */
   public void onTimer(OnTimerContext ctx, Row hot) {
-    String name = ctx.currentTimer();
-    if (name == null || !name.startsWith("x")) {
-      return;
-    }
-    int day = Integer.parseInt(name.substring(1));
     long now = ctx.timeContext(Long.class).time();
     int window = (int) Math.floorDiv(now, DAY_MS) - call.retention + 1;
     boolean keep = false;
@@ -395,12 +500,12 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       List<Row> kept = new ArrayList<>(es.length);
       for (Row e : es) {
         int d = e.<Integer>getFieldAs(E_DAY);
-        if (d != day) {
+        if (d >= window) {
           kept.add(e);
           continue;
         }
         boolean coldBacked = side == call.coldSide;
-        if (coldBacked && !covered(day)) {
+        if (coldBacked && !covered(d)) {
           kept.add(e);
           keep = true;
           keptUncovered.inc();
@@ -416,7 +521,12 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       // Nothing left of the key: its state goes (the window floor too; a
       // later record's own day bounds the window from below, which keeps an
       // expired partner answerable from the cold table while records are
-      // less than a day out of order after a restore).
+      // less than a day out of order after a restore). Its pending timers
+      // stay and find no state. Not ctx.clearAll()/clearAllTimers(): in
+      // Flink 2.2.1 they walk every key's timers
+      // (InternalTimerServiceImpl.foreachTimer sets the current key to each
+      // timer's key) and leave another key current, whose state the clear
+      // then drops.
       ctx.clearAllState();
       return;
     }
@@ -426,9 +536,47 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       Long wm = ctx.timeContext(Long.class).currentWatermark();
       if (wm == null || wm != Long.MAX_VALUE) {
         // Not covered yet: look again later (never at the end of input, when the watermark is final).
-        ctx.timeContext(Long.class).registerOnTime(name, Math.max(now, wm == null ? now : wm) + RECHECK_MS);
+        ctx.timeContext(Long.class).registerOnTime(Math.max(now, wm == null ? now : wm) + RECHECK_MS);
       }
     }
+  }
+
+  private transient int[] rowtimeColumns;
+
+  /** The input's rowtime column (its WATERMARK's), for a join without `on_time`. */
+  private int rowtimeColumn(TableSemantics sem, int side) {
+    if (rowtimeColumns == null) {
+      rowtimeColumns = new int[] {-2, -2};
+    }
+    if (rowtimeColumns[side] == -2) {
+      List<LogicalType> types = sem.dataType().getLogicalType().getChildren();
+      int found = -1;
+      for (int i = 0; i < types.size(); i++) {
+        if (org.apache.flink.table.types.logical.utils.LogicalTypeChecks.isRowtimeAttribute(types.get(i))) {
+          found = i;
+          break;
+        }
+      }
+      if (found < 0) {
+        throw new ValidationException(fn() + ": the table argument '" + (side == LEFT ? leftName : rightName)
+            + "' has no event-time column: declare a WATERMARK on its time column (and pass the column on unchanged)");
+      }
+      rowtimeColumns[side] = found;
+    }
+    return rowtimeColumns[side];
+  }
+
+  /** A record's event time from its rowtime column (a NULL time fails: it has no day). */
+  private long rowtime(Row r, TableSemantics sem, int side) {
+    int i = rowtimeColumn(sem, side);
+    Object t = r.getField(i);
+    if (t instanceof Instant) {
+      return ((Instant) t).toEpochMilli();
+    }
+    if (t instanceof LocalDateTime) {
+      return ((LocalDateTime) t).toInstant(ZoneOffset.UTC).toEpochMilli();
+    }
+    throw new IllegalArgumentException(fn() + ": a record of '" + (side == LEFT ? leftName : rightName) + "' has no event time (" + t + ")");
   }
 
   private static Row[] entries(Row hot, int side) {
@@ -460,23 +608,23 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
             : Instant.parse(advanceTo);
         c.advanceDay = (int) Math.floorDiv(t.toEpochMilli(), DAY_MS);
       } catch (java.time.format.DateTimeParseException e) {
-        throw new ValidationException("HOTCOLD_JOIN: advance_to must be a date (2026-11-22) or an RFC 3339 instant"
+        throw new ValidationException(fn() + ": advance_to must be a date (2026-11-22) or an RFC 3339 instant"
             + " (2026-11-22T10:00:00Z), got '" + advanceTo + "'", e);
       }
     }
     c.retention = retentionDays == null ? 2 : retentionDays;
     if (c.retention < 1) {
-      throw new ValidationException("HOTCOLD_JOIN: retention_days must be at least 1, got " + c.retention);
+      throw new ValidationException(fn() + ": retention_days must be at least 1, got " + c.retention);
     }
     c.coldTable = coldTable;
     if (coldTable != null) {
-      String s = coldSide != null ? coldSide.strip().toLowerCase(java.util.Locale.ROOT) : "left";
+      String s = coldSide != null ? coldSide.strip().toLowerCase(java.util.Locale.ROOT) : leftJoin ? "right" : "left";
       if (s.equals("left") || s.equals(leftName.toLowerCase(java.util.Locale.ROOT))) {
         c.coldSide = LEFT;
       } else if (s.equals("right") || s.equals(rightName.toLowerCase(java.util.Locale.ROOT))) {
         c.coldSide = RIGHT;
       } else {
-        throw new ValidationException("HOTCOLD_JOIN: cold_side must be 'left' or 'right' (the table argument "
+        throw new ValidationException(fn() + ": cold_side must be 'left' or 'right' (the table argument "
             + "the cold table backs), got '" + coldSide + "'");
       }
     }
@@ -487,27 +635,29 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     String addr = call.address;
     String table = call.coldTable;
     if (addr == null || addr.isBlank()) {
-      throw new ValidationException("HOTCOLD_JOIN: cold table '" + table + "' needs the sidecar: set the job parameter "
+      throw new ValidationException(fn() + ": cold table '" + table + "' needs the sidecar: set the job parameter "
           + "hotcold.join.address (unix:///path/hotcold.sock or host:port) or HOTCOLD_ADDRESS on the TaskManagers");
     }
     HotcoldLookupClient.Builder b = HotcoldLookupClient.newBuilder()
         .deadline(Duration.ofSeconds(10))
         .retries(10, Duration.ofMillis(25), Duration.ofSeconds(1));
     Address.parse(addr).configure(b);
+    SidecarTls.configure(b, call.tls, TLS_NAMES);
     String tf = call.tokenFile;
     String token = call.token;
     if (tf != null && !tf.isBlank()) {
       try {
         token = Files.readString(Path.of(tf), StandardCharsets.UTF_8).strip();
       } catch (IOException e) {
-        throw new IOException("HOTCOLD_JOIN: cannot read token_file " + tf + ": " + e, e);
+        throw new IOException(fn() + ": cannot read token_file " + tf + ": " + e, e);
       }
     }
     if (token != null && !token.isEmpty()) {
       b.token(token);
     }
     Cold c = new Cold();
-    c.client = b.build();
+    c.client = SidecarTls.build(b, call.tls, TLS_NAMES);
+    c.tls = call.tls;
     c.address = addr;
     c.table = table;
     c.side = call.coldSide;
@@ -519,7 +669,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       c.columns = rt.getFieldNames().toArray(new String[0]);
       c.types = rt.getChildren().toArray(new LogicalType[0]);
       c.inCold = new boolean[c.columns.length];
-      c.timeColumn = sem.timeColumn();
+      c.timeColumn = sem.timeColumn() >= 0 ? sem.timeColumn() : rowtimeColumn(sem, c.side);
       List<String> present = new ArrayList<>();
       List<LogicalType> presentTypes = new ArrayList<>();
       List<String> problems = new ArrayList<>();
@@ -549,14 +699,14 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
             + ": PARTITION BY the cold table's key columns");
       }
       if (!problems.isEmpty()) {
-        throw new IOException("HOTCOLD_JOIN: cold table " + table + " (version " + s.version() + ") at " + addr
+        throw new IOException(fn() + ": cold table " + table + " (version " + s.version() + ") at " + addr
             + " does not fit the " + SIDE[c.side] + " input: " + String.join("; ", problems));
       }
       LookupSpec spec = new LookupSpec(addr, table, null, null, 1, 1, 0, Duration.ZERO, present, presentTypes, keyInSpec);
       try {
         c.keyOrder = LookupCore.check(spec, s);
       } catch (IOException e) {
-        throw new IOException("HOTCOLD_JOIN: " + e.getMessage(), e);
+        throw new IOException(fn() + ": " + e.getMessage(), e);
       }
       c.coversUntil = info.coversUntil();
       c.refreshedAt = System.nanoTime();
@@ -572,7 +722,8 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       return c.client.describeTable(c.table);
     } catch (HotcoldException e) {
       throw new IOException("HOTCOLD_JOIN: the hotcold sidecar at " + c.address + " did not describe cold table " + c.table
-          + ": " + e.getMessage() + " (is the sidecar running and does it serve the table?)", e);
+          + ": " + e.getMessage() + SidecarTls.plaintextHint(c.address, c.tls, TLS_NAMES)
+          + " (is the sidecar running and does it serve the table?)", e);
     }
   }
 
@@ -606,7 +757,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     try {
       got = cold.client.lookup(cold.table, Key.of(k));
     } catch (HotcoldException e) {
-      throw new IOException("HOTCOLD_JOIN: lookup of key " + Arrays.toString(k) + " in cold table " + cold.table
+      throw new IOException(fn() + ": lookup of key " + Arrays.toString(k) + " in cold table " + cold.table
           + " at the hotcold sidecar " + cold.address + " failed: " + e.getMessage()
           + " (a failed lookup is never taken as a miss: restart the sidecar and the job resumes from its checkpoint)", e);
     }

@@ -37,10 +37,12 @@ import org.apache.flink.types.Row;
  * }</pre>
  *
  * The sidecar is the environment's HOTCOLD_ADDRESS (unix:///path or
- * host:port) with the token of HOTCOLD_TOKEN_FILE or HOTCOLD_TOKEN, on the
+ * host:port) with the token of HOTCOLD_TOKEN_FILE or HOTCOLD_TOKEN, and TLS
+ * (the connector's tls options) from HOTCOLD_TLS=true, HOTCOLD_TLS_CA,
+ * HOTCOLD_TLS_CERT, HOTCOLD_TLS_KEY and HOTCOLD_TLS_SERVER_NAME, on the
  * planning client and on every TaskManager; or pass them to the constructor
- * when registering an instance from Java. Lookups block (a scalar function);
- * use the connector for high-rate joins.
+ * and {@link #withTls} when registering an instance from Java. Lookups block
+ * (a scalar function); use the connector for high-rate joins.
  */
 public class HotcoldLookupUdf extends ScalarFunction {
   private static final long serialVersionUID = 1L;
@@ -48,12 +50,42 @@ public class HotcoldLookupUdf extends ScalarFunction {
   private final String address;
   private final String tokenFile;
   private final String token;
+  private LookupSpec.Tls tls; // null: plaintext
   private transient HotcoldLookupClient client;
   private transient Map<String, Schema> schemas;
 
   /** Reads HOTCOLD_ADDRESS, HOTCOLD_TOKEN_FILE and HOTCOLD_TOKEN from the environment. */
   public HotcoldLookupUdf() {
     this(System.getenv("HOTCOLD_ADDRESS"), System.getenv("HOTCOLD_TOKEN_FILE"), System.getenv("HOTCOLD_TOKEN"));
+    String ca = env("HOTCOLD_TLS_CA"), cert = env("HOTCOLD_TLS_CERT"), key = env("HOTCOLD_TLS_KEY"), name = env("HOTCOLD_TLS_SERVER_NAME");
+    if ("true".equalsIgnoreCase(env("HOTCOLD_TLS")) || ca != null || cert != null || key != null || name != null) {
+      withTls(ca, cert, key, name);
+    }
+  }
+
+  private static String env(String name) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? null : v.strip();
+  }
+
+  /** The tls settings as a user of HOTCOLD_LOOKUP sets them. */
+  static final SidecarTls.Names TLS_NAMES = new SidecarTls.Names("HOTCOLD_LOOKUP", "HOTCOLD_TLS=true", "HOTCOLD_TLS_CA",
+      "HOTCOLD_TLS_CERT", "HOTCOLD_TLS_KEY");
+
+  /**
+   * TLS to a host:port sidecar, as the connector's tls options: the CA file
+   * (null: the JVM's trust store), the client certificate and its PKCS#8 key
+   * for mutual TLS (both or neither), the name the sidecar's certificate
+   * carries (null: the address's host).
+   */
+  public HotcoldLookupUdf withTls(String ca, String cert, String key, String serverName) {
+    LookupSpec.Tls t = new LookupSpec.Tls(ca, cert, key, serverName);
+    java.util.List<String> problems = SidecarTls.problems(t, address, TLS_NAMES);
+    if (!problems.isEmpty()) {
+      throw new ValidationException("HOTCOLD_LOOKUP: " + String.join("; ", problems));
+    }
+    this.tls = t;
+    return this;
   }
 
   /** The sidecar's address, and a token file or a token (either may be null). */
@@ -69,6 +101,11 @@ public class HotcoldLookupUdf extends ScalarFunction {
     }
     HotcoldLookupClient.Builder b = HotcoldLookupClient.newBuilder();
     Address.parse(address).configure(b);
+    try {
+      SidecarTls.configure(b, tls, TLS_NAMES);
+    } catch (java.io.IOException e) {
+      throw new ValidationException(e.getMessage(), e);
+    }
     String tok = token;
     if (tokenFile != null && !tokenFile.isBlank()) {
       try {
@@ -80,7 +117,11 @@ public class HotcoldLookupUdf extends ScalarFunction {
     if (tok != null && !tok.isEmpty()) {
       b.token(tok);
     }
-    return b.build();
+    try {
+      return SidecarTls.build(b, tls, TLS_NAMES);
+    } catch (java.io.IOException e) {
+      throw new ValidationException(e.getMessage(), e);
+    }
   }
 
   @Override
@@ -103,7 +144,13 @@ public class HotcoldLookupUdf extends ScalarFunction {
         return null;
       }
     }
-    Optional<dev.hotcold.client.Row> r = client.lookup(table, Key.of(key));
+    Optional<dev.hotcold.client.Row> r;
+    try {
+      r = client.lookup(table, Key.of(key));
+    } catch (dev.hotcold.client.HotcoldException e) {
+      throw new dev.hotcold.client.HotcoldException(e.code(), "HOTCOLD_LOOKUP('" + table + "'): lookup at " + address + " failed: "
+          + e.getMessage() + SidecarTls.plaintextHint(address, tls, TLS_NAMES), e);
+    }
     if (r.isEmpty()) {
       return null;
     }
@@ -166,7 +213,8 @@ public class HotcoldLookupUdf extends ScalarFunction {
       try (HotcoldLookupClient c = newClient()) {
         return c.describeTable(tb).schema();
       } catch (RuntimeException e) {
-        throw new ValidationException("HOTCOLD_LOOKUP('" + tb + "'): DescribeTable at " + address + " failed: " + e.getMessage(), e);
+        throw new ValidationException("HOTCOLD_LOOKUP('" + tb + "'): DescribeTable at " + address + " failed: " + e.getMessage()
+            + SidecarTls.plaintextHint(address, tls, TLS_NAMES), e);
       }
     });
   }

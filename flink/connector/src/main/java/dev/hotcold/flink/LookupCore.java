@@ -76,23 +76,9 @@ final class LookupCore implements AutoCloseable {
             .maxInFlightBatches(spec.maxInFlight)
             .batchListener(n -> batches.update(n));
     Address.parse(spec.address).configure(b);
-    if (spec.tls != null) {
-      // Checked here, on the TaskManager that reads them, naming the option.
-      String[][] files = {{"tls.ca", spec.tls.ca()}, {"tls.cert", spec.tls.cert()}, {"tls.key", spec.tls.key()}};
-      for (String[] f : files) {
-        if (f[1] != null && !Files.isReadable(Path.of(f[1]))) {
-          throw new IOException("hotcold table " + spec.table + ": cannot read '" + f[0] + "' " + f[1]
-              + (Files.exists(Path.of(f[1])) ? " (permission denied)" : " (no such file)"));
-        }
-      }
-      b.tls(spec.tls.ca());
-      if (spec.tls.cert() != null) {
-        b.tlsClientCertificate(spec.tls.cert(), spec.tls.key());
-      }
-      if (spec.tls.serverName() != null) {
-        b.tlsServerName(spec.tls.serverName());
-      }
-    }
+    // Checked here, on the TaskManager that reads the files, naming the option.
+    SidecarTls.Names names = SidecarTls.connector(spec.table);
+    SidecarTls.configure(b, spec.tls, names);
     String token = spec.token;
     if (spec.tokenFile != null) {
       try {
@@ -107,22 +93,14 @@ final class LookupCore implements AutoCloseable {
     if (token != null) {
       b.token(token);
     }
-    HotcoldLookupClient client;
-    try {
-      client = b.build();
-    } catch (IllegalArgumentException e) {
-      if (spec.tls == null) {
-        throw e;
-      }
-      // Unparsable PEM: name the options that hold the files.
-      throw new IOException("hotcold table " + spec.table + ": the 'tls.ca' / 'tls.cert' / 'tls.key' files: " + e.getMessage(), e);
-    }
+    HotcoldLookupClient client = SidecarTls.build(b, spec.tls, names);
     try {
       TableInfo info;
       try {
         info = client.describeTable(spec.table);
       } catch (HotcoldException e) {
-        throw new IOException("hotcold table " + spec.table + " at " + spec.address + ": DescribeTable failed: " + e.getMessage(), e);
+        throw new IOException("hotcold table " + spec.table + " at " + spec.address + ": DescribeTable failed: " + e.getMessage()
+            + SidecarTls.plaintextHint(spec.address, spec.tls, names), e);
       }
       int[] keyPos = check(spec, info.schema());
       return new LookupCore(spec, client, keyPos, metrics, batches);

@@ -27,7 +27,7 @@ public final class Main {
           + "at once, each INSERT (or EXECUTE STATEMENT SET) runs as a job that is waited for, and\n"
           + "a SELECT prints its rows. Exits 0 when every job finished, 1 when one failed;\n"
           + "SIGTERM cancels the running job, then exits. The 'hotcold' connector and the\n"
-          + "HOTCOLD_LOOKUP and HOTCOLD_JOIN functions are built in.\n"
+          + "HOTCOLD_LOOKUP, HOTCOLD_JOIN and HOTCOLD_LEFT_JOIN functions are built in.\n"
           + "\n"
           + "example:\n"
           + "  HOTCOLD_ADDRESS=unix:///run/hotcold/hotcold.sock java -jar hotcold-flink-runner.jar sql enrich.sql\n";
@@ -56,7 +56,14 @@ public final class Main {
     }
     TableEnvironment t = TableEnvironment.create(EnvironmentSettings.inStreamingMode());
     t.createTemporarySystemFunction("HOTCOLD_LOOKUP", HotcoldLookupUdf.class);
-    t.createTemporarySystemFunction("HOTCOLD_JOIN", HotcoldJoin.class);
+    // By name: the -Pflink-1.20 build has no process table functions (Flink 2.1+) and leaves these classes out.
+    for (String[] f : new String[][] {{"HOTCOLD_JOIN", "dev.hotcold.flink.HotcoldJoin"}, {"HOTCOLD_LEFT_JOIN", "dev.hotcold.flink.HotcoldLeftJoin"}}) {
+      try {
+        t.createTemporarySystemFunction(f[0], Class.forName(f[1]).asSubclass(org.apache.flink.table.functions.UserDefinedFunction.class));
+      } catch (ClassNotFoundException e) {
+        // Flink 1.20 build
+      }
+    }
     AtomicReference<JobClient> running = new AtomicReference<>();
     Thread hook = new Thread(() -> {
       JobClient j = running.get();

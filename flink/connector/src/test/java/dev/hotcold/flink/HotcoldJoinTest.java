@@ -236,6 +236,47 @@ class HotcoldJoinTest {
     assertTrue(counter(job, HotcoldJoin.METRIC_EXPIRED) > 0, "expired rows");
   }
 
+  private static final String REGULAR_LEFT =
+      "SELECT r.refund_id, r.order_id, CAST(r.refund_ts AS TIMESTAMP_LTZ(3)), o.order_id, CAST(o.order_ts AS TIMESTAMP_LTZ(3)),"
+          + " o.amount, o.customer FROM refunds AS r LEFT JOIN orders AS o ON o.order_id = r.order_id";
+
+  private static final String HOTCOLD_LEFT =
+      "SELECT refund_id, order_id1, CAST(refund_ts AS TIMESTAMP_LTZ(3)), order_id_right, CAST(order_ts AS TIMESTAMP_LTZ(3)), amount, customer"
+          + " FROM HOTCOLD_LEFT_JOIN(refunds => TABLE refunds PARTITION BY order_id, orders => TABLE orders PARTITION BY order_id)";
+
+  @Test
+  void leftJoinOverEightDaysEqualsFlinksLeftJoinAfterTheChangelogMerge() throws Exception {
+    // Refunds LEFT JOIN orders, the cold table backing orders (the right input, by default).
+    TableEnvironment reg = tableEnv();
+    tables(reg, 1, 1, 0);
+    Map<Row, Integer> want = merge(collect(reg, REGULAR_LEFT));
+    TableEnvironment t = tableEnv();
+    tables(t, 1, 1, 150); // throttled: watermarks advance (and buckets expire) while refunds arrive
+    t.createTemporarySystemFunction("HOTCOLD_LEFT_JOIN", new HotcoldLeftJoin("refunds", "orders", options(sidecar.tcp).coldTable("orders")));
+    TableResult res = t.executeSql(HOTCOLD_LEFT);
+    JobID job = res.getJobClient().orElseThrow().getJobID();
+    List<Row> got = new ArrayList<>();
+    try (CloseableIterator<Row> it = res.collect()) {
+      it.forEachRemaining(got::add);
+    }
+    long padded = 0, retracted = 0;
+    for (Row r : got) {
+      assertTrue(r.getKind() == RowKind.INSERT || r.getKind() == RowKind.DELETE, "inserts and deletes only: " + r);
+      padded += r.getKind() == RowKind.INSERT && r.getField(3) == null ? 1 : 0;
+      retracted += r.getKind() == RowKind.DELETE ? 1 : 0;
+      if (r.getKind() == RowKind.DELETE) {
+        assertEquals(null, r.getField(3), "only a null-padded row is retracted: " + r);
+      }
+    }
+    long unmatched = want.keySet().stream().filter(r -> r.getField(3) == null).count();
+    assertTrue(unmatched > 10 && count(want) - unmatched > 200, "refunds with and without their order: " + count(want) + ", " + unmatched);
+    assertTrue(retracted > 0, "refunds seen before their order: a null-padded row, then -D of it");
+    assertEquals(padded - retracted, unmatched, "null-padded rows left after the merge");
+    assertSameRows(want, merge(got));
+    assertTrue(counter(job, HotcoldJoin.METRIC_COLD_HITS) > 0, "refunds joined with an order from the cold table");
+    assertTrue(counter(job, HotcoldJoin.METRIC_EXPIRED) > 0, "expired rows");
+  }
+
   @Test
   void bootstrappingFromTheLastDaysJoinsOlderOrdersThroughTheColdTable() throws Exception {
     // A new job reads only the last 3 days (from 2026-11-20) of both inputs;

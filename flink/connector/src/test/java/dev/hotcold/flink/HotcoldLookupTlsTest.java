@@ -44,6 +44,17 @@ class HotcoldLookupTlsTest {
 
   @BeforeAll
   static void startTlsSidecar() throws Exception {
+    TlsSidecar t = TlsSidecar.start(dir);
+    sidecar = t.sidecar();
+    tokenFile = t.tokenFile();
+    ca = t.ca();
+    clientCert = t.cert();
+    clientKey = t.key();
+  }
+
+  /** A hotcold serve with mutual TLS on its TCP listener, serving TestData.users(), and the files a client needs. */
+  record TlsSidecar(Sidecar sidecar, Path tokenFile, Path ca, Path cert, Path key) {
+    static TlsSidecar start(Path dir) throws Exception {
     Path pki = Files.createDirectories(dir.resolve("pki"));
     Path ks = pki.resolve("ks.p12");
     keytool("-genkeypair", "-alias", "ca", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=hotcold test CA",
@@ -51,13 +62,13 @@ class HotcoldLookupTlsTest {
     keytool("-exportcert", "-alias", "ca", "-rfc", "-file", pki.resolve("ca.pem").toString(), "-keystore", ks.toString(), "-storepass", "changeit");
     issue(ks, pki, "server", "CN=hotcold sidecar", "san=ip:127.0.0.1,dns:sidecar.test,dns:sidecar.internal", "eku=serverAuth");
     issue(ks, pki, "client", "CN=flink job", null, "eku=clientAuth");
-    ca = pki.resolve("ca.pem");
-    clientCert = pki.resolve("client.pem");
-    clientKey = pki.resolve("client.key");
-    sidecar = Sidecar.start(dir, List.of("--tls-cert", pki.resolve("server.pem").toString(), "--tls-key", pki.resolve("server.key").toString(),
-        "--tls-client-ca", ca.toString()), TestData.users());
-    tokenFile = dir.resolve("job.token");
+    Path ca = pki.resolve("ca.pem");
+    Sidecar sidecar = Sidecar.start(dir, List.of("--tls-cert", pki.resolve("server.pem").toString(), "--tls-key",
+        pki.resolve("server.key").toString(), "--tls-client-ca", ca.toString()), TestData.users());
+    Path tokenFile = dir.resolve("job.token");
     Files.writeString(tokenFile, Sidecar.TOKEN + "\n");
+    return new TlsSidecar(sidecar, tokenFile, ca, pki.resolve("client.pem"), pki.resolve("client.key"));
+    }
   }
 
   @AfterAll
@@ -176,10 +187,64 @@ class HotcoldLookupTlsTest {
   }
 
   @Test
-  void plaintextAgainstTheTlsListenerFails() {
+  void plaintextAgainstTheTlsListenerFailsSayingToSetTls() {
     Exception e = assertThrows(Exception.class, () -> collect(tableEnv("")));
     String chain = HotcoldLookupJoinTest.chain(e);
     assertTrue(chain.contains("hotcold table users at " + sidecar.tcp + ": DescribeTable failed"), chain);
+    assertTrue(chain.contains("(the sidecar at " + sidecar.tcp + " speaks TLS: set 'tls' = 'true', with 'tls.ca'"), chain);
+  }
+
+  @Test
+  void aPlaintextSidecarGetsNoTlsHint() {
+    // The sidecar's metrics listener is plain HTTP: a TLS probe of it gets no TLS answer.
+    String http = sidecar.metrics;
+    org.junit.jupiter.api.Assertions.assertFalse(SidecarTls.speaksTls(http));
+    assertEquals("", SidecarTls.plaintextHint(http, null, SidecarTls.connector("users")));
+    assertTrue(SidecarTls.speaksTls(sidecar.tcp));
+  }
+
+  // ---- HOTCOLD_LOOKUP ----
+
+  private static TableEnvironment udfEnv(HotcoldLookupUdf udf) {
+    TableEnvironment t = tableEnv("");
+    t.createTemporarySystemFunction("HOTCOLD_LOOKUP", udf);
+    return t;
+  }
+
+  private static final String UDF_QUERY = "SELECT id, HOTCOLD_LOOKUP('users', uid).name FROM probes";
+
+  @Test
+  void hotcoldLookupOverMutualTls() throws Exception {
+    TableEnvironment t = udfEnv(new HotcoldLookupUdf(sidecar.tcp, tokenFile.toString(), null)
+        .withTls(ca.toString(), clientCert.toString(), clientKey.toString(), "sidecar.test"));
+    List<Row> rows = new ArrayList<>();
+    try (CloseableIterator<Row> it = t.executeSql(UDF_QUERY).collect()) {
+      it.forEachRemaining(rows::add);
+    }
+    assertEquals(40, rows.size(), rows.toString());
+    for (Row r : rows) {
+      assertEquals("user-" + r.getField(0), r.getField(1));
+    }
+  }
+
+  @Test
+  void hotcoldLookupInPlaintextSaysToSetHotcoldTls() {
+    TableEnvironment t = udfEnv(new HotcoldLookupUdf(sidecar.tcp, tokenFile.toString(), null));
+    Exception e = assertThrows(Exception.class, () -> t.executeSql(UDF_QUERY).collect().close());
+    String chain = HotcoldLookupJoinTest.chain(e);
+    assertTrue(chain.contains("HOTCOLD_LOOKUP('users'): DescribeTable at " + sidecar.tcp + " failed"), chain);
+    assertTrue(chain.contains("(the sidecar at " + sidecar.tcp + " speaks TLS: set HOTCOLD_TLS=true, with HOTCOLD_TLS_CA"), chain);
+  }
+
+  @Test
+  void hotcoldLookupNamesItsTlsSettings() {
+    Exception e = assertThrows(Exception.class, () -> new HotcoldLookupUdf(sidecar.tcp, null, null).withTls(null, clientCert.toString(), null, null));
+    assertTrue(e.getMessage().contains("HOTCOLD_LOOKUP: HOTCOLD_TLS_CERT and HOTCOLD_TLS_KEY go together"), e.getMessage());
+    Path missing = dir.resolve("no-such-ca.pem");
+    TableEnvironment t = udfEnv(new HotcoldLookupUdf(sidecar.tcp, tokenFile.toString(), null).withTls(missing.toString(), null, null, null));
+    e = assertThrows(Exception.class, () -> t.executeSql(UDF_QUERY).collect().close());
+    String chain = HotcoldLookupJoinTest.chain(e);
+    assertTrue(chain.contains("HOTCOLD_LOOKUP: cannot read HOTCOLD_TLS_CA " + missing + " (no such file)"), chain);
   }
 
   @Test
