@@ -131,6 +131,7 @@ func TestDocSnippetsCompile(t *testing.T) {
 	if len(snippets) < 20 {
 		t.Fatalf("found %d snippets: the extraction is broken", len(snippets))
 	}
+	t.Logf("building %d snippets", len(snippets))
 	out, err := build(t, root, snippets)
 	if err != nil {
 		t.Fatalf("documentation snippets do not compile (fix the snippet at the file:line named, or declare what it assumes in a doccheck prelude: see internal/doccheck):\n%s", out)
