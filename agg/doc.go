@@ -84,3 +84,8 @@
 // nothing; agg/runner applies its dirty-data policy to it (fail, skip or
 // dead-letter).
 package agg
+
+// doccheck:
+//	var db *state.DB
+//	var joined *row.Schema
+//	var r row.Row

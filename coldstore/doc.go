@@ -91,3 +91,7 @@
 // lookups and misses per table, and (Pebble) the memory of pinned versions
 // and the pins the budget refused.
 package coldstore
+
+// doccheck:
+//	var ctx context.Context
+//	var st coldstore.Backend

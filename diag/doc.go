@@ -84,3 +84,8 @@
 // on the prometheus.Registerer passed in, and logs go only to the
 // *slog.Logger passed in.
 package diag
+
+// doccheck:
+//	var ctx context.Context
+//	var jobID string
+//	var from, to time.Time

@@ -22,8 +22,8 @@ type ReportSink interface {
 	Put(ctx context.Context, name string, data []byte) error
 }
 
-// ReportFiles are the names WriteReport writes under its prefix.
-var ReportFiles = []string{"report.json", "report.txt", "report.html"}
+// reportFiles are the names WriteReport writes under its prefix.
+var reportFiles = []string{"report.json", "report.txt", "report.html"}
 
 // WriteReport renders r as JSON, terminal text and HTML and stores them as
 // prefix/report.json, prefix/report.txt and prefix/report.html. It returns
@@ -41,7 +41,7 @@ func WriteReport(ctx context.Context, sink ReportSink, prefix string, r *Report)
 	}
 	var names []string
 	for i, b := range []*bytes.Buffer{&js, &txt, &html} {
-		name := path.Join(prefix, ReportFiles[i])
+		name := path.Join(prefix, reportFiles[i])
 		if err := sink.Put(ctx, name, b.Bytes()); err != nil {
 			return names, fmt.Errorf("diag: storing %s: %w", name, err)
 		}

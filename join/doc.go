@@ -104,3 +104,10 @@
 // are safe from any goroutine. The cold lookup goroutines are
 // owned by the Operator and stopped by Close.
 package join
+
+// doccheck:
+//	var ctx context.Context
+//	var dir string
+//	var orders, refunds *row.Schema
+//	var store coldstore.Store
+//	var refund row.Row

@@ -97,3 +97,6 @@
 // whose output differs is verdict [Fail] with a nil error. A sink that
 // never produces output ends at the timeout with a Fail that names it.
 package mock
+
+// doccheck:
+//	var ctx context.Context

@@ -119,3 +119,10 @@
 // print) and match coldstore.ErrVersionExists, ErrSchemaChanged and
 // ErrNoTable with errors.Is.
 package sidecar
+
+// doccheck:
+//	var ctx context.Context
+//	var store coldstore.Store
+//	var logger *slog.Logger
+//	var reg *prometheus.Registry
+//	var tok, adminToken string

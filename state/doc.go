@@ -75,3 +75,12 @@
 // Namespace.BucketCount, Namespace.Bytes and the metrics may be read from
 // any goroutine.
 package state
+
+// doccheck:
+//	var ctx context.Context
+//	var dir, oldDir, newDir string
+//	var eventTime, coversUntil time.Time
+//	var key, value []byte
+//	var nextOffset int64
+//	var today state.Day
+//	func reencode(out, value []byte) []byte { return append(out, value...) }

@@ -68,3 +68,7 @@
 // stop it or migrate a checkpoint; a failed bypass stage leaves the
 // workflow at the last completed stage, to Run again or Abort.
 package statemigrate
+
+// doccheck:
+//	var ctx context.Context
+//	var log *slog.Logger

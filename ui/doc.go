@@ -47,3 +47,6 @@
 // A Server is safe for concurrent use. The runs it starts (mock runs,
 // bypass resumes) run in goroutines it owns; Close cancels them and waits.
 package ui
+
+// doccheck:
+//	var ctx context.Context

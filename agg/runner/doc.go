@@ -38,3 +38,7 @@
 //
 // See ../testdata/agg.yaml for the documented configuration file.
 package runner
+
+// doccheck:
+//	var ctx context.Context
+//	var aggCfg agg.Config

@@ -73,3 +73,7 @@
 // Run may be called concurrently with different directories. Progress
 // reports come from one goroutine at a time.
 package demo
+
+// doccheck:
+//	var ctx context.Context
+//	var dir string

@@ -22,3 +22,7 @@
 // Elsewhere on Unix they ask kill(-pgid, 0). On other systems Start fails
 // with errors.ErrUnsupported.
 package procgroup
+
+// doccheck:
+//	var ctx context.Context
+//	var line string

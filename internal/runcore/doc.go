@@ -43,3 +43,8 @@
 //		OutputTopic: "refunds_by_city", Brokers: brokers, Group: "refunds-by-city", StateDir: "./state"})
 //	err = r.Run(ctx) // until ctx is canceled or a fatal error
 package runcore
+
+// doccheck:
+//	var ctx context.Context
+//	var op runcore.Operator
+//	var brokers []string

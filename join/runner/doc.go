@@ -83,3 +83,9 @@
 //
 // See ../testdata/join.yaml for the documented configuration file.
 package runner
+
+// doccheck:
+//	var ctx context.Context
+//	var joinCfg join.Config
+//	var reg prometheus.Registerer
+//	var log *slog.Logger
