@@ -83,6 +83,13 @@ The config file is documented in agg/testdata/agg.yaml.`,
 			return err
 		},
 	}
+	c.AddCommand(newCheckpointCmd("agg", func(config string) (string, error) {
+		f, err := aggrunner.ReadFile(config)
+		if err != nil {
+			return "", err
+		}
+		return f.State.Dir, nil
+	}))
 	fl := c.Flags()
 	rf.register(fl, "the aggregation's")
 	return c

@@ -287,6 +287,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("runner: kafka client: %w", err)
 	}
+	// hotcold join/agg checkpoint asks the running job for a copy of its
+	// state here.
+	defer r.serveControl()()
 	r.cl = cl
 	r.clShared.Store(cl)
 	r.log.Info(r.cfg.Kind+" runner started", "inputs", strings.Join(r.cfg.Inputs, ","), "output", r.cfg.OutputTopic, "group", r.cfg.Group, "instance_id", r.cfg.InstanceID)
