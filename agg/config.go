@@ -241,7 +241,7 @@ func (c *Config) Manifest() (state.Operator, error) {
 	return state.Operator{
 		ID: c.ID, Kind: state.KindAgg, AppendOnly: c.AppendOnly,
 		Inputs: []string{c.InputName}, Output: c.OutputName, Version: v,
-		Tables: []state.Table{t},
+		Tables: []state.Table{t}, InputColumns: state.ColumnsOf(c.Input),
 	}, nil
 }
 

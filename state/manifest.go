@@ -97,6 +97,11 @@ type Operator struct {
 	// Tables are the state namespaces the operator keeps: one per join side,
 	// one for an agg.
 	Tables []Table `yaml:"state" json:"state"`
+	// InputColumns are the columns of an agg's input (a derived manifest
+	// records them; hand-written ones may leave them out). When set, every
+	// aggregate's arg and every group key must be one of them. They are
+	// not state, so Diff does not compare them. Aggs only.
+	InputColumns []Column `yaml:"input_columns,omitempty" json:"input_columns,omitempty"`
 }
 
 // Table is the schema of one state namespace.
@@ -236,6 +241,13 @@ func (m *Manifest) Clone() *Manifest {
 	out := &Manifest{Job: m.Job, Operators: make([]Operator, len(m.Operators))}
 	for i, op := range m.Operators {
 		op.Inputs = slices.Clone(op.Inputs)
+		op.InputColumns = slices.Clone(op.InputColumns)
+		for k, c := range op.InputColumns {
+			if c.Default != nil {
+				d := *c.Default
+				op.InputColumns[k].Default = &d
+			}
+		}
 		tables := make([]Table, len(op.Tables))
 		for j, t := range op.Tables {
 			t.Key = slices.Clone(t.Key)
@@ -358,6 +370,26 @@ func (m *Manifest) Validate() error {
 		if len(op.Tables) == 0 {
 			add(p+".state", "no state tables")
 		}
+		inCols := map[string]bool{}
+		var inNames []string
+		for k, c := range op.InputColumns {
+			cp := fmt.Sprintf("%s.input_columns[%d]", p, k)
+			switch {
+			case op.Kind != KindAgg:
+				add(p+".input_columns", "applies to aggs only")
+			case c.Name == "":
+				add(cp+".name", "is empty")
+			case inCols[c.Name]:
+				add(cp+".name", "duplicate column %q", c.Name)
+			case c.Type.ID == row.TypeNull:
+				add(cp+".type", "is missing or null; give a type such as int64, string, decimal128(18, 2)")
+			}
+			if op.Kind != KindAgg {
+				break
+			}
+			inCols[c.Name] = true
+			inNames = append(inNames, c.Name)
+		}
 		for j, t := range op.Tables {
 			tp := fmt.Sprintf("%s.state[%d]", p, j)
 			switch {
@@ -409,6 +441,12 @@ func (m *Manifest) Validate() error {
 				}
 				if c.Agg == "" && c.Arg != "" {
 					add(cp+".arg", "set without agg")
+				}
+				if len(inCols) > 0 && c.Arg != "" && !inCols[c.Arg] {
+					add(cp+".arg", "%q is not an input column (%s)", c.Arg, strings.Join(inNames, ", "))
+				}
+				if len(inCols) > 0 && isKey && !inCols[c.Name] {
+					add(cp+".name", "group key column %q is not an input column (%s)", c.Name, strings.Join(inNames, ", "))
 				}
 				if c.CountedFrom != nil && c.Agg == "" {
 					add(cp+".counted_from", "applies to aggregates only")

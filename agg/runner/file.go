@@ -215,11 +215,12 @@ func (f *File) Config() (Config, error) {
 		InputTopic: f.Input.Topic, InputFormat: inFormat, OutputTopic: f.Output.Topic, OutputFormat: outFormat,
 		Brokers: common.Brokers, Group: common.Group, InstanceID: common.InstanceID, MaxPollRecords: common.MaxPollRecords,
 		StateDir: common.StateDir, Dirty: common.Dirty, DeadLetterTopic: common.DeadLetterTopic,
+		ConfigFile: f.doc.Name,
 	}
 	if err := c.validate(); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", f.doc.Name, err)
 	}
-	if _, err := c.Agg.Manifest(); err != nil {
+	if _, err := c.Manifest(); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", f.doc.Name, err)
 	}
 	return c, nil
@@ -232,4 +233,14 @@ func containsString(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// Manifest returns the manifest of the job the file describes (see
+// Config.Manifest): what `hotcold agg manifest --config` prints.
+func (f *File) Manifest() (*state.Manifest, error) {
+	c, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	return c.Manifest()
 }

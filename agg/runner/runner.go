@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -49,6 +47,9 @@ type Config struct {
 	// Job names the job in each partition's state manifest. Zero means
 	// Agg.ID.
 	Job string
+	// ConfigFile is the configuration file the Config was read from; the
+	// manifest errors name it in their next steps. Optional.
+	ConfigFile string
 	// InputTopic is the changelog to aggregate. Every row of a group must be
 	// in one partition: key the topic by the group columns, or by a subset
 	// of them (each partition has its own state). Required.
@@ -71,7 +72,8 @@ type Config struct {
 	// ClientOpts are extra franz-go options (TLS, SASL, ...).
 	ClientOpts []kgo.Opt
 	// StateDir holds one state directory per partition (p<N>), each with
-	// the operator's manifest (state.EnsureManifest). Required.
+	// the job's manifest (Manifest): written on first start, checked on
+	// every later one. Required.
 	StateDir string
 	// Dirty is the dirty-data policy. Zero means Fail.
 	Dirty DirtyPolicy
@@ -103,7 +105,8 @@ func (c *Config) core(r *Runner) runcore.Config {
 	}
 	if r != nil {
 		cc.Operator = operator{r}
-		cc.PrepareDir = r.ensureManifest
+		cc.Manifest = r.man
+		cc.ManifestRunner = state.Runner{Command: "hotcold agg", ConfigFile: c.ConfigFile}
 		cc.OnClose = r.onClose
 	}
 	return cc
@@ -143,8 +146,9 @@ type Runner struct {
 }
 
 // New validates cfg, and checks the manifest of every partition state
-// already under StateDir against the operator (a state of another schema
-// is an error naming the migration to run). It does not connect; Run does.
+// already under StateDir against the job's (Config.Manifest): the state of
+// another job, of other logic, or without a manifest is an error naming
+// the change and the command to run next. It does not connect; Run does.
 func New(cfg Config) (*Runner, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -169,11 +173,12 @@ func New(cfg Config) (*Runner, error) {
 	}
 	cfg.Agg.Logger = cfg.Logger
 	cfg.Agg.Registerer = cfg.Registerer
-	man, err := cfg.Agg.Manifest()
+	m, err := cfg.Manifest()
 	if err != nil {
-		return nil, fmt.Errorf("runner: %w", err)
+		return nil, err
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, man: &state.Manifest{Job: cfg.Job, Operators: []state.Operator{man}}}
+	man := m.Operators[0]
+	r := &Runner{cfg: cfg, log: cfg.Logger, man: m}
 	if r.in, err = row.NewCodec(cfg.InputFormat, cfg.Agg.Input); err != nil {
 		return nil, fmt.Errorf("runner: input: %w", err)
 	}
@@ -184,23 +189,33 @@ func New(cfg Config) (*Runner, error) {
 	if r.out, err = row.NewCodec(cfg.OutputFormat, out); err != nil {
 		return nil, fmt.Errorf("runner: output: %w", err)
 	}
-	dirs, _ := filepath.Glob(filepath.Join(cfg.StateDir, "p[0-9]*"))
-	for _, d := range dirs {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			if err := r.ensureManifest(d); err != nil {
-				return nil, fmt.Errorf("runner: %s: %w", d, err)
-			}
-		}
-	}
 	if r.core, err = runcore.New(cfg.core(r)); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-func (r *Runner) ensureManifest(dir string) error {
-	_, err := state.EnsureManifest(dir, r.man)
-	return err
+// Manifest returns the manifest the runner writes into, and checks
+// against, every partition state directory: the job (Job, default Agg.ID)
+// and its one agg operator (agg.Config.Manifest), with the input's
+// columns.
+func (c *Config) Manifest() (*state.Manifest, error) {
+	ac := c.Agg
+	if ac.InputName == "" {
+		ac.InputName = c.InputTopic
+	}
+	if ac.OutputName == "" {
+		ac.OutputName = c.OutputTopic
+	}
+	job := c.Job
+	if job == "" {
+		job = ac.ID
+	}
+	op, err := ac.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	return &state.Manifest{Job: job, Operators: []state.Operator{op}}, nil
 }
 
 // OutputSchema is the schema of the aggregate table: the group columns

@@ -311,7 +311,7 @@ func TestAggRunnerRefusesStateOfAnotherSchema(t *testing.T) {
 	cfg.Agg.Aggregates = append(cfg.Agg.Aggregates, agg.Aggregate{Name: "smallest", Func: agg.Min, Arg: "amount"})
 	cfg.Agg.Version = 2
 	_, err := runner.New(cfg)
-	if err == nil || !strings.Contains(err.Error(), "hotcold migrate plan") || !strings.Contains(err.Error(), `column "smallest": aggregate min(amount) added`) {
+	if err == nil || !strings.Contains(err.Error(), "hotcold migrate plan") || !strings.Contains(err.Error(), `column smallest: aggregate min(amount) added`) {
 		t.Fatalf("New on old state: %v", err)
 	}
 }

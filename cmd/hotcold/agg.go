@@ -31,11 +31,17 @@ the batch in hand, commits it and leaves the group. On an error nothing
 pending is committed: the next start re-reads it. A record that does not
 decode goes to dirty.policy: fail (default), skip or dead-letter.
 
+Every partition state directory holds the job's manifest (written on first
+start, derived from the config: 'hotcold agg manifest --config agg.yaml'
+prints it). A start on state of another job, of other logic or without a
+manifest is refused with the change and the command to run next.
+
 The config file is documented in agg/testdata/agg.yaml.`,
 		Example: `  hotcold agg --config agg.yaml
   hotcold agg --config agg.yaml --brokers kafka-1:9092,kafka-2:9092 --state-dir /var/lib/hotcold/refunds_by_city
   hotcold agg --config agg.yaml --instance-id refunds-by-city-2   # a second process of the group
-  hotcold agg --config agg.yaml --stop-at refunds/0=1200,refunds/1=980   # process up to these offsets, then exit 0`,
+  hotcold agg --config agg.yaml --stop-at refunds/0=1200,refunds/1=980   # process up to these offsets, then exit 0
+  hotcold agg manifest --config agg.yaml   # print the state manifest the config describes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := rf.start(cmd.ErrOrStderr(), "the aggregation's", "agg/testdata/agg.yaml")
@@ -92,5 +98,6 @@ The config file is documented in agg/testdata/agg.yaml.`,
 	}))
 	fl := c.Flags()
 	rf.register(fl, "the aggregation's")
+	c.AddCommand(newRunnerManifestCmd("hotcold agg", "the aggregation's", "agg.yaml", aggManifest))
 	return c
 }

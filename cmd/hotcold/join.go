@@ -46,11 +46,18 @@ The cold side fails closed: an unreachable store or sidecar (unless
 input stops the job at start; a cold lookup that keeps failing at run time
 stops it without committing. A lookup error is never taken as a miss.
 
+Every partition state directory holds the job's manifest (written on first
+start, derived from the config: 'hotcold join manifest --config join.yaml'
+prints it). A start on state of another job, of other logic (a column
+retyped, dropped, ...) or without a manifest is refused with the change and
+the command to run next (hotcold migrate plan/apply, or bypass).
+
 The config file is documented in join/testdata/join.yaml.`,
 		Example: `  hotcold join --config join.yaml
   hotcold join --config join.yaml --brokers kafka-1:9092,kafka-2:9092 --state-dir /var/lib/hotcold/orders_refunds
   hotcold join --config join.yaml --wait-cold 2m   # the sidecar may start after the job
-  hotcold join --config join.yaml --stop-at orders/0=500,refunds/0=120   # process up to these offsets, then exit 0`,
+  hotcold join --config join.yaml --stop-at orders/0=500,refunds/0=120   # process up to these offsets, then exit 0
+  hotcold join manifest --config join.yaml   # print the state manifest the config describes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := rf.start(cmd.ErrOrStderr(), "the join's", "join/testdata/join.yaml")
@@ -115,6 +122,7 @@ The config file is documented in join/testdata/join.yaml.`,
 	fl := c.Flags()
 	rf.register(fl, "the join's")
 	fl.DurationVar(&waitCold, "wait-cold", 0, "wait up to this long for an unreachable cold side (e.g. the sidecar starting) instead of failing at once")
+	c.AddCommand(newRunnerManifestCmd("hotcold join", "the join's", "join.yaml", joinManifest))
 	return c
 }
 

@@ -64,6 +64,11 @@ func (p *partition) appendOutbox(e outboxEntry) error {
 
 func (r *Runner) openPartition(ctx context.Context, cl *kgo.Client, pn int32) (*partition, error) {
 	dir := r.partDir(pn)
+	if r.cfg.Manifest != nil {
+		if _, err := state.EnsureJobState(dir, r.cfg.Manifest, r.cfg.ManifestRunner); err != nil {
+			return nil, fmt.Errorf("runner: partition %d: %w", pn, err)
+		}
+	}
 	if r.cfg.PrepareDir != nil {
 		if err := r.cfg.PrepareDir(dir); err != nil {
 			return nil, fmt.Errorf("runner: partition %d: %w", pn, err)

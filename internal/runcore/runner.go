@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -79,8 +80,17 @@ type Config struct {
 	ClientOpts []kgo.Opt
 	// StateDir holds one state directory per partition (p<N>).
 	StateDir string
+	// Manifest, if set, is the job's manifest, derived from its config:
+	// New checks it against the manifest of every partition state already
+	// under StateDir, and a partition's state directory gets it (or is
+	// checked against it) before it is opened (state.EnsureJobState). A
+	// state of another job, of other logic, or without a manifest is an
+	// error naming what to run next.
+	Manifest *state.Manifest
+	// ManifestRunner names the command and config file in those errors.
+	ManifestRunner state.Runner
 	// PrepareDir, if set, is called with a partition's state directory
-	// before it is opened (agg checks its state manifest there).
+	// before it is opened, after the manifest check.
 	PrepareDir func(dir string) error
 	// Dirty is the dirty-data policy; DeadLetterTopic receives dirty
 	// messages under DeadLetter.
@@ -179,7 +189,36 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Manifest != nil {
+		if err := checkStateDirs(cfg.StateDir, cfg.Manifest, cfg.ManifestRunner); err != nil {
+			return nil, err
+		}
+	}
 	return &Runner{cfg: cfg, log: cfg.Logger, parts: map[int32]*partition{}, m: newMetrics(cfg.Registerer, cfg.Kind)}, nil
+}
+
+// checkStateDirs checks the manifest of every partition state directory
+// under root against the job's before anything connects, so that a job
+// started on the wrong state fails at once, not at its first assignment.
+// Directories without state are left alone (their partition may belong to
+// another member).
+func checkStateDirs(root string, want *state.Manifest, r state.Runner) error {
+	dirs, _ := filepath.Glob(filepath.Join(root, "p[0-9]*"))
+	for _, d := range dirs {
+		fi, err := os.Stat(d)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, state.ManifestFile)); err != nil {
+			if ents, _ := os.ReadDir(d); len(ents) == 0 {
+				continue
+			}
+		}
+		if _, err := state.EnsureJobState(d, want, r); err != nil {
+			return fmt.Errorf("runner: %w", err)
+		}
+	}
+	return nil
 }
 
 // Stats is a snapshot of the runner's progress.

@@ -18,8 +18,13 @@ import (
 // join/testdata/join.yaml for a documented example. Read it with
 // ParseFile or ReadFile, then build a Config with File.Config.
 type File struct {
-	// Name names the operator (state namespaces, metrics). Default "join".
+	// Name names the operator (state namespaces, metrics) and the job in
+	// the state manifest. Default "join".
 	Name string `yaml:"name"`
+	// Version is the state schema version (of both inputs' stored rows);
+	// bump it when the inputs' columns change, then run hotcold migrate.
+	// Default 1.
+	Version uint32 `yaml:"version"`
 	// Type is inner or left. Default inner.
 	Type string `yaml:"type"`
 	// RetentionDays is the hot window in days. Default 2.
@@ -78,10 +83,13 @@ type FileInput struct {
 
 // FileColumn is a column of an input schema; Type is any spelling
 // row.ParseType accepts (bigint, string, timestamp(3), decimal(18, 2), ...).
+// Default, written as in the JSON formats ("unknown", "0", "2026-11-22"),
+// is the value of the column in rows stored before it was added.
 type FileColumn struct {
-	Name      string `yaml:"name"`
-	Type      string `yaml:"type"`
-	Nullable  bool   `yaml:"nullable"`
+	Name      string  `yaml:"name"`
+	Type      string  `yaml:"type"`
+	Nullable  bool    `yaml:"nullable"`
+	Default   *string `yaml:"default"`
 	line, col int
 }
 
@@ -177,6 +185,10 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 	if err != nil {
 		add("kafka.start_from", "%q: want retention or earliest", f.Kafka.StartFrom)
 	}
+	version := f.Version
+	if version == 0 {
+		version = 1
+	}
 	inputs := [2]join.Input{}
 	formats := [2]row.Format{}
 	for i, in := range []*FileInput{&f.Left, &f.Right} {
@@ -209,7 +221,15 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 				colsOK = false
 			}
 			names[col.Name] = t
-			cols = append(cols, row.Column{Name: col.Name, Type: t, Nullable: col.Nullable})
+			var def row.Value
+			if col.Default != nil {
+				if def, err = row.ValueFromJSON(t, *col.Default); err != nil {
+					add(cp+".default", "column %q: %q is not a %s: %v", col.Name, *col.Default, col.Type, err)
+					colsOK = false
+					continue
+				}
+			}
+			cols = append(cols, row.Column{Name: col.Name, Type: t, Nullable: col.Nullable, Default: def})
 		}
 		known := make([]string, 0, len(in.Columns))
 		for _, col := range in.Columns {
@@ -239,7 +259,7 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 		if !colsOK {
 			continue
 		}
-		s, err := row.NewSchema(cols, nil, 1)
+		s, err := row.NewSchema(cols, nil, version)
 		if err != nil {
 			add(side+".columns", "%v", err)
 			continue
@@ -349,6 +369,8 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 	c.LeftTopic, c.RightTopic = f.Left.Topic, f.Right.Topic
 	c.LeftFormat, c.RightFormat = formats[0], formats[1]
 	c.OutputTopic, c.OutputFormat = f.Output.Topic, outFormat
+	c.OutputName = f.Output.Topic
+	c.ConfigFile = f.doc.Name
 	c.Brokers, c.Group, c.InstanceID = common.Brokers, common.Group, common.InstanceID
 	c.MaxPollRecords = common.MaxPollRecords
 	c.StartFrom = start
@@ -357,5 +379,27 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 	if err := c.validate(); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", f.doc.Name, err)
 	}
+	if _, err := c.Manifest(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", f.doc.Name, err)
+	}
 	return c, nil
 }
+
+// Manifest returns the manifest of the job the file describes (see
+// Config.Manifest), without opening its cold side: what `hotcold join
+// manifest --config` prints.
+func (f *File) Manifest() (*state.Manifest, error) {
+	var cold join.Lookuper
+	if f.Left.ColdTable != "" || f.Right.ColdTable != "" {
+		cold = unopenedCold{}
+	}
+	c, err := f.Config(cold)
+	if err != nil {
+		return nil, err
+	}
+	return c.Manifest()
+}
+
+// unopenedCold stands for a cold side that is not needed: deriving the
+// manifest never looks anything up.
+type unopenedCold struct{ join.Lookuper }

@@ -65,8 +65,20 @@ func ParseStartFrom(s string) (StartFrom, error) {
 // Config configures a Runner. Zero fields take the defaults stated.
 type Config struct {
 	// Join configures the operator of every partition. Emit, Logger and
-	// Registerer are set by the runner (from the fields below).
+	// Registerer are set by the runner (from the fields below). The
+	// inputs' schemas (their version and column defaults) are those of the
+	// state: see Manifest.
 	Join join.Config
+	// Job names the job in each partition's state manifest. Zero means
+	// Join.Name ("join" when that is empty too).
+	Job string
+	// OutputName names the output in the manifest. Zero means
+	// OutputTopic; a bypass's side job writes to another topic but keeps
+	// the config's output name, so the switched job accepts its state.
+	OutputName string
+	// ConfigFile is the configuration file the Config was read from; the
+	// manifest errors name it in their next steps. Optional.
+	ConfigFile string
 	// LeftTopic and RightTopic are the input topics of Join.Left and
 	// Join.Right. They must have the same number of partitions and be
 	// partitioned by the join key (co-partitioned).
@@ -99,7 +111,9 @@ type Config struct {
 	// ClientOpts are extra franz-go options (TLS, SASL, ...), applied after
 	// the runner's own.
 	ClientOpts []kgo.Opt
-	// StateDir holds one state directory per partition (p<N>). Required.
+	// StateDir holds one state directory per partition (p<N>), each with
+	// the job's manifest (Manifest): written on first start, checked on
+	// every later one. Required.
 	StateDir string
 	// Dirty is the dirty-data policy. Zero means Fail.
 	Dirty DirtyPolicy
@@ -165,6 +179,8 @@ func (c *Config) core(r *Runner) runcore.Config {
 	}
 	if r != nil {
 		cc.Operator = operator{r}
+		cc.Manifest = r.man
+		cc.ManifestRunner = state.Runner{Command: "hotcold join", ConfigFile: c.ConfigFile}
 		cc.StartWithoutState = r.startWithoutState
 		cc.Check = r.checkCold
 		cc.OnClose = r.onClose
@@ -194,6 +210,7 @@ type Runner struct {
 	log   *slog.Logger
 	codec [2]*row.Codec
 	outC  *row.Codec
+	man   *state.Manifest
 	core  *runcore.Runner
 
 	mu       sync.Mutex    // guards finished
@@ -204,7 +221,10 @@ type joinTotals struct {
 	hotHits, coldHits, misses, late int64
 }
 
-// New validates cfg. It does not connect; Run does.
+// New validates cfg and checks the manifest of every partition state
+// already under StateDir against the job's (Config.Manifest): the state of
+// another job, of other logic, or without a manifest is an error naming
+// the change and the command to run next. It does not connect; Run does.
 func New(cfg Config) (*Runner, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -240,6 +260,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if r.outC, err = row.NewCodec(cfg.OutputFormat, probe); err != nil {
 		return nil, fmt.Errorf("runner: output: %w", err)
+	}
+	if r.man, err = cfg.Manifest(); err != nil {
+		return nil, err
 	}
 	if r.core, err = runcore.New(cfg.core(r)); err != nil {
 		return nil, err
