@@ -52,10 +52,10 @@ type runnerJobs struct {
 	logic func(statemigrate.Logic) agg.Config
 	// dieOnline makes the online job with the new logic fail at start.
 	dieOnline bool
-	brokers []string
-	mu      sync.Mutex
-	running map[statemigrate.Role]*runningJob
-	starts  []string
+	brokers   []string
+	mu        sync.Mutex
+	running   map[statemigrate.Role]*runningJob
+	starts    []string
 }
 
 type runningJob struct {

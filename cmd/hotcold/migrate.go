@@ -287,25 +287,16 @@ the online job that runs now.`,
 			if abort {
 				// An abort compares no outputs: it needs neither manifest
 				// (without this, --abort failed NewBypass's check for the
-				// output schemas).
+				// output schemas). With them it can undo a retraction.
 				cfg.SkipCompare = true
+				cfg.RetractOldKeys = false
 			}
-			if !cfg.SkipCompare {
-				if to == "" || cfg.OnlineStateDir == "" {
-					return errors.New("give --to (the new logic's manifest) and --online-state, or --skip-compare")
-				}
-				oldM, err := readManifestArg(cfg.OnlineStateDir)
-				if err != nil {
-					return err
-				}
-				newM, err := state.ReadManifest(to)
-				if err != nil {
-					return err
-				}
-				if cfg.OnlineOutput.Schema, err = statemigrate.OutputSchema(oldM); err != nil {
-					return err
-				}
-				if cfg.SideOutput.Schema, err = statemigrate.OutputSchema(newM); err != nil {
+			if !cfg.SkipCompare || cfg.RetractOldKeys || abort && to != "" && cfg.OnlineStateDir != "" {
+				err := bypassSchemas(&cfg, to)
+				if abort && err != nil {
+					// Only needed to undo a retraction.
+					log.Warn("bypass: no output schemas for the abort", "err", err)
+				} else if err != nil {
 					return err
 				}
 			}
@@ -354,10 +345,33 @@ the online job that runs now.`,
 	fl.Float64Var(&cfg.MaxMismatch, "max-mismatch", 0, "fraction of compared output rows that may differ")
 	fl.BoolVar(&cfg.SkipCompare, "skip-compare", false, "skip the output check (stage 3)")
 	fl.BoolVar(&cfg.AcceptUncompared, "accept-uncompared", false, "let the output check (stage 3) pass when it compared no row (the outputs share no key, e.g. after a key change); without it that fails")
+	fl.DurationVar(&cfg.SwitchTimeout, "switch-timeout", 2*time.Minute, "how long stage 7 waits for the switched job to show it runs (a member of the online group whose lag falls or is at --caught-up-lag); otherwise it is stopped and the old job restarted")
+	fl.BoolVar(&cfg.RetractOldKeys, "retract-old-keys", false, "at the switch, retract the keys of the online output the new logic no longer produces (tombstones for upsert-kafka, deletes for changelog formats; needs --to)")
 	fl.DurationVar(&jobs.StopTimeout, "stop-timeout", time.Minute, "how long to wait for a job to stop after SIGTERM before SIGKILL")
 	fl.BoolVar(&abort, "abort", false, "stop the side job and restart the online job as it was")
 	fl.BoolVar(&status, "status", false, "print the workflow's progress and exit")
 	return c
+}
+
+// bypassSchemas sets the output schemas of cfg from the online state's
+// manifest and the new logic's (--to).
+func bypassSchemas(cfg *statemigrate.BypassConfig, to string) error {
+	if to == "" || cfg.OnlineStateDir == "" {
+		return errors.New("give --to (the new logic's manifest) and --online-state, or --skip-compare")
+	}
+	oldM, err := readManifestArg(cfg.OnlineStateDir)
+	if err != nil {
+		return err
+	}
+	newM, err := state.ReadManifest(to)
+	if err != nil {
+		return err
+	}
+	if cfg.OnlineOutput.Schema, err = statemigrate.OutputSchema(oldM); err != nil {
+		return err
+	}
+	cfg.SideOutput.Schema, err = statemigrate.OutputSchema(newM)
+	return err
 }
 
 // bypassArgs are the flags a bypass run was given, without --abort and
