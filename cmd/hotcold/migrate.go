@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	aggrunner "github.com/hotcold/hotcold/agg/runner"
+	"github.com/hotcold/hotcold/join/runner"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
@@ -210,6 +212,8 @@ func newMigrateBypassCmd() *cobra.Command {
 		cfg                statemigrate.BypassConfig
 		jobs               statemigrate.CommandJobs
 		to, format         string
+		onlineConfig       string
+		newConfig          string
 		abort, status      bool
 		brokers, inputs    []string
 		onlineOut, sideOut string
@@ -291,8 +295,8 @@ the online job that runs now.`,
 				cfg.SkipCompare = true
 				cfg.RetractOldKeys = false
 			}
-			if !cfg.SkipCompare || cfg.RetractOldKeys || abort && to != "" && cfg.OnlineStateDir != "" {
-				err := bypassSchemas(&cfg, to)
+			if !cfg.SkipCompare || cfg.RetractOldKeys || abort && (to != "" || newConfig != "") {
+				err := bypassSchemas(&cfg, to, onlineConfig, newConfig)
 				if abort && err != nil {
 					// Only needed to undo a retraction.
 					log.Warn("bypass: no output schemas for the abort", "err", err)
@@ -336,7 +340,9 @@ the online job that runs now.`,
 	fl.StringVar(&sideOut, "side-output", "", "output topic of the side job")
 	fl.StringVar(&cfg.SideGroup, "side-group", "", "consumer group of the side job")
 	fl.StringVar(&cfg.NewStateDir, "new-state", "", "state directory of the online job after the switch (default WORK-DIR/online-state)")
-	fl.StringVar(&to, "to", "", "manifest of the new logic (for the output check)")
+	fl.StringVar(&to, "to", "", "manifest of the new logic (for the output check of an aggregation; or give --online-config and --new-config)")
+	fl.StringVar(&onlineConfig, "online-config", "", "config file of the online job (hotcold join or agg): the output check reads its output with the schema and format it declares")
+	fl.StringVar(&newConfig, "new-config", "", "config file of the new logic (hotcold join or agg), for the output check")
 	fl.StringVar(&jobs.Old, "old-cmd", "", "command line of the job with the old logic")
 	fl.StringVar(&jobs.New, "new-cmd", "", "command line of the job with the new logic")
 	fl.StringVar(&format, "format", string(row.FormatChangelogJSON), "encoding of both output topics")
@@ -355,9 +361,22 @@ the online job that runs now.`,
 
 // bypassSchemas sets the output schemas of cfg from the online state's
 // manifest and the new logic's (--to).
-func bypassSchemas(cfg *statemigrate.BypassConfig, to string) error {
+func bypassSchemas(cfg *statemigrate.BypassConfig, to, onlineConfig, newConfig string) error {
+	if onlineConfig != "" || newConfig != "" {
+		if onlineConfig == "" || newConfig == "" {
+			return errors.New("give both --online-config and --new-config (the old and the new logic's hotcold join or agg config files)")
+		}
+		var err error
+		if cfg.OnlineOutput.Schema, cfg.OnlineOutput.Format, err = configOutput(onlineConfig); err != nil {
+			return fmt.Errorf("--online-config: %w", err)
+		}
+		if cfg.SideOutput.Schema, cfg.SideOutput.Format, err = configOutput(newConfig); err != nil {
+			return fmt.Errorf("--new-config: %w", err)
+		}
+		return nil
+	}
 	if to == "" || cfg.OnlineStateDir == "" {
-		return errors.New("give --to (the new logic's manifest) and --online-state, or --skip-compare")
+		return errors.New("give --online-config and --new-config (the jobs' config files), or --to (the new logic's manifest) and --online-state, or --skip-compare")
 	}
 	oldM, err := readManifestArg(cfg.OnlineStateDir)
 	if err != nil {
@@ -372,6 +391,36 @@ func bypassSchemas(cfg *statemigrate.BypassConfig, to string) error {
 	}
 	cfg.SideOutput.Schema, err = statemigrate.OutputSchema(newM)
 	return err
+}
+
+// configOutput is the output schema and encoding of a hotcold join or
+// hotcold agg config file.
+func configOutput(path string) (*row.Schema, row.Format, error) {
+	jf, jerr := runner.ReadFile(path)
+	if jerr == nil {
+		jc, err := jf.Config(nil)
+		if err != nil {
+			return nil, "", err
+		}
+		r, err := runner.New(jc)
+		if err != nil {
+			return nil, "", err
+		}
+		return r.OutputSchema(), r.OutputFormat(), nil
+	}
+	af, aerr := aggrunner.ReadFile(path)
+	if aerr != nil {
+		return nil, "", fmt.Errorf("%s is neither a hotcold join config (%v) nor a hotcold agg config (%v)", path, jerr, aerr)
+	}
+	ac, err := af.Config()
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := aggrunner.New(ac)
+	if err != nil {
+		return nil, "", err
+	}
+	return r.OutputSchema(), r.OutputFormat(), nil
 }
 
 // bypassArgs are the flags a bypass run was given, without --abort and
