@@ -456,3 +456,84 @@ func TestBypassDrivesHotcoldAggThroughKill9sToTheSwitch(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling Kafka
 	}
 }
+
+// TestBypassRestoresTheOldHotcoldAggWhenTheSwitchedJobDies: the new logic
+// refuses to start as the online job; the bypass exits non-zero saying
+// why, and the old job runs again on its untouched state and keeps
+// counting. --abort with the documented flags then works too.
+func TestBypassRestoresTheOldHotcoldAggWhenTheSwitchedJobDies(t *testing.T) {
+	r := newBypassRun(t, []string{"refunds", "refunds_by_city", "refunds_by_city_v2"}, func(b string) bypassJob { return aggBypassJob(t, b) })
+	r.job.produce(0, 40)
+	r.startOnline()
+	newCmd := "if [ {output} = " + r.job.output + " ]; then echo 'boom: the new logic refuses to start' >&2; exit 3; fi; " + r.jobCmd("new")
+	args := r.bypassArgs()
+	for i, a := range args {
+		if a == "--new-cmd" {
+			args[i+1] = newCmd
+		}
+	}
+	cmd := exec.Command(r.self, args...)
+	out, err := cmd.CombinedOutput()
+	if err == nil || cmd.ProcessState.ExitCode() == 0 {
+		t.Fatalf("the bypass succeeded:\n%s", out)
+	}
+	for _, want := range []string{"the switched job exited", "status 3", "boom: the new logic refuses to start", "the old job was restarted with the old logic on its untouched state"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("bypass output lacks %q:\n%s", want, out)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(r.work, "bypass.json"))
+	var st statemigrate.Status
+	if err := json.Unmarshal(b, &st); err != nil || !st.Aborted || !strings.Contains(st.AbortReason, "boom") {
+		t.Fatalf("status: %v\n%s", err, b)
+	}
+	// The old job counts new input with the old logic on its own state.
+	r.job.produce(2000, 4)
+	schema, _, err := configOutput(r.job.configs["old"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "bj, 11, 2180\ngz, 11, 2202\nsh, 11, 2191\nsz, 11, 2213"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rows, err := statemigrate.ReadTable(context.Background(), []string{r.brokers}, statemigrate.Output{Topic: "refunds_by_city", Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(rows, "\n"); got == want {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("table:\n%s\nwant:\n%s\nonline log:\n%s", got, want, readFile(filepath.Join(r.work, "online.log")))
+		}
+		time.Sleep(50 * time.Millisecond) // polling Kafka
+	}
+	// --abort as documented: the run's flags plus --abort.
+	abort := exec.Command(r.self, append(args, "--abort")...)
+	if out, err := abort.CombinedOutput(); err != nil || !strings.Contains(string(out), "(aborted)") {
+		t.Fatalf("--abort: %v\n%s", err, out)
+	}
+}
+
+// TestBypassAbortWithTheDocumentedFlags: a bypass kill -9ed in stage 5 is
+// aborted with the flags of its run plus --abort (no --skip-compare): the
+// side job stops and the old job runs again on its untouched state.
+func TestBypassAbortWithTheDocumentedFlags(t *testing.T) {
+	r := newBypassRun(t, []string{"refunds", "refunds_by_city", "refunds_by_city_v2"}, func(b string) bypassJob { return aggBypassJob(t, b) })
+	r.job.produce(0, 40)
+	r.startOnline()
+	p := r.startBypass()
+	r.killAt(p, statemigrate.StageOnlineStopped)
+	out, err := exec.Command(r.self, append(r.bypassArgs(), "--abort")...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "(aborted)") {
+		t.Fatalf("--abort: %v\n%s", err, out)
+	}
+	jobs := statemigrate.CommandJobs{Dir: r.work}
+	if exited, _ := jobs.Exited(context.Background(), statemigrate.Online); exited {
+		t.Fatal("the old job is not running after the abort")
+	}
+	if _, err := os.Stat(filepath.Join(r.work, "side.pid")); err == nil {
+		t.Fatal("the side job still runs after the abort")
+	}
+	r.job.produce(2000, 4)
+	r.waitGroup(r.job.group)
+}
