@@ -370,6 +370,9 @@ func (r *Runner) checkTopics(ctx context.Context, cl *kgo.Client) error {
 				first, n[first], t, n[t])
 		}
 	}
+	if err := r.checkStopReachable(ctx, adm); err != nil {
+		return err
+	}
 	r.outParts = int32(n[r.cfg.OutputTopic])
 	if r.outParts < int32(n[first]) {
 		r.log.Warn("output topic has fewer partitions than the inputs; using input partition modulo its count",
@@ -426,7 +429,14 @@ func (r *Runner) process(ctx context.Context, fetches kgo.Fetches) error {
 			return // revoked meanwhile; it will be re-read by the new owner
 		}
 		if !r.beforeStop(rec) {
-			return // at or past its stop offset: not this run's
+			// At or past its stop offset: not this run's. No record
+			// remains before the stop offset (the offsets between are
+			// transaction markers, aborted or compacted away), so the
+			// partition has reached it.
+			if r.skipToStop(p, rec) {
+				touched[rec.Partition] = p
+			}
+			return
 		}
 		touched[rec.Partition] = p
 		err = r.handle(ctx, p, rec)
