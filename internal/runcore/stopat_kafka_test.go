@@ -21,8 +21,8 @@ func (countOp) Open(context.Context, int32, *state.DB, func(key, value []byte) e
 	return countHandler{}, nil
 }
 func (countHandler) Handle(context.Context, *kgo.Record) (Fate, error) { return Processed, nil }
-func (countHandler) Flush(context.Context) error                      { return nil }
-func (countHandler) Close() error                                     { return nil }
+func (countHandler) Flush(context.Context) error                       { return nil }
+func (countHandler) Close() error                                      { return nil }
 
 func stopAtRunner(t *testing.T, brokers []string, dir string, stop StopAt) *Runner {
 	t.Helper()
