@@ -396,12 +396,20 @@ func bypassSchemas(cfg *statemigrate.BypassConfig, to, onlineConfig, newConfig s
 // configOutput is the output schema and encoding of a hotcold join or
 // hotcold agg config file.
 func configOutput(path string) (*row.Schema, row.Format, error) {
+	// Only the output is read: the runner is built over an empty state
+	// directory, not checked against the config's state.dir.
+	empty, err := os.MkdirTemp("", "hotcold-bypass-config-")
+	if err != nil {
+		return nil, "", err
+	}
+	defer os.RemoveAll(empty)
 	jf, jerr := runner.ReadFile(path)
 	if jerr == nil {
 		jc, err := jf.Config(nil)
 		if err != nil {
 			return nil, "", err
 		}
+		jc.StateDir = empty
 		r, err := runner.New(jc)
 		if err != nil {
 			return nil, "", err
@@ -416,6 +424,7 @@ func configOutput(path string) (*row.Schema, row.Format, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	ac.StateDir = empty
 	r, err := aggrunner.New(ac)
 	if err != nil {
 		return nil, "", err
