@@ -231,11 +231,16 @@ func newMigrateBypassCmd() *cobra.Command {
   5. bring both jobs to the same offsets and checkpoint the side job's state;
   6. check that the committed offsets match per partition, so that the switched job
      neither skips nor repeats input;
-  7. start the online job with the new logic on the side job's state.
+  7. start the online job with the new logic on the side job's state (with
+     --retract-old-keys first retracting the keys the new logic no longer produces),
+     and wait until it runs: a member of the online group whose lag falls or is at
+     --caught-up-lag, within --switch-timeout. If it exits or shows no progress, it is
+     stopped, the old job is restarted on its untouched state, the run is marked
+     aborted and the command fails saying why.
 
 Progress is kept in WORK-DIR/bypass.json: run the same command again after a crash
-to resume, --status to show it, --abort to stop the side job and restart the online
-job as it was.
+to resume (also after kill -9), --status to show it, and the same flags plus --abort
+to stop the side job and restart the online job as it was.
 
 The jobs are processes started from --old-cmd and --new-cmd, with the placeholders
 {state}, {output}, {group}, {stop_at} (topic/partition=offset,..., or empty) and
@@ -249,7 +254,10 @@ the online job that runs now.`,
     --to new.yaml --old-cmd './job --state {state} --output {output} --group {group} --stop-at {stop_at}' \
     --new-cmd './job-v2 --state {state} --output {output} --group {group} --stop-at {stop_at}'
   hotcold migrate bypass --work-dir ./bypass --status
-  hotcold migrate bypass --work-dir ./bypass ... --abort`,
+  hotcold migrate bypass --work-dir ./bypass ... --abort
+  hotcold migrate bypass ... --online-config join.yaml --new-config join-v2.yaml \
+    --old-cmd 'hotcold join --config join.yaml --state-dir {state} --output-topic {output} --group {group} --stop-at {stop_at}' \
+    --new-cmd 'hotcold join --config join-v2.yaml --state-dir {state} --output-topic {output} --group {group} --stop-at {stop_at}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.WorkDir == "" {
