@@ -8,6 +8,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/hotcold/hotcold/agg"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 )
@@ -116,7 +117,11 @@ func TestOperator(t *testing.T) {
 				s := h.op.Stats()
 				return fmt.Sprintf("in=%d out=%d late=%d ignored_retractions=%d", s.In, s.Out, s.Late, s.IgnoredRetractions)
 			case "manifest":
-				m := &state.Manifest{Job: "test", Operators: []state.Operator{h.op.Manifest()}}
+				mop, err := manifest.FromAgg(h.cfg)
+				if err != nil {
+					return "error: " + err.Error()
+				}
+				m := &manifest.Manifest{Job: "test", Operators: []manifest.Operator{mop}}
 				b, err := m.Marshal()
 				if err != nil {
 					return "error: " + err.Error()

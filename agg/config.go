@@ -100,7 +100,7 @@ type Config struct {
 	// Input is the schema of the input changelog. Required.
 	Input *row.Schema
 	// InputName names the input (a topic, or the output of an upstream
-	// operator) in the manifest. Required.
+	// operator) in the job's manifest. Required.
 	InputName string
 	// OutputName names the output in the manifest. Required.
 	OutputName string
@@ -214,44 +214,67 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Manifest returns the manifest entry of the operator described by c
-// (validated).
-func (c *Config) Manifest() (state.Operator, error) {
-	if err := c.validate(); err != nil {
-		return state.Operator{}, err
+// Validate checks c and reports every problem at once.
+func (c *Config) Validate() error { return c.validate() }
+
+// StateValue is one aggregate of an agg's state: its output column, its
+// function and the function's result type (ResultType).
+type StateValue struct {
+	Name string
+	Func Func
+	Type row.Type
+}
+
+// Group returns the group columns of c (not nullable: a null group value
+// is dirty input), and Values its aggregates with their result types. c
+// must be valid.
+func (c *Config) Group() []row.Column {
+	out := make([]row.Column, len(c.GroupBy))
+	for i, g := range c.GroupBy {
+		out[i] = row.Column{Name: g, Type: c.Input.Column(c.Input.Index(g)).Type}
 	}
-	v := c.Version
-	if v == 0 {
-		v = 1
-	}
-	t := state.Table{Namespace: c.ID, Key: slices.Clone(c.GroupBy)}
-	for _, g := range c.GroupBy {
-		col := c.Input.Column(c.Input.Index(g))
-		t.Columns = append(t.Columns, state.Column{Name: g, Type: col.Type})
-	}
-	for _, a := range c.Aggregates {
-		var rt row.Type
-		if a.Arg == "" {
-			rt = row.Int64
-		} else {
+	return out
+}
+
+// Values returns the aggregates of c with their result types (see
+// Group).
+func (c *Config) Values() []StateValue {
+	out := make([]StateValue, len(c.Aggregates))
+	for i, a := range c.Aggregates {
+		rt := row.Int64
+		if a.Arg != "" {
 			rt, _ = ResultType(a.Func, c.Input.Column(c.Input.Index(a.Arg)).Type)
 		}
-		t.Columns = append(t.Columns, state.Column{Name: a.Name, Type: rt, Nullable: a.Func != Count, Agg: string(a.Func), Arg: a.Arg})
+		out[i] = StateValue{Name: a.Name, Func: a.Func, Type: rt}
 	}
-	return state.Operator{
-		ID: c.ID, Kind: state.KindAgg, AppendOnly: c.AppendOnly,
-		Inputs: []string{c.InputName}, Output: c.OutputName, Version: v,
-		Tables: []state.Table{t}, InputColumns: state.ColumnsOf(c.Input),
-	}, nil
+	return out
+}
+
+// OutputSchema returns the schema of the rows an agg emits: the group
+// columns (its key), then the aggregates (nullable but count), at the
+// state version.
+func OutputSchema(group []row.Column, values []StateValue, version uint32) (*row.Schema, error) {
+	cols := append([]row.Column(nil), group...)
+	key := make([]string, len(group))
+	for i, g := range group {
+		key[i] = g.Name
+	}
+	for _, v := range values {
+		cols = append(cols, row.Column{Name: v.Name, Type: v.Type, Nullable: v.Func != Count})
+	}
+	s, err := row.NewSchema(cols, key, max(version, 1))
+	if err != nil {
+		return nil, fmt.Errorf("agg: output schema: %w", err)
+	}
+	return s, nil
 }
 
 // RowsColumn is the accumulator column counting the rows of a group.
 const RowsColumn = "$rows"
 
 // StateSchema returns the schema of the values an agg operator stores per
-// group, derived from its manifest entry: the group columns (the key),
-// RowsColumn, then each aggregate's accumulator columns, named after the
-// aggregate:
+// group: the group columns (the key), RowsColumn, then each aggregate's
+// accumulator columns, named after the aggregate:
 //
 //	count                  name          int64
 //	sum                    name, name$n  result type, int64 (non-null inputs)
@@ -260,34 +283,26 @@ const RowsColumn = "$rows"
 //	min/max/first/last     name$values   binary multiset (retracting input)
 //
 // Accumulator columns are nullable; null is an empty accumulator, which is
-// what a migration that adds an aggregate leaves in saved groups.
-func StateSchema(op *state.Operator) (*row.Schema, error) {
-	if op.Kind != state.KindAgg || len(op.Tables) != 1 {
-		return nil, fmt.Errorf("agg: operator %q is not an agg with one state table", op.ID)
-	}
-	t := &op.Tables[0]
+// what a migration that adds an aggregate leaves in saved groups. This is
+// the layout a migration rewrites (with row.Schema's value encoding).
+func StateSchema(group []row.Column, values []StateValue, appendOnly bool, version uint32) (*row.Schema, error) {
 	var cols []row.Column
-	for _, k := range t.Key {
-		c := t.Column(k)
-		if c == nil {
-			return nil, fmt.Errorf("agg: operator %q: group column %q missing", op.ID, k)
-		}
-		cols = append(cols, row.Column{Name: c.Name, Type: c.Type})
+	key := make([]string, len(group))
+	for i, g := range group {
+		cols = append(cols, row.Column{Name: g.Name, Type: g.Type})
+		key[i] = g.Name
 	}
 	cols = append(cols, row.Column{Name: RowsColumn, Type: row.Int64})
-	for _, c := range t.Columns {
-		if slices.Contains(t.Key, c.Name) {
-			continue
-		}
-		accCols, err := accColumns(Func(c.Agg), c.Name, c.Type, op.AppendOnly)
+	for _, v := range values {
+		accCols, err := accColumns(v.Func, v.Name, v.Type, appendOnly)
 		if err != nil {
-			return nil, fmt.Errorf("agg: operator %q column %q: %w", op.ID, c.Name, err)
+			return nil, fmt.Errorf("agg: column %q: %w", v.Name, err)
 		}
 		cols = append(cols, accCols...)
 	}
-	s, err := row.NewSchema(cols, t.Key, op.Version)
+	s, err := row.NewSchema(cols, key, max(version, 1))
 	if err != nil {
-		return nil, fmt.Errorf("agg: operator %q: state schema: %w", op.ID, err)
+		return nil, fmt.Errorf("agg: state schema: %w", err)
 	}
 	return s, nil
 }

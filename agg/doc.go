@@ -42,9 +42,10 @@
 //
 // # State and migration
 //
-// The accumulator row of a group is described by StateSchema, derived from
-// the operator's manifest entry (Config.Manifest): the group columns, a
-// row count, then each aggregate's accumulator columns named after it.
+// The accumulator row of a group is described by StateSchema (of
+// Config.Group and Config.Values, or of a manifest's agg operator through
+// package manifest): the group columns, a row count, then each aggregate's
+// accumulator columns named after it.
 // Appending an aggregate appends its columns, so saved state decodes as it
 // is, with the new accumulators empty (null). statemigrate migrates the
 // state when aggregates are added or dropped; an aggregate added by a

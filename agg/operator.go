@@ -25,11 +25,10 @@ import (
 // from the goroutine that commits the DB. Stats is safe to call
 // concurrently.
 type Operator struct {
-	cfg      Config
-	manifest state.Operator
-	ns       *state.Namespace
-	log      *slog.Logger
-	m        *metrics
+	cfg Config
+	ns  *state.Namespace
+	log *slog.Logger
+	m   *metrics
 
 	stateSchema *row.Schema
 	output      *row.Schema
@@ -70,23 +69,22 @@ type aggSlot struct {
 
 // New returns the agg operator described by cfg over the state db. It
 // opens (or creates) the namespace cfg.ID. It does not read or write the
-// manifest: the job checks the manifest of all its operators together
-// (state.EnsureManifest with Manifest()).
+// manifest: the job derives it from cfg (manifest.FromAgg) and checks it
+// for all its operators together.
 func New(db *state.DB, cfg Config) (*Operator, error) {
-	man, err := cfg.Manifest()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	group, values := cfg.Group(), cfg.Values()
+	ss, err := StateSchema(group, values, cfg.AppendOnly, cfg.Version)
 	if err != nil {
 		return nil, err
 	}
-	ss, err := StateSchema(&man)
+	outSchema, err := OutputSchema(group, values, cfg.Version)
 	if err != nil {
 		return nil, err
 	}
-	t := &man.Tables[0]
-	outSchema, err := t.Schema(man.Version)
-	if err != nil {
-		return nil, fmt.Errorf("agg: %w", err)
-	}
-	op := &Operator{cfg: cfg, manifest: man, stateSchema: ss, output: outSchema, dayIdx: -1}
+	op := &Operator{cfg: cfg, stateSchema: ss, output: outSchema, dayIdx: -1}
 	op.log = cfg.Logger
 	if op.log == nil {
 		op.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -143,9 +141,6 @@ func New(db *state.DB, cfg Config) (*Operator, error) {
 	op.next = make([]row.Value, outSchema.Len())
 	return op, nil
 }
-
-// Manifest returns the operator's manifest entry.
-func (op *Operator) Manifest() state.Operator { return op.manifest }
 
 // OutputSchema returns the schema of the emitted rows: the group columns
 // (the key) then the aggregates.

@@ -50,6 +50,10 @@ func ParseType(s string) (Type, error) {
 	return 0, fmt.Errorf("join: type %q: want inner or left", s)
 }
 
+// TypeNames are the join types' names, as Type.String spells them (and
+// manifests record them).
+func TypeNames() []string { return []string{Inner.String(), LeftOuter.String()} }
+
 func (t Type) String() string {
 	if t == LeftOuter {
 		return "left"
@@ -158,6 +162,13 @@ type Config struct {
 	// Registerer receives the hotcold_join_* metrics. Several operators may
 	// share one (counters add up). Nil registers nothing.
 	Registerer prometheus.Registerer
+}
+
+// Names returns the operator's name and its inputs' names, defaults
+// applied ("join", "left", "right").
+func (c *Config) Names() (name, left, right string) {
+	d := c.withDefaults()
+	return d.Name, d.Left.Name, d.Right.Name
 }
 
 func (c *Config) withDefaults() Config {

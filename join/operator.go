@@ -112,7 +112,7 @@ func New(ctx context.Context, db *state.DB, cfg Config) (*Operator, error) {
 		for _, k := range in.Key {
 			s.keyIdx = append(s.keyIdx, in.Schema.Index(k))
 		}
-		ns, err := db.Namespace(c.Name+"/"+in.Name, state.Retention{
+		ns, err := db.Namespace(StateNamespace(c.Name, in.Name), state.Retention{
 			Days: c.RetentionDays, ColdBacked: s.cold, HardCapDays: c.HardCapDays, OverCap: c.OverCap,
 		})
 		if err != nil {

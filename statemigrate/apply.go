@@ -3,7 +3,6 @@ package statemigrate
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hotcold/hotcold/agg"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 )
@@ -128,7 +127,7 @@ type ApplyResult struct {
 	To   string `json:"to"`
 	// Manifest is the manifest written into Out: the plan's new manifest
 	// with counted_from marks on the aggregates this migration added.
-	Manifest *state.Manifest `json:"-"`
+	Manifest *manifest.Manifest `json:"-"`
 }
 
 // Apply migrates the state in src (a stopped job's state directory or a
@@ -165,13 +164,13 @@ func Apply(ctx context.Context, src string, plan *Plan, out string, opts ApplyOp
 	case Rebuild, Fix:
 		return nil, fmt.Errorf("statemigrate: the plan's verdict is %s, so the state cannot be migrated in place:\n%s", plan.Verdict, plan)
 	}
-	onDisk, err := state.ReadManifest(filepath.Join(src, state.ManifestFile))
+	onDisk, err := manifest.Read(filepath.Join(src, manifest.FileName))
 	if err != nil {
 		return nil, fmt.Errorf("statemigrate: %s has no readable manifest (is it a hotcold state directory?): %w", src, err)
 	}
-	if err := state.Check(onDisk, plan.From); err != nil {
+	if err := manifest.Check(onDisk, plan.From); err != nil {
 		return nil, fmt.Errorf("statemigrate: the manifest of %s is not the plan's old manifest; plan again with --from %s: %w",
-			src, filepath.Join(src, state.ManifestFile), err)
+			src, filepath.Join(src, manifest.FileName), err)
 	}
 	res := &ApplyResult{Out: out, From: fingerprint(plan.From), To: fingerprint(plan.To)}
 	if done, err := readMarker(out); err == nil {
@@ -217,7 +216,7 @@ func Apply(ctx context.Context, src string, plan *Plan, out string, opts ApplyOp
 		return nil, err
 	}
 	man := newManifest(plan, onDisk, opts.Now(), offsets)
-	if err := state.WriteManifest(filepath.Join(tmp, state.ManifestFile), man); err != nil {
+	if err := manifest.Write(filepath.Join(tmp, manifest.FileName), man); err != nil {
 		return nil, err
 	}
 	res.Manifest = man
@@ -250,7 +249,7 @@ func Apply(ctx context.Context, src string, plan *Plan, out string, opts ApplyOp
 
 // newManifest is plan.To with the counted_from marks: kept from the old
 // manifest, and set on aggregates this migration adds.
-func newManifest(plan *Plan, onDisk *state.Manifest, now time.Time, offsets map[state.TopicPartition]int64) *state.Manifest {
+func newManifest(plan *Plan, onDisk *manifest.Manifest, now time.Time, offsets map[state.TopicPartition]int64) *manifest.Manifest {
 	m := plan.To.Clone()
 	offs := map[string]int64{}
 	for tp, o := range offsets {
@@ -261,7 +260,7 @@ func newManifest(plan *Plan, onDisk *state.Manifest, now time.Time, offsets map[
 		old := onDisk.Operator(op.ID)
 		for j := range op.Tables {
 			t := &op.Tables[j]
-			var ot *state.Table
+			var ot *manifest.Table
 			if old != nil {
 				for k := range old.Tables {
 					if old.Tables[k].Namespace == t.Namespace {
@@ -281,7 +280,7 @@ func newManifest(plan *Plan, onDisk *state.Manifest, now time.Time, offsets map[
 					}
 					continue
 				}
-				c.CountedFrom = &state.CountedFrom{Time: now.UTC().Truncate(time.Second), Offsets: offs}
+				c.CountedFrom = &manifest.CountedFrom{Time: now.UTC().Truncate(time.Second), Offsets: offs}
 			}
 		}
 	}
@@ -292,11 +291,12 @@ func newManifest(plan *Plan, onDisk *state.Manifest, now time.Time, offsets map[
 type tableCodec struct {
 	op      string
 	ns      string
-	join    bool // values start with a uvarint the join keeps
+	kind    manifest.OperatorKind
 	rewrite bool
 	old     *row.Schema
 	new     *row.Schema
-	proj    []int // per new column: old column, or -1
+	proj    []int  // per new column: old column, or -1
+	widen   []bool // per new column: its type widened (manifest.Widens)
 	defs    []row.Value
 	r, out  row.Row
 	vr      row.Row
@@ -318,7 +318,7 @@ func newCodecs(plan *Plan) (*codecs, error) {
 		}
 		for i := range nop.Tables {
 			nt := &nop.Tables[i]
-			var ot *state.Table
+			var ot *manifest.Table
 			for j := range oop.Tables {
 				if oop.Tables[j].Namespace == nt.Namespace {
 					ot = &oop.Tables[j]
@@ -327,29 +327,21 @@ func newCodecs(plan *Plan) (*codecs, error) {
 			if ot == nil {
 				continue
 			}
-			c := &tableCodec{op: nop.ID, ns: nt.Namespace, rewrite: opPlan.Rewrite}
+			c := &tableCodec{op: nop.ID, ns: nt.Namespace, kind: nop.Kind, rewrite: opPlan.Rewrite}
 			var err error
-			switch nop.Kind {
-			case state.KindAgg:
-				if c.old, err = agg.StateSchema(oop); err == nil {
-					c.new, err = agg.StateSchema(nop)
-				}
-			case state.KindJoin:
-				c.join = true
-				if c.old, err = ot.Schema(oop.Version); err == nil {
-					c.new, err = nt.Schema(nop.Version)
-				}
-			default:
-				err = fmt.Errorf("unknown operator kind %q", nop.Kind)
+			if c.old, err = manifest.StateSchema(oop, ot); err == nil {
+				c.new, err = manifest.StateSchema(nop, nt)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("statemigrate: operator %q: %w", nop.ID, err)
 			}
 			c.proj = make([]int, c.new.Len())
 			c.defs = make([]row.Value, c.new.Len())
+			c.widen = make([]bool, c.new.Len())
 			for k, col := range c.new.Columns() {
 				c.proj[k] = c.old.Index(col.Name)
 				c.defs[k] = col.Default
+				c.widen[k] = c.proj[k] >= 0 && c.old.Column(c.proj[k]).Type != col.Type
 			}
 			c.out.Values = make([]row.Value, c.new.Len())
 			cs.byName[nt.Namespace] = c
@@ -359,14 +351,11 @@ func newCodecs(plan *Plan) (*codecs, error) {
 }
 
 func (c *tableCodec) split(v []byte) (prefix, body []byte, err error) {
-	if !c.join {
-		return nil, v, nil
+	prefix, body, err = manifest.SplitValue(c.kind, v)
+	if err != nil {
+		return nil, nil, fmt.Errorf("state %q: %w", c.ns, err)
 	}
-	_, n := binary.Uvarint(v)
-	if n <= 0 {
-		return nil, nil, fmt.Errorf("state %q: corrupt join value header", c.ns)
-	}
-	return v[:n], v[n:], nil
+	return prefix, body, nil
 }
 
 // migrate appends the migrated form of v to dst.
@@ -384,6 +373,9 @@ func (c *tableCodec) migrate(dst, v []byte) ([]byte, error) {
 	for i, j := range c.proj {
 		if j >= 0 {
 			c.out.Values[i] = c.r.Values[j]
+			if c.widen[i] {
+				c.out.Values[i] = manifest.WidenValue(c.r.Values[j], c.new.Column(i).Type)
+			}
 		} else {
 			c.out.Values[i] = c.defs[i]
 		}
@@ -466,7 +458,7 @@ func copyState(ctx context.Context, src, dst string, cs *codecs, opts ApplyOptio
 	return res, nil
 }
 
-func fingerprint(m *state.Manifest) string {
+func fingerprint(m *manifest.Manifest) string {
 	c := m.Clone()
 	for i := range c.Operators {
 		for j := range c.Operators[i].Tables {
@@ -489,7 +481,7 @@ func readMarker(dir string) (*ApplyResult, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("statemigrate: %s: %w", filepath.Join(dir, MarkerFile), err)
 	}
-	m, err := state.ReadManifest(filepath.Join(dir, state.ManifestFile))
+	m, err := manifest.Read(filepath.Join(dir, manifest.FileName))
 	if err != nil {
 		return nil, err
 	}

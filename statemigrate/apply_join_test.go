@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/hotcold/hotcold/join"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
-	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
 )
 
@@ -39,12 +39,12 @@ func noteJoin(orders *row.Schema, emit func(row.Row) error) join.Config {
 	}
 }
 
-func noteManifest(orders *row.Schema) *state.Manifest {
-	return &state.Manifest{Job: "j", Operators: []state.Operator{{
-		ID: "j", Kind: state.KindJoin, JoinType: "inner", Inputs: []string{"orders", "refunds"}, Output: "out", Version: orders.Version(),
-		Tables: []state.Table{
-			{Namespace: "j/orders", Input: "orders", Key: []string{"order_id"}, Columns: state.ColumnsOf(orders)},
-			{Namespace: "j/refunds", Input: "refunds", Key: []string{"order_id"}, Columns: state.ColumnsOf(refundsSchema)},
+func noteManifest(orders *row.Schema) *manifest.Manifest {
+	return &manifest.Manifest{Job: "j", Operators: []manifest.Operator{{
+		ID: "j", Kind: manifest.KindJoin, JoinType: "inner", Inputs: []string{"orders", "refunds"}, Output: "out", Version: orders.Version(),
+		Tables: []manifest.Table{
+			{Namespace: "j/orders", Input: "orders", Key: []string{"order_id"}, Columns: manifest.ColumnsOf(orders)},
+			{Namespace: "j/refunds", Input: "refunds", Key: []string{"order_id"}, Columns: manifest.ColumnsOf(refundsSchema)},
 		},
 	}}}
 }
@@ -55,7 +55,7 @@ func noteManifest(orders *row.Schema) *state.Manifest {
 func TestApplyRewritesJoinStateTheNewJoinReads(t *testing.T) {
 	ctx := context.Background()
 	src, out := t.TempDir()+"/old", t.TempDir()+"/new"
-	if _, err := state.EnsureManifest(src, noteManifest(ordersWithNote)); err != nil {
+	if _, err := manifest.Ensure(src, noteManifest(ordersWithNote)); err != nil {
 		t.Fatal(err)
 	}
 	db := mustOpen(t, src)
@@ -88,7 +88,7 @@ func TestApplyRewritesJoinStateTheNewJoinReads(t *testing.T) {
 		t.Fatalf("result %+v", r)
 	}
 
-	if _, err := state.EnsureManifest(out, noteManifest(ordersNoNote)); err != nil {
+	if _, err := manifest.Ensure(out, noteManifest(ordersNoNote)); err != nil {
 		t.Fatal(err)
 	}
 	db = mustOpen(t, out)

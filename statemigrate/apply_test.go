@@ -12,8 +12,8 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
-	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
 )
 
@@ -285,7 +285,7 @@ func TestApplyRewritesDroppedColumns(t *testing.T) {
 	if res.Operators[0].Rewritten != 0 {
 		t.Fatalf("join rewritten without need: %+v", res.Operators[0])
 	}
-	m, err := state.ReadManifest(filepath.Join(out, state.ManifestFile))
+	m, err := manifest.Read(filepath.Join(out, manifest.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}

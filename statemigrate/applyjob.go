@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/state"
 )
 
@@ -53,7 +54,7 @@ func Partitions(root string) ([]string, error) {
 // IsJobRoot reports whether dir is a job's state root: no manifest of its
 // own, one state directory per partition (p<N>).
 func IsJobRoot(dir string) bool {
-	if _, err := os.Stat(filepath.Join(dir, state.ManifestFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, manifest.FileName)); err == nil {
 		return false
 	}
 	ps, err := Partitions(dir)
@@ -63,14 +64,14 @@ func IsJobRoot(dir string) bool {
 // ReadJobManifest reads the manifest of a state directory or of a job's
 // state root; in a root every partition must hold the same manifest (job
 // and operators), else the error names the partition that differs.
-func ReadJobManifest(dir string) (*state.Manifest, error) {
+func ReadJobManifest(dir string) (*manifest.Manifest, error) {
 	if !IsJobRoot(dir) {
-		return state.ReadManifest(filepath.Join(dir, state.ManifestFile))
+		return manifest.Read(filepath.Join(dir, manifest.FileName))
 	}
 	ps, _ := Partitions(dir)
-	var first *state.Manifest
+	var first *manifest.Manifest
 	for _, p := range ps {
-		m, err := state.ReadManifest(filepath.Join(dir, p, state.ManifestFile))
+		m, err := manifest.Read(filepath.Join(dir, p, manifest.FileName))
 		if err != nil {
 			return nil, fmt.Errorf("statemigrate: partition %s of %s: %w", p, dir, err)
 		}
@@ -78,7 +79,7 @@ func ReadJobManifest(dir string) (*state.Manifest, error) {
 			first = m
 			continue
 		}
-		if err := state.Check(m, first); err != nil {
+		if err := manifest.Check(m, first); err != nil {
 			return nil, fmt.Errorf("statemigrate: partition %s of %s holds another manifest than %s: %w", p, dir, ps[0], err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
 )
@@ -75,7 +76,7 @@ func TestApplyJobMigratesEveryPartitionAndPublishesThemTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := state.Check(got, demoManifest(t, 2)); err != nil {
+	if err := manifest.Check(got, demoManifest(t, 2)); err != nil {
 		t.Fatalf("the published partitions are not in the new schema: %v", err)
 	}
 	for p := 0; p < 3; p++ {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
@@ -19,10 +20,10 @@ import (
 
 // benchState writes a join state of n order rows (as the join stores them:
 // a uvarint then the row) and its manifest into dir.
-func benchState(b *testing.B, dir string, n int) *state.Manifest {
+func benchState(b *testing.B, dir string, n int) *manifest.Manifest {
 	b.Helper()
-	m := &state.Manifest{Job: "bench", Operators: []state.Operator{joinManifest()}}
-	if _, err := state.EnsureManifest(dir, m); err != nil {
+	m := &manifest.Manifest{Job: "bench", Operators: []manifest.Operator{joinManifest()}}
+	if _, err := manifest.Ensure(dir, m); err != nil {
 		b.Fatal(err)
 	}
 	db, err := state.Open(dir, state.Options{NoSync: true})
@@ -82,7 +83,7 @@ func BenchmarkApply(b *testing.B) {
 	metadata := from.Clone()
 	metadata.Operators[0].Version = 2
 	metadata.Operators[0].Tables[0].Columns = append(metadata.Operators[0].Tables[0].Columns,
-		state.Column{Name: "channel", Type: row.String, Nullable: true})
+		manifest.Column{Name: "channel", Type: row.String, Nullable: true})
 
 	run := func(b *testing.B, copy func(out string) int64) {
 		var maxHeap uint64
@@ -107,7 +108,7 @@ func BenchmarkApply(b *testing.B) {
 	}
 	for _, tc := range []struct {
 		name string
-		to   *state.Manifest
+		to   *manifest.Manifest
 	}{{"rewrite", rewrite}, {"metadata", metadata}} {
 		b.Run(tc.name, func(b *testing.B) {
 			plan := statemigrate.NewPlan(from, tc.to)

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/state"
 )
 
@@ -611,7 +612,7 @@ func (b *Bypass) checkpointSide(ctx context.Context, st *Status) error {
 
 // checkpointOne checkpoints the state in dir (with its manifest) into dst.
 func checkpointOne(ctx context.Context, dir, dst string) error {
-	man, err := os.ReadFile(filepath.Join(dir, state.ManifestFile))
+	man, err := os.ReadFile(filepath.Join(dir, manifest.FileName))
 	if err != nil {
 		return fmt.Errorf("the side job wrote no manifest in %s (does its runner write one?): %w", dir, err)
 	}
@@ -630,7 +631,7 @@ func checkpointOne(ctx context.Context, dir, dst string) error {
 	if err != nil {
 		return err
 	}
-	return state.WriteFileAtomic(filepath.Join(dst, state.ManifestFile), man)
+	return state.WriteFileAtomic(filepath.Join(dst, manifest.FileName), man)
 }
 
 // runTo starts a stopped job with StopAt and waits until it has stopped

@@ -21,8 +21,8 @@ import (
 	"github.com/hotcold/hotcold/agg"
 	aggrunner "github.com/hotcold/hotcold/agg/runner"
 	"github.com/hotcold/hotcold/internal/runcore"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
-	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
 )
 
@@ -424,7 +424,7 @@ func TestBypassRebuildsAndSwitchesWithoutSkippingOrRepeatingInput(t *testing.T) 
 		t.Fatalf("offsets online %s side %s: want both partitions", st.OnlineOffsets, st.SideOffsets)
 	}
 	for _, p := range []string{"p0", "p1"} {
-		if _, err := os.Stat(filepath.Join(st.NewStateDir, p, state.ManifestFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(st.NewStateDir, p, manifest.FileName)); err != nil {
 			t.Fatalf("the rebuilt state has no partition %s with its manifest: %v", p, err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 )
@@ -350,12 +351,12 @@ func ReadTable(ctx context.Context, brokers []string, o Output) ([]string, error
 // describes it: the output of the last operator, which must be an agg (its
 // group key and aggregates; a join's output columns are not in the
 // manifest).
-func OutputSchema(m *state.Manifest) (*row.Schema, error) {
+func OutputSchema(m *manifest.Manifest) (*row.Schema, error) {
 	if len(m.Operators) == 0 {
 		return nil, fmt.Errorf("statemigrate: the manifest of job %q has no operators", m.Job)
 	}
 	op := &m.Operators[len(m.Operators)-1]
-	if op.Kind != state.KindAgg || len(op.Tables) != 1 {
+	if op.Kind != manifest.KindAgg || len(op.Tables) != 1 {
 		return nil, fmt.Errorf("statemigrate: the last operator %q of job %q is a %s; only an agg's output schema is in the manifest (skip the output check)", op.ID, m.Job, op.Kind)
 	}
 	return op.Tables[0].Schema(op.Version)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hotcold/hotcold/agg"
 	"github.com/hotcold/hotcold/join"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 )
@@ -51,13 +52,13 @@ func joinConfig(emit func(row.Row) error) join.Config {
 
 // joinManifest is the join's manifest entry: one state table per side
 // holding the side's rows.
-func joinManifest() state.Operator {
-	return state.Operator{
-		ID: "orders_refunds", Kind: state.KindJoin, JoinType: "left",
+func joinManifest() manifest.Operator {
+	return manifest.Operator{
+		ID: "orders_refunds", Kind: manifest.KindJoin, JoinType: "left",
 		Inputs: []string{"orders", "refunds"}, Output: "orders_refunds_joined", Version: 1,
-		Tables: []state.Table{
-			{Namespace: "orders_refunds/orders", Input: "orders", Key: []string{"order_id"}, Columns: state.ColumnsOf(ordersSchema)},
-			{Namespace: "orders_refunds/refunds", Input: "refunds", Key: []string{"order_id"}, Columns: state.ColumnsOf(refundsSchema)},
+		Tables: []manifest.Table{
+			{Namespace: "orders_refunds/orders", Input: "orders", Key: []string{"order_id"}, Columns: manifest.ColumnsOf(ordersSchema)},
+			{Namespace: "orders_refunds/refunds", Input: "refunds", Key: []string{"order_id"}, Columns: manifest.ColumnsOf(refundsSchema)},
 		},
 	}
 }
@@ -87,7 +88,7 @@ type demoJob struct {
 	out    []row.Row // the agg's output changelog
 }
 
-func demoManifest(t *testing.T, logic int) *state.Manifest {
+func demoManifest(t *testing.T, logic int) *manifest.Manifest {
 	t.Helper()
 	j, err := join.New(context.Background(), mustOpen(t, t.TempDir()), joinConfig(func(row.Row) error { return nil }))
 	if err != nil {
@@ -95,11 +96,11 @@ func demoManifest(t *testing.T, logic int) *state.Manifest {
 	}
 	defer j.Close()
 	a := aggConfig(logic, j.OutputSchema())
-	am, err := a.Manifest()
+	am, err := manifest.FromAgg(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &state.Manifest{Job: "orders_refunds", Operators: []state.Operator{joinManifest(), am}}
+	return &manifest.Manifest{Job: "orders_refunds", Operators: []manifest.Operator{joinManifest(), am}}
 }
 
 func mustOpen(t *testing.T, dir string) *state.DB {
@@ -114,7 +115,7 @@ func mustOpen(t *testing.T, dir string) *state.DB {
 
 func openDemo(t *testing.T, dir string, logic int) *demoJob {
 	t.Helper()
-	if _, err := state.EnsureManifest(dir, demoManifest(t, logic)); err != nil {
+	if _, err := manifest.Ensure(dir, demoManifest(t, logic)); err != nil {
 		t.Fatal(err)
 	}
 	j := &demoJob{t: t, db: mustOpen(t, dir)}

@@ -1,6 +1,6 @@
 // Package statemigrate keeps a job's saved state usable when its logic
 // changes: a new metric, a new join column, a dropped column. It compares
-// operator-graph manifests (state.Manifest, written by every job next to
+// operator-graph manifests (manifest.Manifest, written by every job next to
 // its state), rewrites saved state into a new schema offline, and drives a
 // bypass rebuild when the state cannot be migrated.
 //
@@ -12,10 +12,12 @@
 //   - migrate: the operators, edges and keys are the same; columns were
 //     appended (a join side fills them with null or a declared default; an
 //     agg's new aggregates start empty and count from the migration point),
-//     dropped or reordered. Appended columns are a metadata change (saved
-//     values decode as they are); the others rewrite the values;
+//     dropped, reordered, or a join column's type widened (int32 to int64,
+//     float32 to float64, a decimal's precision up: manifest.Widens).
+//     Appended columns are a metadata change (saved values decode as they
+//     are); the others rewrite the values;
 //   - rebuild: a changed or added group/join key, a changed aggregate
-//     function or column type, an added or removed operator or edge, a
+//     function, another column type, an added or removed operator or edge, a
 //     changed join type. Rebuild the state with a side job (Bypass);
 //   - fix: the new manifest is no valid successor (version not bumped, a
 //     non-nullable column added without default).
@@ -48,8 +50,8 @@
 //
 // # Example
 //
-//	old, _ := state.ReadManifest("state/hotcold-manifest.yaml")
-//	new, _ := state.ReadManifest("new.yaml")
+//	old, _ := manifest.Read("state/hotcold-manifest.yaml")
+//	new, _ := manifest.Read("new.yaml")
 //	plan := statemigrate.NewPlan(old, new)
 //	fmt.Print(plan) // the verdict table
 //	res, err := statemigrate.Apply(ctx, "state", plan, "state-v2", statemigrate.ApplyOptions{Logger: log})

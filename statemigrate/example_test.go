@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
-	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
 )
 
 func ExampleNewPlan() {
-	old, err := state.ParseManifest("old.yaml", []byte(`
+	old, err := manifest.Parse("old.yaml", []byte(`
 job: refunds
 operators:
   - id: refunds_by_city
@@ -33,7 +33,7 @@ operators:
 	new := old.Clone()
 	op := &new.Operators[0]
 	op.Version = 2
-	op.Tables[0].Columns = append(op.Tables[0].Columns, state.Column{Name: "refunds", Type: row.Int64, Agg: "count"})
+	op.Tables[0].Columns = append(op.Tables[0].Columns, manifest.Column{Name: "refunds", Type: row.Int64, Agg: "count"})
 	plan := statemigrate.NewPlan(old, new)
 	fmt.Println(plan.Verdict, plan.Operators[0].Rewrite)
 	plan.Format(os.Stdout)

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/hotcold/hotcold/state"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/statemigrate"
 )
 
@@ -24,7 +24,7 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte("job: [\n"))
 	f.Add([]byte("operators:\n  - columns: {name: x, type: decimal128(99, 2)}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := state.ParseManifest("fuzz.yaml", b)
+		m, err := manifest.Parse("fuzz.yaml", b)
 		if err != nil {
 			return
 		}
@@ -32,7 +32,7 @@ func FuzzParseManifest(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m2, err := state.ParseManifest("again.yaml", out)
+		m2, err := manifest.Parse("again.yaml", out)
 		if err != nil {
 			t.Fatalf("re-parse of\n%s\n: %v", out, err)
 		}

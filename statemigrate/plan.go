@@ -7,7 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/hotcold/hotcold/state"
+	"github.com/hotcold/hotcold/manifest"
 )
 
 // Verdict is what a plan concludes for an operator or a whole job.
@@ -39,13 +39,13 @@ func (v Verdict) rank() int {
 	return 0
 }
 
-func verdictOf(a state.Action) Verdict {
+func verdictOf(a manifest.Action) Verdict {
 	switch a {
-	case state.ActionMetadata, state.ActionRewrite:
+	case manifest.ActionMetadata, manifest.ActionRewrite:
 		return Migrate
-	case state.ActionRebuild:
+	case manifest.ActionRebuild:
 		return Rebuild
-	case state.ActionFix:
+	case manifest.ActionFix:
 		return Fix
 	}
 	return Unchanged
@@ -57,8 +57,8 @@ func verdictOf(a state.Action) Verdict {
 // reasons. Make one with NewPlan; it is immutable.
 type Plan struct {
 	// From and To are the manifests compared.
-	From *state.Manifest `json:"-"`
-	To   *state.Manifest `json:"-"`
+	From *manifest.Manifest `json:"-"`
+	To   *manifest.Manifest `json:"-"`
 	// Verdict is the most severe operator verdict.
 	Verdict Verdict `json:"verdict"`
 	// Operators has one entry per operator of To, then one per operator
@@ -71,7 +71,7 @@ type OperatorPlan struct {
 	// ID is the operator id.
 	ID string `json:"id"`
 	// Kind is join or agg.
-	Kind state.OperatorKind `json:"kind"`
+	Kind manifest.OperatorKind `json:"kind"`
 	// Verdict is the most severe of the changes' verdicts.
 	Verdict Verdict `json:"verdict"`
 	// Rewrite says that Apply rewrites the stored values (a dropped or
@@ -79,31 +79,31 @@ type OperatorPlan struct {
 	// manifest (appended columns decode from the old values as they are).
 	Rewrite bool `json:"rewrite"`
 	// Changes are the differences with their reasons.
-	Changes []state.Change `json:"changes"`
+	Changes []manifest.Change `json:"changes"`
 	// Suggestion says what to do next.
 	Suggestion string `json:"suggestion"`
 }
 
 // NewPlan compares the manifest of saved state (old) with the manifest of
-// the new logic (new). Both must be valid (state.ParseManifest validates).
-func NewPlan(old, new *state.Manifest) *Plan {
+// the new logic (new). Both must be valid (manifest.Parse validates).
+func NewPlan(old, new *manifest.Manifest) *Plan {
 	p := &Plan{From: old, To: new, Verdict: Unchanged}
-	changes := state.Diff(old, new)
-	byOp := map[string][]state.Change{}
+	changes := manifest.Diff(old, new)
+	byOp := map[string][]manifest.Change{}
 	for _, c := range changes {
 		byOp[c.Operator] = append(byOp[c.Operator], c)
 	}
-	add := func(id string, kind state.OperatorKind) {
+	add := func(id string, kind manifest.OperatorKind) {
 		op := OperatorPlan{ID: id, Kind: kind, Verdict: Unchanged, Changes: byOp[id]}
 		if op.Changes == nil {
-			op.Changes = []state.Change{}
+			op.Changes = []manifest.Change{}
 		}
-		action := state.ActionNone
+		action := manifest.ActionNone
 		for _, c := range op.Changes {
 			action = max(action, c.Action)
 		}
 		op.Verdict = verdictOf(action)
-		op.Rewrite = action == state.ActionRewrite
+		op.Rewrite = action == manifest.ActionRewrite
 		op.Suggestion = suggest(op)
 		if op.Verdict.rank() > p.Verdict.rank() {
 			p.Verdict = op.Verdict
@@ -135,9 +135,9 @@ func suggest(op OperatorPlan) string {
 	}
 	for _, c := range op.Changes {
 		switch c.Kind {
-		case state.AggregateChanged:
+		case manifest.AggregateChanged:
 			return "add the aggregate under a new name instead (migrates; counted from the migration point), or rebuild the state with hotcold migrate bypass"
-		case state.ColumnTypeChanged:
+		case manifest.ColumnTypeChanged:
 			return "add a column under a new name instead (migrates), or rebuild the state with hotcold migrate bypass"
 		}
 	}
@@ -196,7 +196,7 @@ func (p *Plan) Format(w io.Writer) error {
 	return err
 }
 
-func changeText(c state.Change) string {
+func changeText(c manifest.Change) string {
 	var where []string
 	if c.Table != "" {
 		where = append(where, "state "+c.Table)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
-	"github.com/hotcold/hotcold/state"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/statemigrate"
 )
 
@@ -36,7 +36,7 @@ func TestPlan(t *testing.T) {
 						t.Fatalf("%s: %v", d.Pos, err)
 					}
 				}
-				if _, err := state.ParseManifest(name+".yaml", []byte(text)); err != nil {
+				if _, err := manifest.Parse(name+".yaml", []byte(text)); err != nil {
 					return "error: " + err.Error()
 				}
 				texts[name] = text
@@ -52,11 +52,11 @@ func TestPlan(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", d.Pos, err)
 				}
-				old, err := state.ParseManifest(from+".yaml", []byte(base))
+				old, err := manifest.Parse(from+".yaml", []byte(base))
 				if err != nil {
 					t.Fatal(err)
 				}
-				nm, err := state.ParseManifest("new.yaml", []byte(newText))
+				nm, err := manifest.Parse("new.yaml", []byte(newText))
 				if err != nil {
 					return "error: " + err.Error()
 				}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hotcold/hotcold/agg"
 	"github.com/hotcold/hotcold/internal/runcore"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 )
@@ -237,7 +238,7 @@ func containsString(s []string, v string) bool {
 
 // Manifest returns the manifest of the job the file describes (see
 // Config.Manifest): what `hotcold agg manifest --config` prints.
-func (f *File) Manifest() (*state.Manifest, error) {
+func (f *File) Manifest() (*manifest.Manifest, error) {
 	c, err := f.Config()
 	if err != nil {
 		return nil, err

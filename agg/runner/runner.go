@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotcold/hotcold/agg"
 	"github.com/hotcold/hotcold/internal/runcore"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 )
@@ -106,7 +107,7 @@ func (c *Config) core(r *Runner) runcore.Config {
 	if r != nil {
 		cc.Operator = operator{r}
 		cc.Manifest = r.man
-		cc.ManifestRunner = state.Runner{Command: "hotcold agg", ConfigFile: c.ConfigFile}
+		cc.ManifestRunner = manifest.Runner{Command: "hotcold agg", ConfigFile: c.ConfigFile}
 		cc.OnClose = r.onClose
 	}
 	return cc
@@ -138,7 +139,7 @@ type Runner struct {
 	log  *slog.Logger
 	in   *row.Codec
 	out  *row.Codec
-	man  *state.Manifest
+	man  *manifest.Manifest
 	core *runcore.Runner
 
 	mu       sync.Mutex
@@ -199,7 +200,7 @@ func New(cfg Config) (*Runner, error) {
 // against, every partition state directory: the job (Job, default Agg.ID)
 // and its one agg operator (agg.Config.Manifest), with the input's
 // columns.
-func (c *Config) Manifest() (*state.Manifest, error) {
+func (c *Config) Manifest() (*manifest.Manifest, error) {
 	ac := c.Agg
 	if ac.InputName == "" {
 		ac.InputName = c.InputTopic
@@ -211,11 +212,11 @@ func (c *Config) Manifest() (*state.Manifest, error) {
 	if job == "" {
 		job = ac.ID
 	}
-	op, err := ac.Manifest()
+	op, err := manifest.FromAgg(ac)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	return &state.Manifest{Job: job, Operators: []state.Operator{op}}, nil
+	return &manifest.Manifest{Job: job, Operators: []manifest.Operator{op}}, nil
 }
 
 // OutputSchema is the schema of the aggregate table: the group columns

@@ -19,7 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hotcold/hotcold/state"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/statemigrate"
 )
 
@@ -103,7 +103,7 @@ func (r *bypassRun) startOnline() {
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, err1 := os.Stat(filepath.Join(r.online, "p1", state.ManifestFile))
+		_, err1 := os.Stat(filepath.Join(r.online, "p1", manifest.FileName))
 		_, err2 := os.Stat(r.pidFile)
 		if err1 == nil && err2 == nil {
 			break

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
@@ -150,7 +151,7 @@ func TestCheckpointCopiesARunningAggJobsStateThatAJobResumesExactly(t *testing.T
 	if !strings.Contains(out, fmt.Sprintf("taken by the running job (pid %d)", os.Getpid())) || !strings.Contains(out, "checkpoint of 2 partitions") {
 		t.Fatalf("checkpoint output:\n%s", out)
 	}
-	if _, err := os.Stat(filepath.Join(ckpt, "p0", state.ManifestFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(ckpt, "p0", manifest.FileName)); err != nil {
 		t.Fatalf("the checkpoint has no manifest: %v", err)
 	}
 	// The job kept running.

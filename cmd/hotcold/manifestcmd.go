@@ -7,12 +7,12 @@ import (
 
 	aggrunner "github.com/hotcold/hotcold/agg/runner"
 	"github.com/hotcold/hotcold/join/runner"
-	"github.com/hotcold/hotcold/state"
+	"github.com/hotcold/hotcold/manifest"
 )
 
 // newRunnerManifestCmd is `hotcold join manifest` / `hotcold agg
 // manifest`: print the manifest a job derives from its config.
-func newRunnerManifestCmd(cmdName, what, example string, derive func(path string) (*state.Manifest, error)) *cobra.Command {
+func newRunnerManifestCmd(cmdName, what, example string, derive func(path string) (*manifest.Manifest, error)) *cobra.Command {
 	var config string
 	c := &cobra.Command{
 		Use:   "manifest --config " + example,
@@ -20,7 +20,7 @@ func newRunnerManifestCmd(cmdName, what, example string, derive func(path string
 		Long: `manifest prints, as YAML, the manifest ` + cmdName + ` derives from its config: the job,
 its stateful operators and the schema of their state (keys, columns with
 types, nullability and defaults, the schema version). The job writes it into
-every partition state directory (` + state.ManifestFile + `) on first start and
+every partition state directory (` + manifest.FileName + `) on first start and
 refuses, naming the change, state whose manifest differs.
 
 Give it to hotcold migrate: after changing the config, print the new
@@ -50,7 +50,7 @@ config: nothing connects and no state is opened.`,
 	return c
 }
 
-func joinManifest(path string) (*state.Manifest, error) {
+func joinManifest(path string) (*manifest.Manifest, error) {
 	f, err := runner.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func joinManifest(path string) (*state.Manifest, error) {
 	return f.Manifest()
 }
 
-func aggManifest(path string) (*state.Manifest, error) {
+func aggManifest(path string) (*manifest.Manifest, error) {
 	f, err := aggrunner.ReadFile(path)
 	if err != nil {
 		return nil, err

@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/hotcold/hotcold/state"
+	"github.com/hotcold/hotcold/manifest"
 )
 
 func TestJoinManifestPrintsTheManifestTheConfigDescribes(t *testing.T) {
@@ -21,11 +21,11 @@ func TestJoinManifestPrintsTheManifestTheConfigDescribes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	m, err := state.ParseManifest("stdout", []byte(out))
+	m, err := manifest.Parse("stdout", []byte(out))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if m.Job != "orders_refunds" || len(m.Operators) != 1 || m.Operators[0].Kind != state.KindJoin || m.Operators[0].Output != "orders_refunds" {
+	if m.Job != "orders_refunds" || len(m.Operators) != 1 || m.Operators[0].Kind != manifest.KindJoin || m.Operators[0].Output != "orders_refunds" {
 		t.Fatalf("manifest:\n%s", out)
 	}
 	help, err := run(t, "join", "manifest", "--help")
@@ -42,11 +42,11 @@ func TestAggManifestRecordsInputColumnsAndRejectsAnUnknownArgument(t *testing.T)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	m, err := state.ParseManifest("stdout", []byte(out))
+	m, err := manifest.Parse("stdout", []byte(out))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if op := m.Operators[0]; op.Kind != state.KindAgg || len(op.InputColumns) == 0 {
+	if op := m.Operators[0]; op.Kind != manifest.KindAgg || len(op.InputColumns) == 0 {
 		t.Fatalf("manifest:\n%s", out)
 	}
 	help, err := run(t, "agg", "manifest", "--help")
@@ -63,7 +63,7 @@ func TestAggManifestRecordsInputColumnsAndRejectsAnUnknownArgument(t *testing.T)
 	}
 	// The same manifest, hand-edited, is refused too.
 	edited := strings.Replace(out, "arg: refund\n", "arg: refnd\n", 1)
-	if _, err := state.ParseManifest("m.yaml", []byte(edited)); err == nil || !strings.Contains(err.Error(), `"refnd" is not an input column`) {
+	if _, err := manifest.Parse("m.yaml", []byte(edited)); err == nil || !strings.Contains(err.Error(), `"refnd" is not an input column`) {
 		t.Fatalf("hand-edited arg: %v", err)
 	}
 }
@@ -129,7 +129,7 @@ func TestJoinRestartedWithARetypedColumnIsRefused(t *testing.T) {
 	if out, err := run(t, "join", "--config", v1, "--log-level", "warn", "--stop-at", "orders/0=1,refunds/0=1"); err != nil {
 		t.Fatalf("first run: %v\n%s", err, out)
 	}
-	if _, err := state.ReadManifest(filepath.Join(stateDir, "p0", state.ManifestFile)); err != nil {
+	if _, err := manifest.Read(filepath.Join(stateDir, "p0", manifest.FileName)); err != nil {
 		t.Fatalf("the join wrote no manifest: %v", err)
 	}
 	outputs := endSumOf(t, cl, "out")

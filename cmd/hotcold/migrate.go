@@ -18,8 +18,8 @@ import (
 
 	aggrunner "github.com/hotcold/hotcold/agg/runner"
 	"github.com/hotcold/hotcold/join/runner"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
-	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
 	"github.com/hotcold/hotcold/ui"
 )
@@ -53,16 +53,16 @@ func (e *migrateExit) ExitCode() int { return e.code }
 
 // readManifestArg reads a manifest file, or the manifest of a state
 // directory.
-func readManifestArg(path string) (*state.Manifest, error) {
+func readManifestArg(path string) (*manifest.Manifest, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		m, err := statemigrate.ReadJobManifest(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s holds no manifest (%s) and no partition state p0, p1, ...: give the state.dir of a hotcold join or agg job that has run, or the manifest its command prints (hotcold join manifest --config / hotcold agg manifest --config): %w",
-				path, state.ManifestFile, err)
+				path, manifest.FileName, err)
 		}
 		return m, err
 	}
-	return state.ReadManifest(path)
+	return manifest.Read(path)
 }
 
 func newMigratePlanCmd() *cobra.Command {
@@ -89,7 +89,7 @@ Exit status: 0 for unchanged or migrate, 2 for rebuild, 3 for fix.`,
 			if err != nil {
 				return err
 			}
-			nm, err := state.ReadManifest(to)
+			nm, err := manifest.Read(to)
 			if err != nil {
 				return err
 			}
@@ -148,7 +148,7 @@ same command again after a crash: complete partitions are not redone.`,
 			if err != nil {
 				return err
 			}
-			nm, err := state.ReadManifest(to)
+			nm, err := manifest.Read(to)
 			if err != nil {
 				return err
 			}
@@ -390,7 +390,7 @@ func bypassSchemas(cfg *statemigrate.BypassConfig, to, onlineConfig, newConfig s
 	if err != nil {
 		return err
 	}
-	newM, err := state.ReadManifest(to)
+	newM, err := manifest.Read(to)
 	if err != nil {
 		return err
 	}

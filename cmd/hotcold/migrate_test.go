@@ -17,6 +17,7 @@ import (
 
 	"github.com/hotcold/hotcold/agg"
 	aggrunner "github.com/hotcold/hotcold/agg/runner"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 	"github.com/hotcold/hotcold/statemigrate"
@@ -43,11 +44,11 @@ func migrateAgg(logic string) agg.Config {
 func migrateManifestFile(t *testing.T, logic string) string {
 	t.Helper()
 	cfg := migrateAgg(logic)
-	op, err := cfg.Manifest()
+	op, err := manifest.FromAgg(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := (&state.Manifest{Job: "refunds", Operators: []state.Operator{op}}).Marshal()
+	b, err := (&manifest.Manifest{Job: "refunds", Operators: []manifest.Operator{op}}).Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +92,8 @@ func TestMigratePlanPrintsVerdictsAndExitCodes(t *testing.T) {
 func TestMigrateApplyMigratesStateTheNewJobOpens(t *testing.T) {
 	dir, out := filepath.Join(t.TempDir(), "state"), filepath.Join(t.TempDir(), "state-v2")
 	cfg := migrateAgg("old")
-	op, _ := cfg.Manifest()
-	if _, err := state.EnsureManifest(dir, &state.Manifest{Job: "refunds", Operators: []state.Operator{op}}); err != nil {
+	op, _ := manifest.FromAgg(cfg)
+	if _, err := manifest.Ensure(dir, &manifest.Manifest{Job: "refunds", Operators: []manifest.Operator{op}}); err != nil {
 		t.Fatal(err)
 	}
 	db, err := state.Open(dir, state.Options{})
@@ -192,7 +193,7 @@ func aggManifestFile(t *testing.T, cfgFile string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	op, err := cfg.Agg.Manifest()
+	op, err := manifest.FromAgg(cfg.Agg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func aggManifestFile(t *testing.T, cfgFile string) string {
 	if job == "" {
 		job = cfg.Agg.ID
 	}
-	b, err := (&state.Manifest{Job: job, Operators: []state.Operator{op}}).Marshal()
+	b, err := (&manifest.Manifest{Job: job, Operators: []manifest.Operator{op}}).Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +282,7 @@ func TestMigrateBypassSwitchesAProcessJobToTheNewLogic(t *testing.T) {
 	// Wait until the online job wrote its manifest and pid.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		_, err1 := os.Stat(filepath.Join(online, "p1", state.ManifestFile))
+		_, err1 := os.Stat(filepath.Join(online, "p1", manifest.FileName))
 		_, err2 := os.Stat(pidFile)
 		if err1 == nil && err2 == nil {
 			break
@@ -343,9 +344,9 @@ func TestMigrateBypassSwitchesAProcessJobToTheNewLogic(t *testing.T) {
 	}
 }
 
-func mustManifest(t *testing.T, path string) *state.Manifest {
+func mustManifest(t *testing.T, path string) *manifest.Manifest {
 	t.Helper()
-	m, err := state.ReadManifest(path)
+	m, err := manifest.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,10 +364,10 @@ func readFile(p string) string {
 func TestMigrateApplyMigratesEveryPartitionOfAJobStateRoot(t *testing.T) {
 	root, out := filepath.Join(t.TempDir(), "state"), filepath.Join(t.TempDir(), "state-v2")
 	cfg := migrateAgg("old")
-	op, _ := cfg.Manifest()
+	op, _ := manifest.FromAgg(cfg)
 	for p, city := range []string{"bj", "sh"} {
 		dir := filepath.Join(root, fmt.Sprintf("p%d", p))
-		if _, err := state.EnsureManifest(dir, &state.Manifest{Job: "refunds", Operators: []state.Operator{op}}); err != nil {
+		if _, err := manifest.Ensure(dir, &manifest.Manifest{Job: "refunds", Operators: []manifest.Operator{op}}); err != nil {
 			t.Fatal(err)
 		}
 		db, err := state.Open(dir, state.Options{})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/state"
 )
 
@@ -65,7 +66,7 @@ func (p *partition) appendOutbox(e outboxEntry) error {
 func (r *Runner) openPartition(ctx context.Context, cl *kgo.Client, pn int32) (*partition, error) {
 	dir := r.partDir(pn)
 	if r.cfg.Manifest != nil {
-		if _, err := state.EnsureJobState(dir, r.cfg.Manifest, r.cfg.ManifestRunner); err != nil {
+		if _, err := manifest.EnsureJobState(dir, r.cfg.Manifest, r.cfg.ManifestRunner); err != nil {
 			return nil, fmt.Errorf("runner: partition %d: %w", pn, err)
 		}
 	}

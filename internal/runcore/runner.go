@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/state"
 )
 
@@ -83,12 +84,12 @@ type Config struct {
 	// Manifest, if set, is the job's manifest, derived from its config:
 	// New checks it against the manifest of every partition state already
 	// under StateDir, and a partition's state directory gets it (or is
-	// checked against it) before it is opened (state.EnsureJobState). A
+	// checked against it) before it is opened (manifest.EnsureJobState). A
 	// state of another job, of other logic, or without a manifest is an
 	// error naming what to run next.
-	Manifest *state.Manifest
+	Manifest *manifest.Manifest
 	// ManifestRunner names the command and config file in those errors.
-	ManifestRunner state.Runner
+	ManifestRunner manifest.Runner
 	// PrepareDir, if set, is called with a partition's state directory
 	// before it is opened, after the manifest check.
 	PrepareDir func(dir string) error
@@ -202,19 +203,19 @@ func New(cfg Config) (*Runner, error) {
 // started on the wrong state fails at once, not at its first assignment.
 // Directories without state are left alone (their partition may belong to
 // another member).
-func checkStateDirs(root string, want *state.Manifest, r state.Runner) error {
+func checkStateDirs(root string, want *manifest.Manifest, r manifest.Runner) error {
 	dirs, _ := filepath.Glob(filepath.Join(root, "p[0-9]*"))
 	for _, d := range dirs {
 		fi, err := os.Stat(d)
 		if err != nil || !fi.IsDir() {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(d, state.ManifestFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(d, manifest.FileName)); err != nil {
 			if ents, _ := os.ReadDir(d); len(ents) == 0 {
 				continue
 			}
 		}
-		if _, err := state.EnsureJobState(d, want, r); err != nil {
+		if _, err := manifest.EnsureJobState(d, want, r); err != nil {
 			return fmt.Errorf("runner: %w", err)
 		}
 	}

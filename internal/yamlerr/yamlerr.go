@@ -419,3 +419,51 @@ func Distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Locate returns the node of a field path such as operators[1].state[0].key
+// (the paths Decode reports) in a document, or the deepest node found on
+// the way when the path goes further than the document (a field left out
+// is reported at its parent), so that checks made after decoding can be
+// reported with a line and column too. n may be a document node.
+func Locate(n *yaml.Node, path string) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	best := n
+	if path == "" {
+		return best
+	}
+	for _, part := range strings.Split(path, ".") {
+		name, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
+			name = part[:i]
+			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
+		}
+		if n.Kind != yaml.MappingNode {
+			return best
+		}
+		var next *yaml.Node
+		for k := 0; k+1 < len(n.Content); k += 2 {
+			if n.Content[k].Value == name {
+				next = n.Content[k+1]
+				best = n.Content[k]
+				break
+			}
+		}
+		if next == nil {
+			return best
+		}
+		n = next
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return best
+			}
+			n = n.Content[idx]
+		}
+		best = n
+	}
+	return best
+}

@@ -128,3 +128,22 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestLocateFindsAFieldPathOrItsDeepestParent(t *testing.T) {
+	doc, err := yamlerr.Parse("m.yaml", []byte("job: j\noperators:\n  - id: a\n    state:\n      - key: [x]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string][2]int{
+		"job":                           {1, 6},
+		"operators[0].state[0].key":     {5, 14},
+		"operators[0].state[0].columns": {5, 9},
+		"operators[3]":                  {2, 1},
+		"":                              {1, 1},
+	} {
+		n := yamlerr.Locate(doc, path)
+		if n == nil || n.Line != want[0] || n.Column != want[1] {
+			t.Errorf("Locate(%q) = %v, want line %d col %d", path, n, want[0], want[1])
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotcold/hotcold/internal/runcore"
 	"github.com/hotcold/hotcold/join"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 )
@@ -388,7 +389,7 @@ func (f *File) Config(cold join.Lookuper) (Config, error) {
 // Manifest returns the manifest of the job the file describes (see
 // Config.Manifest), without opening its cold side: what `hotcold join
 // manifest --config` prints.
-func (f *File) Manifest() (*state.Manifest, error) {
+func (f *File) Manifest() (*manifest.Manifest, error) {
 	var cold join.Lookuper
 	if f.Left.ColdTable != "" || f.Right.ColdTable != "" {
 		cold = unopenedCold{}

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/hotcold/hotcold/join/runner"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
-	"github.com/hotcold/hotcold/state"
 )
 
 // retyped returns s with column name's type replaced.
@@ -49,11 +49,11 @@ func TestRunnerWritesItsManifestAndRefusesStateOfOtherLogic(t *testing.T) {
 		t.Fatalf("state dirs %v, want p0..p2", dirs)
 	}
 	for _, d := range dirs {
-		m, err := state.ReadManifest(filepath.Join(d, state.ManifestFile))
+		m, err := manifest.Read(filepath.Join(d, manifest.FileName))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := state.Check(m, want); err != nil || m.Job != want.Job {
+		if err := manifest.Check(m, want); err != nil || m.Job != want.Job {
 			t.Fatalf("%s: manifest %+v differs from the derived one: %v", d, m, err)
 		}
 	}
@@ -92,12 +92,12 @@ func TestRunnerWritesItsManifestAndRefusesStateOfOtherLogic(t *testing.T) {
 	}
 
 	// State without a manifest.
-	if err := os.Remove(filepath.Join(dirs[0], state.ManifestFile)); err != nil {
+	if err := os.Remove(filepath.Join(dirs[0], manifest.FileName)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = runner.New(bad)
-	if err == nil || !strings.Contains(err.Error(), "holds state but no "+state.ManifestFile) ||
-		!strings.Contains(err.Error(), "hotcold join manifest --config join.yaml > "+filepath.Join(dirs[0], state.ManifestFile)) {
+	if err == nil || !strings.Contains(err.Error(), "holds state but no "+manifest.FileName) ||
+		!strings.Contains(err.Error(), "hotcold join manifest --config join.yaml > "+filepath.Join(dirs[0], manifest.FileName)) {
 		t.Fatalf("state without a manifest: %v", err)
 	}
 }

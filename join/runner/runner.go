@@ -15,6 +15,7 @@ import (
 	"github.com/hotcold/hotcold/coldstore"
 	"github.com/hotcold/hotcold/internal/runcore"
 	"github.com/hotcold/hotcold/join"
+	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 )
@@ -180,7 +181,7 @@ func (c *Config) core(r *Runner) runcore.Config {
 	if r != nil {
 		cc.Operator = operator{r}
 		cc.Manifest = r.man
-		cc.ManifestRunner = state.Runner{Command: "hotcold join", ConfigFile: c.ConfigFile}
+		cc.ManifestRunner = manifest.Runner{Command: "hotcold join", ConfigFile: c.ConfigFile}
 		cc.StartWithoutState = r.startWithoutState
 		cc.Check = r.checkCold
 		cc.OnClose = r.onClose
@@ -210,7 +211,7 @@ type Runner struct {
 	log   *slog.Logger
 	codec [2]*row.Codec
 	outC  *row.Codec
-	man   *state.Manifest
+	man   *manifest.Manifest
 	core  *runcore.Runner
 
 	mu       sync.Mutex    // guards finished

@@ -1,11 +1,10 @@
-package state
+package manifest
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,17 +15,21 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/hotcold/hotcold/agg"
+	"github.com/hotcold/hotcold/internal/yamlerr"
+	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/row"
+	"github.com/hotcold/hotcold/state"
 )
 
-// ManifestFile is the name of the operator-graph manifest a job writes next
+// FileName is the name of the operator-graph manifest a job writes next
 // to its state (in the state directory, beside Pebble's own files).
-const ManifestFile = "hotcold-manifest.yaml"
+const FileName = "hotcold-manifest.yaml"
 
 // Manifest describes the stateful operators of a job: which operators
 // exist, how they are connected, and the schema of the state each keeps.
 // A job writes it next to its state on first start and checks it on every
-// later start (EnsureManifest); statemigrate compares two manifests to tell
+// later start (Ensure); statemigrate compares two manifests to tell
 // whether saved state can be migrated to new logic.
 //
 // The YAML form:
@@ -66,12 +69,19 @@ const (
 	KindAgg  OperatorKind = "agg"
 )
 
-// Join types a join operator may declare.
-var JoinTypes = []string{"inner", "left", "right", "full"}
+// joinTypes are the join types a join operator may declare: those of
+// package join.
+func joinTypes() []string { return join.TypeNames() }
 
-// AggFuncs are the aggregate functions an agg column may declare. count
-// with an empty arg is count(*).
-var AggFuncs = []string{"count", "sum", "min", "max", "avg", "first_value", "last_value"}
+// aggFuncs are the aggregate functions an agg column may declare: those of
+// package agg. count with an empty arg is count(*).
+func aggFuncs() []string {
+	out := make([]string, len(agg.Funcs))
+	for i, f := range agg.Funcs {
+		out[i] = string(f)
+	}
+	return out
+}
 
 // Operator is one stateful operator of a job.
 type Operator struct {
@@ -131,7 +141,7 @@ type Column struct {
 	// written as in the JSON formats ("0", "unknown", "2026-11-22"); nil is
 	// null.
 	Default *string `yaml:"default,omitempty" json:"default,omitempty"`
-	// Agg is the aggregate function of an agg's value column (see AggFuncs).
+	// Agg is the aggregate function of an agg's value column (one of package agg's Funcs).
 	Agg string `yaml:"agg,omitempty" json:"agg,omitempty"`
 	// Arg is the input column the aggregate reads; empty for count(*).
 	Arg string `yaml:"arg,omitempty" json:"arg,omitempty"`
@@ -278,42 +288,27 @@ func (m *Manifest) Clone() *Manifest {
 	return out
 }
 
-// ManifestError is a problem in a manifest. Field is a path such as
-// "operators[1].state[0].columns[2].agg"; File, Line and Col locate it when
-// the manifest was parsed from text (Line 0 otherwise).
-type ManifestError struct {
-	File      string
-	Line, Col int
-	Field     string
-	Msg       string
+// FieldError is a problem Validate finds in a manifest. Field is a path
+// such as "operators[1].state[0].columns[2].agg". Parse reports it as a
+// *yamlerr.Error with the file, line and column.
+type FieldError struct {
+	Field string
+	Msg   string
 }
 
-func (e *ManifestError) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		b.WriteString(":")
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Msg
 	}
-	if e.Line > 0 {
-		fmt.Fprintf(&b, "%d:%d:", e.Line, e.Col)
-	}
-	if b.Len() > 0 {
-		b.WriteString(" ")
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
+	return e.Field + ": " + e.Msg
 }
 
 // Validate checks a manifest and returns every problem in one error (a
-// join of *ManifestError).
+// join of *FieldError).
 func (m *Manifest) Validate() error {
 	var errs []error
 	add := func(field, format string, args ...any) {
-		errs = append(errs, &ManifestError{Field: field, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	if m.Job == "" {
 		add("job", "is empty; name the job")
@@ -334,8 +329,8 @@ func (m *Manifest) Validate() error {
 		ids[op.ID] = true
 		switch op.Kind {
 		case KindJoin:
-			if !slices.Contains(JoinTypes, op.JoinType) {
-				add(p+".join_type", "%q is not a join type (want one of %s)", op.JoinType, strings.Join(JoinTypes, ", "))
+			if !slices.Contains(joinTypes(), op.JoinType) {
+				add(p+".join_type", "%q is not a join type (want one of %s)", op.JoinType, strings.Join(joinTypes(), ", "))
 			}
 			if len(op.Inputs) != 2 {
 				add(p+".inputs", "a join has 2 inputs (left, right), got %d", len(op.Inputs))
@@ -431,11 +426,11 @@ func (m *Manifest) Validate() error {
 				case op.Kind == KindAgg && isKey && c.Agg != "":
 					add(cp+".agg", "a group key column has no aggregate")
 				case op.Kind == KindAgg && !isKey && c.Agg == "":
-					add(cp+".agg", "column %q is not in the group key, so it needs an aggregate function (one of %s)", c.Name, strings.Join(AggFuncs, ", "))
+					add(cp+".agg", "column %q is not in the group key, so it needs an aggregate function (one of %s)", c.Name, strings.Join(aggFuncs(), ", "))
 				case op.Kind != KindAgg && c.Agg != "":
 					add(cp+".agg", "aggregates belong to agg operators")
-				case c.Agg != "" && !slices.Contains(AggFuncs, c.Agg):
-					add(cp+".agg", "%q is not an aggregate function (want one of %s)", c.Agg, strings.Join(AggFuncs, ", "))
+				case c.Agg != "" && !slices.Contains(aggFuncs(), c.Agg):
+					add(cp+".agg", "%q is not an aggregate function (want one of %s)", c.Agg, strings.Join(aggFuncs(), ", "))
 				case c.Agg != "" && c.Agg != "count" && c.Arg == "":
 					add(cp+".arg", "%s needs an input column", c.Agg)
 				}
@@ -468,157 +463,47 @@ func (m *Manifest) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ParseManifest reads a manifest from YAML and validates it. name (a file
-// name) prefixes error messages, which give the line, column and field of
-// every problem. Unknown fields are errors.
-func ParseManifest(name string, data []byte) (*Manifest, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var m Manifest
-	if err := dec.Decode(&m); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &ManifestError{File: name, Msg: "empty manifest"}
-		}
-		var me *ManifestError
-		if errors.As(err, &me) {
-			me.File = name
-			return nil, me
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if err := m.Validate(); err != nil {
-		var root yaml.Node
-		_ = yaml.Unmarshal(data, &root)
-		locate(name, &root, err)
+// Parse reads a manifest from YAML and validates it. name (a file name)
+// prefixes error messages, which give the line, column and field of every
+// problem (`m.yaml:12:15: operators[0].state[0].columns[2].type: ...`,
+// each a *yamlerr.Error), all at once. Unknown fields are errors.
+func Parse(name string, data []byte) (*Manifest, error) {
+	doc, err := yamlerr.Parse(name, data)
+	if err != nil {
 		return nil, err
 	}
-	return &m, nil
-}
-
-// locate fills File, Line and Col of every *ManifestError in err from the
-// parsed YAML tree.
-func locate(file string, root *yaml.Node, err error) {
-	var list []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
+	if len(doc.Content) == 0 {
+		return nil, &yamlerr.Error{File: name, Msg: "empty manifest: want job: and operators:"}
 	}
-	for _, e := range list {
-		var me *ManifestError
-		if !errors.As(e, &me) {
-			continue
-		}
-		me.File = file
-		if n := findNode(root, me.Field); n != nil {
-			me.Line, me.Col = n.Line, n.Column
-		}
+	var m Manifest
+	es := &yamlerr.Errors{}
+	yamlerr.DecodeNode(name, doc.Content[0], "", &m, es)
+	if err := es.Err(); err != nil {
+		return nil, err
 	}
-}
-
-// findNode walks a path such as "operators[1].state[0].key" through a YAML
-// tree and returns the deepest node found on the way.
-func findNode(root *yaml.Node, path string) *yaml.Node {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	best := n
-	for _, part := range strings.Split(path, ".") {
-		name, idx := part, -1
-		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
-			name = part[:i]
-			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
-		}
-		if n.Kind != yaml.MappingNode {
-			return best
-		}
-		var next *yaml.Node
-		for k := 0; k+1 < len(n.Content); k += 2 {
-			if n.Content[k].Value == name {
-				next = n.Content[k+1]
-				best = n.Content[k]
-				break
-			}
-		}
-		if next == nil {
-			return best
-		}
-		n = next
-		if idx >= 0 {
-			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
-				return best
-			}
-			n = n.Content[idx]
-			best = n
+	if err := m.Validate(); err != nil {
+		var list []error
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			list = j.Unwrap()
 		} else {
-			best = n
+			list = []error{err}
 		}
+		out := make([]error, 0, len(list))
+		for _, e := range list {
+			var fe *FieldError
+			if !errors.As(e, &fe) {
+				out = append(out, e)
+				continue
+			}
+			ye := &yamlerr.Error{File: name, Path: fe.Field, Msg: fe.Msg}
+			if n := yamlerr.Locate(doc, fe.Field); n != nil {
+				ye.Line, ye.Column = n.Line, n.Column
+			}
+			out = append(out, ye)
+		}
+		return nil, errors.Join(out...)
 	}
-	return best
-}
-
-// UnmarshalYAML decodes a column, reporting a bad type or default with its
-// line and column.
-func (c *Column) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.MappingNode {
-		return &ManifestError{Line: n.Line, Col: n.Column, Msg: "a column is a mapping with name and type"}
-	}
-	known := []string{"name", "type", "nullable", "default", "agg", "arg", "counted_from"}
-	var out Column
-	for k := 0; k+1 < len(n.Content); k += 2 {
-		key, val := n.Content[k], n.Content[k+1]
-		if !slices.Contains(known, key.Value) {
-			return &ManifestError{Line: key.Line, Col: key.Column, Field: key.Value,
-				Msg: fmt.Sprintf("unknown column field (want one of %s)", strings.Join(known, ", "))}
-		}
-		bad := func(msg string) error {
-			return &ManifestError{Line: val.Line, Col: val.Column, Field: key.Value, Msg: msg}
-		}
-		switch key.Value {
-		case "name", "agg", "arg":
-			if val.Kind != yaml.ScalarNode {
-				return bad("want a string")
-			}
-			switch key.Value {
-			case "name":
-				out.Name = val.Value
-			case "agg":
-				out.Agg = val.Value
-			case "arg":
-				out.Arg = val.Value
-			}
-		case "type":
-			if val.Kind != yaml.ScalarNode {
-				return bad("want a type such as int64, string, decimal128(18, 2)")
-			}
-			t, err := row.ParseType(val.Value)
-			if err != nil {
-				return bad(err.Error())
-			}
-			out.Type = t
-		case "nullable":
-			if err := val.Decode(&out.Nullable); err != nil {
-				return bad("want true or false")
-			}
-		case "default":
-			if val.Kind != yaml.ScalarNode {
-				return bad("want a scalar value")
-			}
-			if val.Tag != "!!null" {
-				d := val.Value
-				out.Default = &d
-			}
-		case "counted_from":
-			var cf CountedFrom
-			if err := val.Decode(&cf); err != nil {
-				return bad(err.Error())
-			}
-			out.CountedFrom = &cf
-		}
-	}
-	*c = out
-	return nil
+	return &m, nil
 }
 
 // Marshal renders the manifest as YAML.
@@ -627,7 +512,7 @@ func (m *Manifest) Marshal() ([]byte, error) {
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(m); err != nil {
-		return nil, fmt.Errorf("state: marshal manifest: %w", err)
+		return nil, fmt.Errorf("manifest: marshal manifest: %w", err)
 	}
 	if err := enc.Close(); err != nil {
 		return nil, err
@@ -635,76 +520,45 @@ func (m *Manifest) Marshal() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// ReadManifest reads and validates the manifest file at path. A missing
+// Read reads and validates the manifest file at path. A missing
 // file is an error wrapping fs.ErrNotExist.
-func ReadManifest(path string) (*Manifest, error) {
+func Read(path string) (*Manifest, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("state: read manifest: %w", err)
+		return nil, fmt.Errorf("manifest: read manifest: %w", err)
 	}
-	return ParseManifest(path, data)
+	return Parse(path, data)
 }
 
-// WriteManifest validates m and writes it to path atomically: a temporary
+// Write validates m and writes it to path atomically: a temporary
 // file in the same directory, synced, then renamed over path.
-func WriteManifest(path string, m *Manifest) error {
+func Write(path string, m *Manifest) error {
 	if err := m.Validate(); err != nil {
-		return fmt.Errorf("state: write manifest %s: %w", path, err)
+		return fmt.Errorf("manifest: write manifest %s: %w", path, err)
 	}
 	data, err := m.Marshal()
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, data)
+	return state.WriteFileAtomic(path, data)
 }
 
-// WriteFileAtomic writes data to path through a synced temporary file in
-// the same directory and a rename, then syncs the directory, so that a
-// crash leaves either the old or the new file.
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("state: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("state: write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// EnsureManifest is what an operator calls on start: it reads the manifest
+// Ensure is what an operator calls on start: it reads the manifest
 // in the state directory dir; if there is none it writes want (new state);
 // if it matches want (Diff finds nothing; CountedFrom is not compared) it
 // returns the manifest on disk, which may carry CountedFrom marks; else it
 // returns a *MismatchError that says which migration applies.
-func EnsureManifest(dir string, want *Manifest) (*Manifest, error) {
+func Ensure(dir string, want *Manifest) (*Manifest, error) {
 	if err := want.Validate(); err != nil {
-		return nil, fmt.Errorf("state: the job's manifest is invalid: %w", err)
+		return nil, fmt.Errorf("manifest: the job's manifest is invalid: %w", err)
 	}
-	path := filepath.Join(dir, ManifestFile)
-	onDisk, err := ReadManifest(path)
+	path := filepath.Join(dir, FileName)
+	onDisk, err := Read(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		if err := WriteManifest(path, want); err != nil {
+		if err := Write(path, want); err != nil {
 			return nil, err
 		}
 		return want.Clone(), nil
@@ -756,10 +610,10 @@ func (e *MismatchError) Error() string {
 	where, from, dir := "the saved state", "OLD.yaml", "DIR"
 	if e.Dir != "" {
 		where = "the state in " + e.Dir
-		from = filepath.Join(e.Dir, ManifestFile)
+		from = filepath.Join(e.Dir, FileName)
 		dir = e.Dir
 	}
-	fmt.Fprintf(&b, "state: %s was written for another operator graph or state schema than this job's:", where)
+	fmt.Fprintf(&b, "manifest: %s was written for another operator graph or state schema than this job's:", where)
 	for _, c := range e.Changes {
 		b.WriteString("\n  - ")
 		b.WriteString(c.String())
@@ -837,6 +691,7 @@ const (
 	ColumnDropped      ChangeKind = "column-dropped"
 	ColumnsReordered   ChangeKind = "columns-reordered"
 	ColumnTypeChanged  ChangeKind = "column-type-changed"
+	ColumnWidened      ChangeKind = "column-widened"
 	AggregateChanged   ChangeKind = "aggregate-changed"
 	NullableWidened    ChangeKind = "nullable-widened"
 	NullableNarrowed   ChangeKind = "nullable-narrowed"
@@ -884,8 +739,10 @@ func (c Change) String() string {
 //     aggregate from the migration point. Added at the end it is a
 //     metadata change (old values decode as they are); elsewhere, like a
 //     dropped or reordered column, the values are rewritten.
-//   - A column's type or aggregate (function, argument) must not change;
-//     nullable may widen (metadata), not narrow (rebuild).
+//   - A column's type may only widen (int32 to int64, float32 to float64,
+//     a decimal's precision up; the values are rewritten); its aggregate
+//     (function, argument) must not change; nullable may widen
+//     (metadata), not narrow (rebuild).
 //   - When the columns change, the operator's version must go up.
 func Diff(old, new *Manifest) []Change {
 	var out []Change
@@ -990,10 +847,15 @@ func diffTable(op *Operator, o, n *Table) []Change {
 			continue
 		}
 		if oc.Type != nc.Type {
-			if !slices.Contains(n.Key, nc.Name) || !keyChanged {
-				add(Change{Column: oc.Name, Kind: ColumnTypeChanged, Action: ActionRebuild, Detail: fmt.Sprintf("type changed from %s to %s: saved values cannot be converted; add a column under a new name instead, or rebuild", oc.Type, nc.Type)})
+			isKey := slices.Contains(n.Key, nc.Name) || slices.Contains(o.Key, oc.Name)
+			if !isKey && oc.Agg == "" && nc.Agg == "" && Widens(oc.Type, nc.Type) {
+				add(Change{Column: oc.Name, Kind: ColumnWidened, Action: ActionRewrite, Detail: fmt.Sprintf("type widened from %s to %s: saved values are rewritten in the wider type", oc.Type, nc.Type)})
+			} else {
+				if !isKey || !keyChanged { // a key's is reported as a key change
+					add(Change{Column: oc.Name, Kind: ColumnTypeChanged, Action: ActionRebuild, Detail: fmt.Sprintf("type changed from %s to %s: saved values cannot be converted (only int32 to int64, float32 to float64 and a decimal's precision up can); add a column under a new name instead, or rebuild", oc.Type, nc.Type)})
+				}
+				continue
 			}
-			continue
 		}
 		if oc.Agg != nc.Agg || oc.Arg != nc.Arg {
 			add(Change{Column: oc.Name, Kind: AggregateChanged, Action: ActionRebuild, Detail: fmt.Sprintf("aggregate changed from %s to %s: the saved accumulator does not hold what the new one needs; add it under a new name (counted from the migration point), or rebuild", aggOrNone(oc), aggOrNone(*nc))})
@@ -1049,6 +911,36 @@ func diffTable(op *Operator, o, n *Table) []Change {
 		add(Change{Kind: ColumnsReordered, Action: ActionRewrite, Detail: fmt.Sprintf("columns reordered from %v to %v: saved values are rewritten", oldKept, newKept)})
 	}
 	return out
+}
+
+// Widens reports whether every value of type from is a value of type to
+// once converted: int32 to int64, float32 to float64, and a decimal to one
+// of the same scale and a higher precision. A migration rewrites such a
+// column (WidenValue).
+func Widens(from, to row.Type) bool {
+	switch {
+	case from.ID == row.TypeInt32 && to.ID == row.TypeInt64:
+		return true
+	case from.ID == row.TypeFloat32 && to.ID == row.TypeFloat64:
+		return true
+	case from.ID == row.TypeDecimal128 && to.ID == row.TypeDecimal128:
+		return from.Scale == to.Scale && to.Precision > from.Precision
+	}
+	return false
+}
+
+// WidenValue converts a value of a column widened to type to (Widens).
+func WidenValue(v row.Value, to row.Type) row.Value {
+	if v.IsNull() {
+		return v
+	}
+	switch {
+	case to.ID == row.TypeInt64 && v.Type() == row.TypeInt32:
+		return row.Int64Value(v.Int64())
+	case to.ID == row.TypeFloat64 && v.Type() == row.TypeFloat32:
+		return row.Float64Value(v.Float64())
+	}
+	return v
 }
 
 func keyString(t *Table) string {

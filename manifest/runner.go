@@ -1,4 +1,4 @@
-package state
+package manifest
 
 import (
 	"errors"
@@ -44,10 +44,10 @@ func (r Runner) config() string {
 // CountedFrom marks).
 func EnsureJobState(dir string, want *Manifest, r Runner) (*Manifest, error) {
 	if err := want.Validate(); err != nil {
-		return nil, fmt.Errorf("state: the manifest derived from %s is invalid: %w", r.config(), err)
+		return nil, fmt.Errorf("manifest: the manifest derived from %s is invalid: %w", r.config(), err)
 	}
-	path := filepath.Join(dir, ManifestFile)
-	onDisk, err := ReadManifest(path)
+	path := filepath.Join(dir, FileName)
+	onDisk, err := Read(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if has, herr := holdsData(dir); herr != nil {
 			return nil, herr
@@ -55,9 +55,9 @@ func EnsureJobState(dir string, want *Manifest, r Runner) (*Manifest, error) {
 			return nil, &StateRefusedError{Reason: NoManifest, Dir: dir, Job: want.Job, Runner: r}
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("state: %w", err)
+			return nil, fmt.Errorf("manifest: %w", err)
 		}
-		if err := WriteManifest(path, want); err != nil {
+		if err := Write(path, want); err != nil {
 			return nil, err
 		}
 		return want.Clone(), nil
@@ -83,10 +83,10 @@ func holdsData(dir string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("state: %w", err)
+		return false, fmt.Errorf("manifest: %w", err)
 	}
 	for _, e := range ents {
-		if n := e.Name(); n != ManifestFile && !strings.HasPrefix(n, "."+ManifestFile+".tmp-") {
+		if n := e.Name(); n != FileName && !strings.HasPrefix(n, "."+FileName+".tmp-") {
 			return true, nil
 		}
 	}
@@ -135,15 +135,15 @@ func (e *StateRefusedError) Error() string {
 	manifestCmd := fmt.Sprintf("%s manifest --config %s > new-manifest.yaml", e.Runner.Command, cfg)
 	switch e.Reason {
 	case NoManifest:
-		fmt.Fprintf(&b, "state: %s holds state but no %s, so nothing says which job and logic wrote it; nothing was read or changed.\n", e.Dir, ManifestFile)
+		fmt.Fprintf(&b, "manifest: %s holds state but no %s, so nothing says which job and logic wrote it; nothing was read or changed.\n", e.Dir, FileName)
 		fmt.Fprintf(&b, "If it is the state of this job (%q) under the logic of %s (e.g. written by a hotcold before manifests), write its manifest into every partition directory of %s:\n", e.Job, cfg, root)
-		fmt.Fprintf(&b, "  %s manifest --config %s > %s\n", e.Runner.Command, cfg, filepath.Join(e.Dir, ManifestFile))
+		fmt.Fprintf(&b, "  %s manifest --config %s > %s\n", e.Runner.Command, cfg, filepath.Join(e.Dir, FileName))
 		b.WriteString("Otherwise point state.dir (or --state-dir) at this job's own state, or at an empty directory to start afresh.")
 	case OtherJob:
-		fmt.Fprintf(&b, "state: %s is the state of job %q, this is job %q (%s); nothing was read or changed.\n", e.Dir, e.StateJob, e.Job, cfg)
+		fmt.Fprintf(&b, "manifest: %s is the state of job %q, this is job %q (%s); nothing was read or changed.\n", e.Dir, e.StateJob, e.Job, cfg)
 		fmt.Fprintf(&b, "Point state.dir (or --state-dir) at job %q's own state, or at an empty directory to start afresh; if %s is meant to continue job %q, give it the same name.", e.Job, cfg, e.StateJob)
 	case Mismatch:
-		fmt.Fprintf(&b, "state: %s was written by job %q under other logic than %s describes; nothing was read or changed:", e.Dir, e.Job, cfg)
+		fmt.Fprintf(&b, "manifest: %s was written by job %q under other logic than %s describes; nothing was read or changed:", e.Dir, e.Job, cfg)
 		for _, c := range e.Changes {
 			b.WriteString("\n  - ")
 			b.WriteString(e.describe(c))
