@@ -359,6 +359,18 @@ func (db *DB) SetOffset(topic string, partition int32, next int64) {
 	db.pendingOff[TopicPartition{topic, partition}] = next
 }
 
+// PendingOffset returns the next-offset of tp as of the pending batch (the
+// committed one when the batch has not set it).
+func (db *DB) PendingOffset(tp TopicPartition) (int64, bool) {
+	if off, ok := db.pendingOff[tp]; ok {
+		return off, true
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	off, ok := db.mu.offsets[tp]
+	return off, ok
+}
+
 // Offsets returns the committed next-offset of every source partition (a
 // copy). After Open it is where consumption resumes.
 func (db *DB) Offsets() map[TopicPartition]int64 {

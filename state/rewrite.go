@@ -120,7 +120,7 @@ func Rewrite(ctx context.Context, src, dst string, opts RewriteOptions) (Rewrite
 	sopts.ReadOnly = true
 	sdb, err := pebble.Open(src, sopts)
 	if err != nil {
-		return res, fmt.Errorf("state: open %s read-only: %w (is the job still running? stop it or use a checkpoint)", src, err)
+		return res, fmt.Errorf("state: open %s read-only: %w (is the job still running? stop it, or take a checkpoint of its state with 'hotcold join checkpoint --config join.yaml --out DIR' ('hotcold agg checkpoint' for an aggregation) and migrate DIR)", src, err)
 	}
 	defer sdb.Close()
 	dopts := storeOptions(opts.Logger)

@@ -126,6 +126,14 @@ type Status struct {
 	Checkpoint string `json:"checkpoint,omitempty"`
 	// NewStateDir is the online job's state directory after the switch.
 	NewStateDir string `json:"new_state_dir,omitempty"`
+	// Retracted is the number of old-logic keys retracted at the switch
+	// (RetractOldKeys).
+	Retracted int `json:"retracted,omitempty"`
+	// Switch is what stage 7 saw of the switched job.
+	Switch *SwitchCheck `json:"switch,omitempty"`
+	// AbortReason says why the workflow rolled back by itself (the switched
+	// job did not run).
+	AbortReason string `json:"abort_reason,omitempty"`
 }
 
 // StageTime is one entry of Status.History.
@@ -181,6 +189,19 @@ type BypassConfig struct {
 	// in common: e.g. the new logic changed the key). Default false: a
 	// check that compared nothing is no evidence, and stage 3 fails.
 	AcceptUncompared bool
+	// SwitchTimeout bounds stage 7's wait for the switched job to show it
+	// runs: a member of the online group whose lag falls (or is at most
+	// CaughtUpLag). Otherwise, or once the job exits, the workflow stops
+	// it, restarts the old job on its untouched state and fails. Zero
+	// means 2 minutes.
+	SwitchTimeout time.Duration
+	// RetractOldKeys retracts, at the switch, the keys of the online
+	// output that the old logic produced and the new logic does not (a
+	// tombstone in upsert-kafka, a delete in a changelog format), so the
+	// downstream table holds the new logic's rows only. The output must be
+	// keyed. Default false: such rows stay downstream until removed by
+	// other means.
+	RetractOldKeys bool
 	// OnStage is called after each stage is persisted. An error stops the
 	// workflow there, as a crash would; Run resumes after it. Nil: none.
 	OnStage func(Stage, *Status) error
@@ -208,6 +229,9 @@ func (c *BypassConfig) validate() error {
 	req(c.SideGroup != c.OnlineGroup, "SideGroup equals OnlineGroup: the side job needs its own consumer group")
 	if !c.SkipCompare {
 		req(c.OnlineOutput.Schema != nil && c.SideOutput.Schema != nil, "the output schemas are needed to compare outputs (or set SkipCompare)")
+	}
+	if c.RetractOldKeys {
+		req(c.OnlineOutput.Schema != nil && c.SideOutput.Schema != nil, "the output schemas are needed to retract old keys (RetractOldKeys)")
 	}
 	req(c.CaughtUpLag >= 0, "CaughtUpLag is negative")
 	req(c.MaxMismatch >= 0 && c.MaxMismatch <= 1, "MaxMismatch is outside [0, 1]")
@@ -243,6 +267,9 @@ func NewBypass(cfg BypassConfig) (*Bypass, error) {
 	}
 	if cfg.Samples == 0 {
 		cfg.Samples = 10
+	}
+	if cfg.SwitchTimeout == 0 {
+		cfg.SwitchTimeout = 2 * time.Minute
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -369,6 +396,20 @@ func (b *Bypass) Abort(ctx context.Context) (*Status, error) {
 		return st, fmt.Errorf("statemigrate: abort: stop the side job: %w", err)
 	}
 	if st.Stage.index() >= StageOnlineStopped.index() {
+		// Whatever online job the workflow started (the old logic on a
+		// copy in stage 5, the new logic in stage 7) stops first.
+		if err := b.cfg.Jobs.Stop(ctx, Online); err != nil {
+			return st, fmt.Errorf("statemigrate: abort: stop the online job: %w", err)
+		}
+		if snap, err := b.readSnapshot(); err != nil {
+			return st, err
+		} else if snap != nil {
+			n, err := b.restoreOutput(ctx, snap)
+			if err != nil {
+				return st, fmt.Errorf("statemigrate: abort: restore the online output: %w", err)
+			}
+			b.log.Info("bypass: online output restored to the old job's rows", "keys", n)
+		}
 		if err := b.cfg.Jobs.Start(ctx, Online, b.onlineSpec(nil)); err != nil {
 			return st, fmt.Errorf("statemigrate: abort: restart the online job: %w", err)
 		}
@@ -657,11 +698,23 @@ func (b *Bypass) switchOnline(ctx context.Context, st *Status) error {
 		return err
 	}
 	st.NewStateDir, st.Checkpoint = dst, dst
+	if b.cfg.RetractOldKeys {
+		if err := b.retract(ctx, st); err != nil {
+			return err
+		}
+	}
 	spec := JobSpec{Logic: NewLogic, StateDir: dst, OutputTopic: b.cfg.OnlineOutput.Topic, Group: b.cfg.OnlineGroup}
 	if err := b.cfg.Jobs.Start(ctx, Online, spec); err != nil {
+		return b.rollback(ctx, st, fmt.Errorf("the switched job did not start: %w", err))
+	}
+	if err := b.verifySwitch(ctx, st); err != nil {
+		var sf *switchFailed
+		if errors.As(err, &sf) {
+			return b.rollback(ctx, st, err)
+		}
 		return err
 	}
-	b.log.Info("bypass: the online job runs the new logic on the rebuilt state", "state", dst)
+	b.log.Info("bypass: the online job runs the new logic on the rebuilt state", "state", dst, "lag", st.Switch.Lag, "lag_at_start", st.Switch.LagAtStart)
 	return nil
 }
 
@@ -726,8 +779,8 @@ func copyTree(src, dst string) error {
 		if d.IsDir() {
 			return os.MkdirAll(to, 0o755)
 		}
-		if d.Name() == "LOCK" {
-			return nil // the store's lock file: the copy gets its own
+		if d.Name() == "LOCK" || !d.Type().IsRegular() {
+			return nil // the store's lock file (the copy gets its own), a job's control socket
 		}
 		in, err := os.Open(p)
 		if err != nil {

@@ -47,11 +47,15 @@ func refundsAgg(logic statemigrate.Logic) agg.Config {
 
 // runnerJobs runs the jobs in process as agg runners.
 type runnerJobs struct {
-	t       *testing.T
-	brokers []string
-	mu      sync.Mutex
-	running map[statemigrate.Role]*runningJob
-	starts  []string
+	t *testing.T
+	// logic, when set, is the agg config of a logic (default refundsAgg).
+	logic func(statemigrate.Logic) agg.Config
+	// dieOnline makes the online job with the new logic fail at start.
+	dieOnline bool
+	brokers   []string
+	mu        sync.Mutex
+	running   map[statemigrate.Role]*runningJob
+	starts    []string
 }
 
 type runningJob struct {
@@ -77,7 +81,18 @@ func (j *runnerJobs) Start(ctx context.Context, role statemigrate.Role, spec sta
 	}
 	// The job as hotcold agg runs it: a group member with one state per
 	// partition (p<N>) under spec.StateDir.
-	cfg := aggrunner.Config{Agg: refundsAgg(spec.Logic), Job: "refunds", Brokers: j.brokers,
+	logic := refundsAgg
+	if j.logic != nil {
+		logic = j.logic
+	}
+	if j.dieOnline && role == statemigrate.Online && spec.Logic == statemigrate.NewLogic {
+		rj := &runningJob{cancel: func() {}, done: make(chan error, 1), spec: spec}
+		rj.done <- errors.New("simulated: the new logic fails at start")
+		j.running[role] = rj
+		j.starts = append(j.starts, fmt.Sprintf("%s:%s", role, spec.Logic))
+		return nil
+	}
+	cfg := aggrunner.Config{Agg: logic(spec.Logic), Job: "refunds", Brokers: j.brokers,
 		InputTopic: "refunds", OutputTopic: spec.OutputTopic, StateDir: spec.StateDir, Group: spec.Group, NoSync: true, MaxPollRecords: 7,
 		ClientOpts: []kgo.Opt{kgo.FetchMaxWait(50 * time.Millisecond)}}
 	if spec.StopAt != nil {
@@ -109,6 +124,13 @@ func (j *runnerJobs) Stop(ctx context.Context, role statemigrate.Role) error {
 	if rj == nil {
 		return nil
 	}
+	select {
+	case err := <-rj.done:
+		// It had exited by itself: stopping it is no error.
+		j.t.Logf("stop: the %s job had exited: %v", role, err)
+		return nil
+	default:
+	}
 	rj.cancel()
 	err := <-rj.done
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -130,6 +152,26 @@ func (j *runnerJobs) Wait(ctx context.Context, role statemigrate.Role) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// Exited implements statemigrate.ExitReporter.
+func (j *runnerJobs) Exited(ctx context.Context, role statemigrate.Role) (bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	rj := j.running[role]
+	if rj == nil {
+		return false, nil
+	}
+	select {
+	case err := <-rj.done:
+		rj.done <- err // for Stop and Wait
+		if err == nil {
+			err = errors.New("exited")
+		}
+		return true, err
+	default:
+		return false, nil
 	}
 }
 
@@ -472,5 +514,156 @@ func TestBypassOutputCheckThatComparesNothingFails(t *testing.T) {
 	}
 	if !slices.Contains(stages, statemigrate.StageOutputsChecked) {
 		t.Fatalf("stage 3 did not pass with AcceptUncompared: %v", stages)
+	}
+}
+
+// TestBypassRestoresTheOldJobWhenTheSwitchedJobDies: the new logic fails
+// at start once it is the online job; the bypass stops it, restarts the
+// old job on its untouched state and fails saying why.
+func TestBypassRestoresTheOldJobWhenTheSwitchedJobDies(t *testing.T) {
+	e := newBypassEnv(t)
+	e.jobs.dieOnline = true
+	e.refunds(30)
+	e.waitTable(e.cfg.OnlineOutput, e.wantTable(false))
+	var stopped string
+	e.cfg.OnStage = func(s statemigrate.Stage, _ *statemigrate.Status) error {
+		if s == statemigrate.StageOnlineStopped {
+			stopped = dirHash(t, e.cfg.OnlineStateDir)
+		}
+		if s == statemigrate.StageOffsetsMatched && dirHash(t, e.cfg.OnlineStateDir) != stopped {
+			t.Error("stages 5 and 6 modified the online state")
+		}
+		return nil
+	}
+	e.cfg.SwitchTimeout = time.Minute
+	b, err := statemigrate.NewBypass(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "the switched job exited") || !strings.Contains(err.Error(), "simulated: the new logic fails at start") ||
+		!strings.Contains(err.Error(), "the old job was restarted with the old logic") {
+		t.Fatalf("Run = %v, want it to fail saying the switched job died and the old job was restored", err)
+	}
+	if !st.Aborted || st.Stage != statemigrate.StageOffsetsMatched || !strings.Contains(st.AbortReason, "simulated") {
+		t.Fatalf("status %+v", st)
+	}
+	if got := strings.Join(e.jobs.starts, " "); !strings.HasSuffix(got, "online:new online:old") {
+		t.Fatalf("job starts %s", got)
+	}
+	// The old job runs on: it counts new input with the old logic.
+	e.refunds(10)
+	e.waitTable(e.cfg.OnlineOutput, e.wantTable(false))
+}
+
+// byCity groups refunds by city and amount parity in the new logic: the
+// keys of the old logic (city alone) are no longer produced.
+func byCityAndParity(logic statemigrate.Logic) agg.Config {
+	c := refundsAgg(statemigrate.OldLogic)
+	if logic == statemigrate.NewLogic {
+		c.Version = 2
+		c.GroupBy = []string{"city", "refund_id"}
+	}
+	return c
+}
+
+// liveByKey merges a changelog-json topic by message key: the keys whose
+// last row is live.
+func liveByKey(t *testing.T, brokers []string, topic string) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ends, err := adm.ListEndOffsets(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remaining := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			remaining[o.Partition] = o.Offset
+		}
+	})
+	live := map[string]bool{}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for len(remaining) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatal("reading", topic, ctx.Err())
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if end, ok := remaining[r.Partition]; !ok || r.Offset >= end {
+				return
+			} else if r.Offset+1 >= end {
+				delete(remaining, r.Partition)
+			}
+			live[string(r.Key)] = r.Value != nil && !strings.Contains(string(r.Value), `"op":"-D"`) && !strings.Contains(string(r.Value), `"op":"-U"`)
+		})
+	}
+	var out []string
+	for k, l := range live {
+		if l {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestBypassRetractsTheKeysTheNewLogicNoLongerProduces: the new logic
+// groups by another key; with RetractOldKeys the downstream table holds
+// the new logic's keys only, without it the old keys stay.
+func TestBypassRetractsTheKeysTheNewLogicNoLongerProduces(t *testing.T) {
+	for _, retract := range []bool{false, true} {
+		t.Run(fmt.Sprint("retract=", retract), func(t *testing.T) {
+			e := newBypassEnv(t)
+			e.jobs.logic = byCityAndParity
+			r, err := agg.New(mustOpen(t, t.TempDir()), byCityAndParity(statemigrate.NewLogic))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.cfg.SideOutput.Schema = r.OutputSchema()
+			e.cfg.AcceptUncompared = true // the keys differ: nothing to compare
+			e.cfg.RetractOldKeys = retract
+			e.refunds(12)
+			e.waitTable(e.cfg.OnlineOutput, e.wantTable(false))
+			b, err := statemigrate.NewBypass(e.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := b.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if side := liveByKey(t, e.brokers, e.cfg.SideOutput.Topic); len(side) != 12 {
+				t.Fatalf("side output keys %v", side)
+			}
+			// The switched job emits changes: the keys of new input.
+			e.refunds(2)
+			var want []string
+			if !retract {
+				want = []string{`{"city":"beijing"}`, `{"city":"guangzhou"}`, `{"city":"shanghai"}`}
+			}
+			want = append(want, `{"city":"guangzhou","refund_id":14}`, `{"city":"shanghai","refund_id":13}`)
+			sort.Strings(want)
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				got := liveByKey(t, e.brokers, e.cfg.OnlineOutput.Topic)
+				if slices.Equal(got, want) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("live keys downstream:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
+				time.Sleep(20 * time.Millisecond) // polling Kafka
+			}
+			if retract && st.Retracted != 3 || !retract && st.Retracted != 0 {
+				t.Fatalf("retracted %d", st.Retracted)
+			}
+		})
 	}
 }

@@ -78,7 +78,10 @@ type CommandJobs struct {
 	}
 }
 
-var _ Jobs = (*CommandJobs)(nil)
+var (
+	_ Jobs         = (*CommandJobs)(nil)
+	_ ExitReporter = (*CommandJobs)(nil)
+)
 
 func (j *CommandJobs) log() *slog.Logger {
 	if j.Logger == nil {
@@ -379,4 +382,28 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// Exited reports whether the job of role that CommandJobs started (in
+// this process or in a crashed one) has exited, with its exit status and
+// the end of its log.
+func (j *CommandJobs) Exited(ctx context.Context, role Role) (bool, error) {
+	pid, ok := readPID(j.file(role, "pid"))
+	if !ok {
+		return false, nil // not started by this workflow
+	}
+	if g := j.group(role, pid); g != nil {
+		select {
+		case <-g.Done():
+		default:
+			return false, nil
+		}
+	} else if procgroup.Alive(pid) {
+		return false, nil
+	}
+	err := j.Wait(ctx, role)
+	if err == nil {
+		err = fmt.Errorf("the %s job exited with status 0; the end of %s:\n%s", role, j.file(role, "log"), logTail(j.file(role, "log")))
+	}
+	return true, err
 }

@@ -348,3 +348,7 @@ func (h *handler) Flush(context.Context) error { return nil }
 
 // Close has nothing to release: the state is the core's.
 func (h *handler) Close() error { return nil }
+
+// OutputFormat is the encoding of the output (OutputFormat or its
+// default).
+func (r *Runner) OutputFormat() row.Format { return r.out.Format() }

@@ -418,11 +418,13 @@ func TestAggRunnerRefusesStopOffsetsItCannotKeep(t *testing.T) {
 	dir := t.TempDir()
 	finishAndCheck(t, c, runnerConfig(c, dir), w.want)
 	cfg := runnerConfig(c, dir)
-	cfg.StopAt = runcore.StopAt{input: {0: 1, 1: 1, 2: 1}}
-	runToError(t, cfg, "past its stop offset 1", "the stop offsets are older than this state")
+	// (Offsets at most the partitions' ends: past them is an error of its
+	// own, at start.)
+	cfg.StopAt = runcore.StopAt{input: {0: 0, 1: 0, 2: 0}}
+	runToError(t, cfg, "past its stop offset 0", "the stop offsets are older than this state")
 	cfg = runnerConfig(c, t.TempDir())
-	cfg.StopAt = runcore.StopAt{input: {0: 1}}
-	runToError(t, cfg, "the stop offsets (refunds/0=1) name none for it")
+	cfg.StopAt = runcore.StopAt{input: {0: 0}}
+	runToError(t, cfg, "the stop offsets (refunds/0=0) name none for it")
 }
 
 // stateOffset is the input offset committed in partition pn's state.

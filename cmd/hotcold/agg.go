@@ -87,6 +87,13 @@ The config file is documented in agg/testdata/agg.yaml.`,
 			return err
 		},
 	}
+	c.AddCommand(newCheckpointCmd("agg", func(config string) (string, error) {
+		f, err := aggrunner.ReadFile(config)
+		if err != nil {
+			return "", err
+		}
+		return f.State.Dir, nil
+	}))
 	fl := c.Flags()
 	rf.register(fl, "the aggregation's")
 	c.AddCommand(newRunnerManifestCmd("hotcold agg", "the aggregation's", "agg.yaml", aggManifest))

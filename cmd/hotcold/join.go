@@ -110,6 +110,13 @@ The config file is documented in join/testdata/join.yaml.`,
 			return err
 		},
 	}
+	c.AddCommand(newCheckpointCmd("join", func(config string) (string, error) {
+		f, err := runner.ReadFile(config)
+		if err != nil {
+			return "", err
+		}
+		return f.State.Dir, nil
+	}))
 	fl := c.Flags()
 	rf.register(fl, "the join's")
 	fl.DurationVar(&waitCold, "wait-cold", 0, "wait up to this long for an unreachable cold side (e.g. the sidecar starting) instead of failing at once")

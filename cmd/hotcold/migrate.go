@@ -16,7 +16,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	aggrunner "github.com/hotcold/hotcold/agg/runner"
 	"github.com/hotcold/hotcold/internal/progress"
+	"github.com/hotcold/hotcold/join/runner"
 	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/statemigrate"
@@ -221,6 +223,8 @@ func newMigrateBypassCmd() *cobra.Command {
 		cfg                statemigrate.BypassConfig
 		jobs               statemigrate.CommandJobs
 		to, format         string
+		onlineConfig       string
+		newConfig          string
 		abort, status      bool
 		brokers, inputs    []string
 		onlineOut, sideOut string
@@ -238,11 +242,16 @@ func newMigrateBypassCmd() *cobra.Command {
   5. bring both jobs to the same offsets and checkpoint the side job's state;
   6. check that the committed offsets match per partition, so that the switched job
      neither skips nor repeats input;
-  7. start the online job with the new logic on the side job's state.
+  7. start the online job with the new logic on the side job's state (with
+     --retract-old-keys first retracting the keys the new logic no longer produces),
+     and wait until it runs: a member of the online group whose lag falls or is at
+     --caught-up-lag, within --switch-timeout. If it exits or shows no progress, it is
+     stopped, the old job is restarted on its untouched state, the run is marked
+     aborted and the command fails saying why.
 
 Progress is kept in WORK-DIR/bypass.json: run the same command again after a crash
-to resume, --status to show it, --abort to stop the side job and restart the online
-job as it was.
+to resume (also after kill -9), --status to show it, and the same flags plus --abort
+to stop the side job and restart the online job as it was.
 
 The jobs are processes started from --old-cmd and --new-cmd, with the placeholders
 {state}, {output}, {group}, {stop_at} (topic/partition=offset,..., or empty) and
@@ -256,7 +265,10 @@ the online job that runs now.`,
     --to new.yaml --old-cmd './job --state {state} --output {output} --group {group} --stop-at {stop_at}' \
     --new-cmd './job-v2 --state {state} --output {output} --group {group} --stop-at {stop_at}'
   hotcold migrate bypass --work-dir ./bypass --status
-  hotcold migrate bypass --work-dir ./bypass ... --abort`,
+  hotcold migrate bypass --work-dir ./bypass ... --abort
+  hotcold migrate bypass ... --online-config join.yaml --new-config join-v2.yaml \
+    --old-cmd 'hotcold join --config join.yaml --state-dir {state} --output-topic {output} --group {group} --stop-at {stop_at}' \
+    --new-cmd 'hotcold join --config join-v2.yaml --state-dir {state} --output-topic {output} --group {group} --stop-at {stop_at}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.WorkDir == "" {
@@ -298,25 +310,16 @@ the online job that runs now.`,
 			if abort {
 				// An abort compares no outputs: it needs neither manifest
 				// (without this, --abort failed NewBypass's check for the
-				// output schemas).
+				// output schemas). With them it can undo a retraction.
 				cfg.SkipCompare = true
+				cfg.RetractOldKeys = false
 			}
-			if !cfg.SkipCompare {
-				if to == "" || cfg.OnlineStateDir == "" {
-					return errors.New("give --to (the new logic's manifest) and --online-state, or --skip-compare")
-				}
-				oldM, err := readManifestArg(cfg.OnlineStateDir)
-				if err != nil {
-					return err
-				}
-				newM, err := manifest.Read(to)
-				if err != nil {
-					return err
-				}
-				if cfg.OnlineOutput.Schema, err = statemigrate.OutputSchema(oldM); err != nil {
-					return err
-				}
-				if cfg.SideOutput.Schema, err = statemigrate.OutputSchema(newM); err != nil {
+			if !cfg.SkipCompare || cfg.RetractOldKeys || abort && (to != "" || newConfig != "") {
+				err := bypassSchemas(&cfg, to, onlineConfig, newConfig)
+				if abort && err != nil {
+					// Only needed to undo a retraction.
+					log.Warn("bypass: no output schemas for the abort", "err", err)
+				} else if err != nil {
 					return err
 				}
 			}
@@ -356,7 +359,9 @@ the online job that runs now.`,
 	fl.StringVar(&sideOut, "side-output", "", "output topic of the side job")
 	fl.StringVar(&cfg.SideGroup, "side-group", "", "consumer group of the side job")
 	fl.StringVar(&cfg.NewStateDir, "new-state", "", "state directory of the online job after the switch (default WORK-DIR/online-state)")
-	fl.StringVar(&to, "to", "", "manifest of the new logic (for the output check)")
+	fl.StringVar(&to, "to", "", "manifest of the new logic (for the output check of an aggregation; or give --online-config and --new-config)")
+	fl.StringVar(&onlineConfig, "online-config", "", "config file of the online job (hotcold join or agg): the output check reads its output with the schema and format it declares")
+	fl.StringVar(&newConfig, "new-config", "", "config file of the new logic (hotcold join or agg), for the output check")
 	fl.StringVar(&jobs.Old, "old-cmd", "", "command line of the job with the old logic")
 	fl.StringVar(&jobs.New, "new-cmd", "", "command line of the job with the new logic")
 	fl.StringVar(&format, "format", string(row.FormatChangelogJSON), "encoding of both output topics")
@@ -365,10 +370,85 @@ the online job that runs now.`,
 	fl.Float64Var(&cfg.MaxMismatch, "max-mismatch", 0, "fraction of compared output rows that may differ")
 	fl.BoolVar(&cfg.SkipCompare, "skip-compare", false, "skip the output check (stage 3)")
 	fl.BoolVar(&cfg.AcceptUncompared, "accept-uncompared", false, "let the output check (stage 3) pass when it compared no row (the outputs share no key, e.g. after a key change); without it that fails")
+	fl.DurationVar(&cfg.SwitchTimeout, "switch-timeout", 2*time.Minute, "how long stage 7 waits for the switched job to show it runs (a member of the online group whose lag falls or is at --caught-up-lag); otherwise it is stopped and the old job restarted")
+	fl.BoolVar(&cfg.RetractOldKeys, "retract-old-keys", false, "at the switch, retract the keys of the online output the new logic no longer produces (tombstones for upsert-kafka, deletes for changelog formats; needs --to)")
 	fl.DurationVar(&jobs.StopTimeout, "stop-timeout", time.Minute, "how long to wait for a job to stop after SIGTERM before SIGKILL")
 	fl.BoolVar(&abort, "abort", false, "stop the side job and restart the online job as it was")
 	fl.BoolVar(&status, "status", false, "print the workflow's progress and exit")
 	return c
+}
+
+// bypassSchemas sets the output schemas of cfg from the online state's
+// manifest and the new logic's (--to).
+func bypassSchemas(cfg *statemigrate.BypassConfig, to, onlineConfig, newConfig string) error {
+	if onlineConfig != "" || newConfig != "" {
+		if onlineConfig == "" || newConfig == "" {
+			return errors.New("give both --online-config and --new-config (the old and the new logic's hotcold join or agg config files)")
+		}
+		var err error
+		if cfg.OnlineOutput.Schema, cfg.OnlineOutput.Format, err = configOutput(onlineConfig); err != nil {
+			return fmt.Errorf("--online-config: %w", err)
+		}
+		if cfg.SideOutput.Schema, cfg.SideOutput.Format, err = configOutput(newConfig); err != nil {
+			return fmt.Errorf("--new-config: %w", err)
+		}
+		return nil
+	}
+	if to == "" || cfg.OnlineStateDir == "" {
+		return errors.New("give --online-config and --new-config (the jobs' config files), or --to (the new logic's manifest) and --online-state, or --skip-compare")
+	}
+	oldM, err := readManifestArg(cfg.OnlineStateDir)
+	if err != nil {
+		return err
+	}
+	newM, err := manifest.Read(to)
+	if err != nil {
+		return err
+	}
+	if cfg.OnlineOutput.Schema, err = statemigrate.OutputSchema(oldM); err != nil {
+		return err
+	}
+	cfg.SideOutput.Schema, err = statemigrate.OutputSchema(newM)
+	return err
+}
+
+// configOutput is the output schema and encoding of a hotcold join or
+// hotcold agg config file.
+func configOutput(path string) (*row.Schema, row.Format, error) {
+	// Only the output is read: the runner is built over an empty state
+	// directory, not checked against the config's state.dir.
+	empty, err := os.MkdirTemp("", "hotcold-bypass-config-")
+	if err != nil {
+		return nil, "", err
+	}
+	defer os.RemoveAll(empty)
+	jf, jerr := runner.ReadFile(path)
+	if jerr == nil {
+		jc, err := jf.Config(nil)
+		if err != nil {
+			return nil, "", err
+		}
+		jc.StateDir = empty
+		r, err := runner.New(jc)
+		if err != nil {
+			return nil, "", err
+		}
+		return r.OutputSchema(), r.OutputFormat(), nil
+	}
+	af, aerr := aggrunner.ReadFile(path)
+	if aerr != nil {
+		return nil, "", fmt.Errorf("%s is neither a hotcold join config (%v) nor a hotcold agg config (%v)", path, jerr, aerr)
+	}
+	ac, err := af.Config()
+	if err != nil {
+		return nil, "", err
+	}
+	ac.StateDir = empty
+	r, err := aggrunner.New(ac)
+	if err != nil {
+		return nil, "", err
+	}
+	return r.OutputSchema(), r.OutputFormat(), nil
 }
 
 // bypassArgs are the flags a bypass run was given, without --abort and

@@ -268,6 +268,16 @@ func TestMigrateBypassSwitchesAProcessJobToTheNewLogic(t *testing.T) {
 			t.Error(err)
 		}
 		jobs.Wait(context.Background(), statemigrate.Online)
+		// The bypass ran in this process: its reaper records the job's exit
+		// status in WORK-DIR/online.exit once the job has exited. Wait for
+		// it, so that it does not write into the directory being removed.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if _, err := os.Stat(filepath.Join(work, "online.exit")); err == nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond) // polling the reaper
+		}
 	})
 	// Wait until the online job wrote its manifest and pid.
 	deadline := time.Now().Add(20 * time.Second)

@@ -331,6 +331,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("runner: kafka client: %w", err)
 	}
+	// hotcold join/agg checkpoint asks the running job for a copy of its
+	// state here.
+	defer r.serveControl()()
 	r.cl = cl
 	r.clShared.Store(cl)
 	r.log.Info(r.cfg.Kind+" runner started", "inputs", strings.Join(r.cfg.Inputs, ","), "output", r.cfg.OutputTopic, "group", r.cfg.Group, "instance_id", r.cfg.InstanceID)
@@ -371,6 +374,9 @@ func (r *Runner) checkTopics(ctx context.Context, cl *kgo.Client) error {
 			return fmt.Errorf("runner: %q has %d partitions and %q %d: the inputs must be co-partitioned by the key (same partition count and key partitioner)",
 				first, n[first], t, n[t])
 		}
+	}
+	if err := r.checkStopReachable(ctx, adm); err != nil {
+		return err
 	}
 	r.outParts = int32(n[r.cfg.OutputTopic])
 	if r.outParts < int32(n[first]) {
@@ -428,7 +434,14 @@ func (r *Runner) process(ctx context.Context, fetches kgo.Fetches) error {
 			return // revoked meanwhile; it will be re-read by the new owner
 		}
 		if !r.beforeStop(rec) {
-			return // at or past its stop offset: not this run's
+			// At or past its stop offset: not this run's. No record
+			// remains before the stop offset (the offsets between are
+			// transaction markers, aborted or compacted away), so the
+			// partition has reached it.
+			if r.skipToStop(p, rec) {
+				touched[rec.Partition] = p
+			}
+			return
 		}
 		touched[rec.Partition] = p
 		err = r.handle(ctx, p, rec)

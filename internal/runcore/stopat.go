@@ -1,12 +1,14 @@
 package runcore
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hotcold/hotcold/state"
@@ -17,6 +19,17 @@ import (
 // A runner given StopAt processes every assigned partition up to, not
 // including, its offset, commits, and Run returns nil once every assigned
 // partition of every input has reached its offset.
+//
+// Unreachable stop offsets: a stop offset past the end offset of its
+// partition when Run starts is an error at once (the runner would wait for
+// records that do not exist). A partition reaches its stop offset when its
+// state has consumed the record before it, or when a record at or past it
+// is fetched (the offsets between hold no record: transaction markers,
+// aborted or compacted records); its state then commits the stop offset.
+// When the last offsets before the stop offset hold no record (e.g. a
+// transaction's commit marker at the end of the partition), the runner
+// waits until a later record arrives: the partition's end offset is not
+// proof that no record before the stop offset is still to come.
 type StopAt map[string]map[int32]int64
 
 // ParseStopAt reads "topic/partition=offset,..." (the form of the
@@ -151,4 +164,48 @@ func (r *Runner) checkStopReached(cl *kgo.Client) {
 		r.log.Info(r.cfg.Kind+" runner reached its stop offsets", "stop_at", r.cfg.StopAt.String())
 		stop()
 	}
+}
+
+// skipToStop moves p's offset of rec's partition to its stop offset when
+// rec, fetched at or past it, shows that no record before it remains. It
+// reports whether the state changed.
+func (r *Runner) skipToStop(p *partition, rec *kgo.Record) bool {
+	stop, ok := r.stopOffset(rec.Topic, rec.Partition)
+	if !ok {
+		return false
+	}
+	tp := state.TopicPartition{Topic: rec.Topic, Partition: rec.Partition}
+	if off, has := p.db.PendingOffset(tp); has && off >= stop {
+		return false
+	}
+	p.inBatch = true
+	p.db.SetOffset(rec.Topic, rec.Partition, stop)
+	r.log.Info("partition reached its stop offset past a gap (no record in between)", "topic", rec.Topic, "partition", rec.Partition, "stop_at", stop, "fetched", rec.Offset)
+	return true
+}
+
+// checkStopReachable fails when a stop offset is past the end offset of
+// its partition.
+func (r *Runner) checkStopReachable(ctx context.Context, adm *kadm.Client) error {
+	if r.cfg.StopAt == nil {
+		return nil
+	}
+	ends, err := adm.ListEndOffsets(ctx, r.cfg.Inputs...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("runner: end offsets of the inputs (for the stop offsets): %w", err)
+	}
+	var errs []string
+	ends.Each(func(e kadm.ListedOffset) {
+		if stop, ok := r.stopOffset(e.Topic, e.Partition); ok && stop > e.Offset {
+			errs = append(errs, fmt.Sprintf("%s/%d=%d is past the partition's end offset %d", e.Topic, e.Partition, stop, e.Offset))
+		}
+	})
+	if len(errs) > 0 {
+		slices.Sort(errs)
+		return fmt.Errorf("runner: unreachable stop offsets: %s: the runner would wait for records that do not exist; give stop offsets at most the end offsets", strings.Join(errs, "; "))
+	}
+	return nil
 }

@@ -529,3 +529,11 @@ func (r *Runner) onClose(_ int32, hh runcore.Handler) {
 	}
 	r.mu.Unlock()
 }
+
+// OutputSchema is the schema of the output rows (as encoded to
+// OutputTopic).
+func (r *Runner) OutputSchema() *row.Schema { return r.outC.Schema() }
+
+// OutputFormat is the encoding of the output (OutputFormat or its
+// default).
+func (r *Runner) OutputFormat() row.Format { return r.outC.Format() }
