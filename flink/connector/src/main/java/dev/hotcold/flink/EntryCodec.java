@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -73,6 +74,52 @@ final class EntryCodec {
         return t.getDefaultConversion() == Instant.class || t.getDefaultConversion() == LocalDateTime.class;
       default:
         return false;
+    }
+  }
+
+  /**
+   * A key's whole state, one BYTES value: {@code varint floor+1 (0: none),
+   * varint length of the left entries, the left entries, the right entries};
+   * an input without entries is null here.
+   */
+  static final class Hot {
+    Integer floor;
+    final byte[][] side = new byte[2][];
+
+    static Hot of(byte[] s) {
+      Hot h = new Hot();
+      if (s == null) {
+        return h;
+      }
+      try {
+        DataInputDeserializer i = new DataInputDeserializer(s);
+        int f = readVarint(i);
+        h.floor = f == 0 ? null : unzigzag(f - 1);
+        int left = readVarint(i);
+        int at = i.getPosition();
+        h.side[0] = left == 0 ? null : Arrays.copyOfRange(s, at, at + left);
+        h.side[1] = at + left == s.length ? null : Arrays.copyOfRange(s, at + left, s.length);
+        return h;
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    byte[] bytes() {
+      try {
+        DataOutputSerializer o = new DataOutputSerializer(16 + (side[0] == null ? 0 : side[0].length) + (side[1] == null ? 0 : side[1].length));
+        writeVarint(o, floor == null ? 0 : zigzag(floor.intValue()) + 1);
+        writeVarint(o, side[0] == null ? 0 : side[0].length);
+        if (side[0] != null) {
+          o.write(side[0]);
+        }
+        if (side[1] != null) {
+          o.write(side[1]);
+        }
+        return o.getCopyOfBuffer();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
     }
   }
 

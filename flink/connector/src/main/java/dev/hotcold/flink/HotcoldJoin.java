@@ -100,11 +100,11 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
   static final int LEFT = 0, RIGHT = 1;
   private static final String[] SIDE = {"left", "right"};
 
-  // State per key: ROW<l BYTES, r BYTES, floor INT>: each input's stored
-  // rows as EntryCodec's compact entries (event-time day, whether it joined a
-  // cold row, in a left join's left input whether its null-padded row is the
-  // current output, the row), NULL when none.
-  private static final int ST_FLOOR = 2;
+  // State per key: ROW<s BYTES>, EntryCodec.Hot: the window floor and each
+  // input's stored rows as EntryCodec's compact entries (event-time day,
+  // whether it joined a cold row, in a left join's left input whether its
+  // null-padded row is the current output, the row). One field: Flink's
+  // BinaryRowData spends an 8-byte slot on each.
 
   private final String leftName, rightName;
   private final Options options;
@@ -355,10 +355,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     // Compact bytes, not nested ROWs: Flink stores a ROW's every field in an
     // 8-byte slot and converts the whole nested value to and from Row on
     // every access (the first layout stored ~190 B a row; this one ~1/3).
-    return DataTypes.ROW(
-        DataTypes.FIELD("l", DataTypes.BYTES()),
-        DataTypes.FIELD("r", DataTypes.BYTES()),
-        DataTypes.FIELD("floor", DataTypes.INT()));
+    return DataTypes.ROW(DataTypes.FIELD("s", DataTypes.BYTES()));
   }
 
   // ---- run time ----
@@ -419,14 +416,14 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     if (call.advanceDay != null) {
       window = Math.max(window, call.advanceDay - call.retention + 1);
     }
-    Integer floor = hot.getFieldAs(ST_FLOOR);
-    if (floor != null) {
-      window = Math.max(window, floor);
+    EntryCodec.Hot h = EntryCodec.Hot.of(hot.getFieldAs(0));
+    if (h.floor != null) {
+      window = Math.max(window, h.floor);
     }
-    hot.setField(ST_FLOOR, window);
+    h.floor = window;
 
     int other = 1 - side;
-    EntryCodec.Entry[] matches = codec(ctx, other).decode(hot.getFieldAs(other));
+    EntryCodec.Entry[] matches = codec(ctx, other).decode(h.side[other]);
     Row coldRow = null;
     if (matches.length == 0 && other == call.coldSide) {
       coldRow = lookup(key, window, ctx);
@@ -445,7 +442,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
         gone.setKind(org.apache.flink.types.RowKind.DELETE);
         collect(gone);
         if (otherBytes == null) {
-          otherBytes = hot.getFieldAs(other);
+          otherBytes = h.side[other];
         }
         otherBytes[m.flagsAt] = (byte) (m.flags & ~EntryCodec.FLAG_PADDED);
       }
@@ -453,7 +450,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       pairs++;
     }
     if (otherBytes != null) {
-      hot.setField(other, otherBytes);
+      h.side[other] = otherBytes;
     }
     if (coldRow != null) {
       collect(side == LEFT ? out(r, coldRow, ctx) : out(coldRow, r, ctx));
@@ -466,7 +463,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     // Store the record (late ones too: the expiry timer drops them at the
     // next watermark, which keeps a pair from being lost when the partner
     // of a late record is not in the cold table).
-    byte[] mine = hot.getFieldAs(side);
+    byte[] mine = h.side[side];
     // An unnamed timer at the end of the bucket's last hot day (one per key
     // and time: Flink dedupes them). Named ones would leave an entry per key
     // and name in Flink's internal-named-timers-map state after they fire
@@ -483,7 +480,8 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     }
     EntryCodec mineCodec = codec(ctx, side);
     boolean pending = !late && (mineCodec.hasDay(mine, day) || (matches.length > 0 && hasDay(matches, day)));
-    hot.setField(side, mineCodec.append(mine, day, (coldRow != null ? EntryCodec.FLAG_COLD : 0) | (padded ? EntryCodec.FLAG_PADDED : 0), r));
+    h.side[side] = mineCodec.append(mine, day, (coldRow != null ? EntryCodec.FLAG_COLD : 0) | (padded ? EntryCodec.FLAG_PADDED : 0), r);
+    hot.setField(0, h.bytes());
     if (!pending) {
       ctx.timeContext(Long.class).registerOnTime(expiry);
     }
@@ -521,10 +519,11 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     if (timerCodec == null) {
       timerCodec = new EntryCodec(RowType.of());
     }
+    EntryCodec.Hot h = EntryCodec.Hot.of(hot.getFieldAs(0));
     boolean[] keep = {false};
     for (int side = LEFT; side <= RIGHT; side++) {
       boolean coldBacked = side == call.coldSide;
-      byte[] es = hot.getFieldAs(side);
+      byte[] es = h.side[side];
       byte[] kept = timerCodec.retain(es, d -> {
         if (d >= window) {
           return true;
@@ -538,10 +537,10 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
         return false;
       });
       if (kept != es) {
-        hot.setField(side, kept);
+        h.side[side] = kept;
       }
     }
-    if (hot.getField(LEFT) == null && hot.getField(RIGHT) == null) {
+    if (h.side[LEFT] == null && h.side[RIGHT] == null) {
       // Nothing left of the key: its state goes (the window floor too; a
       // later record's own day bounds the window from below, which keeps an
       // expired partner answerable from the cold table while records are
@@ -554,8 +553,8 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       ctx.clearAllState();
       return;
     }
-    Integer floor = hot.getFieldAs(ST_FLOOR);
-    hot.setField(ST_FLOOR, floor == null ? window : Math.max(floor, window));
+    h.floor = h.floor == null ? window : Math.max(h.floor, window);
+    hot.setField(0, h.bytes());
     if (keep[0]) {
       Long wm = ctx.timeContext(Long.class).currentWatermark();
       if (wm == null || wm != Long.MAX_VALUE) {
