@@ -268,10 +268,10 @@ final class EntryCodec {
           o.writeByte((Byte) v);
           break;
         case SMALLINT:
-          writeVarlong(o, zigzag((Short) v));
+          writeVarlong(o, zigzag((long) (Short) v));
           break;
         case INTEGER:
-          writeVarlong(o, zigzag((Integer) v));
+          writeVarlong(o, zigzag((long) (Integer) v));
           break;
         case BIGINT:
           writeVarlong(o, zigzag((Long) v));
