@@ -61,7 +61,7 @@ class HotcoldJoinBench {
               .build());
 
   static final int DAYS = 30;
-  static final int ORDERS_PER_DAY = Integer.getInteger("bench.orders-per-day", 2000);
+  static final int ORDERS_PER_DAY = Integer.getInteger("bench.orders-per-day", 6000);
   static final long BASE = Instant.parse("2026-10-24T00:00:00Z").toEpochMilli();
   static final long DAY_MS = 86_400_000L;
   static final long ORDERS = (long) DAYS * ORDERS_PER_DAY;
