@@ -12,24 +12,15 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/fixture"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
 )
 
 var (
-	ordersSchema = row.MustSchema([]row.Column{
-		{Name: "order_id", Type: row.Int64},
-		{Name: "order_ts", Type: row.Timestamp(row.Millisecond, "")},
-		{Name: "customer", Type: row.String, Nullable: true},
-		{Name: "amount", Type: row.Int64, Nullable: true},
-	}, []string{"order_id"}, 1)
-	refundsSchema = row.MustSchema([]row.Column{
-		{Name: "refund_id", Type: row.Int64},
-		{Name: "order_id", Type: row.Int64, Nullable: true},
-		{Name: "refund_ts", Type: row.Timestamp(row.Millisecond, "")},
-		{Name: "refund", Type: row.Int64, Nullable: true},
-	}, []string{"refund_id"}, 1)
+	ordersSchema  = fixture.JoinOrders
+	refundsSchema = fixture.JoinRefunds(true)
 )
 
 func ordersInput(cold bool) join.Input {

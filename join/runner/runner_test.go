@@ -20,25 +20,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hotcold/hotcold/coldstore"
+	"github.com/hotcold/hotcold/internal/fixture"
 	"github.com/hotcold/hotcold/join"
 	"github.com/hotcold/hotcold/join/runner"
 	"github.com/hotcold/hotcold/row"
 )
 
 var (
-	ordersSchema = row.MustSchema([]row.Column{
-		{Name: "order_id", Type: row.Int64},
-		{Name: "order_ts", Type: row.Timestamp(row.Millisecond, "")},
-		{Name: "customer", Type: row.String, Nullable: true},
-		{Name: "amount", Type: row.Int64, Nullable: true},
-	}, []string{"order_id"}, 1)
-	refundsSchema = row.MustSchema([]row.Column{
-		{Name: "refund_id", Type: row.Int64},
-		{Name: "order_id", Type: row.Int64},
-		{Name: "refund_ts", Type: row.Timestamp(row.Millisecond, "")},
-		{Name: "refund", Type: row.Int64, Nullable: true},
-	}, []string{"refund_id"}, 1)
-	epoch = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	ordersSchema  = fixture.JoinOrders
+	refundsSchema = fixture.JoinRefunds(false)
+	epoch         = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 )
 
 const days = 10
