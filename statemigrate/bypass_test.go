@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,172 +18,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hotcold/hotcold/agg"
-	aggrunner "github.com/hotcold/hotcold/agg/runner"
-	"github.com/hotcold/hotcold/internal/runcore"
+	"github.com/hotcold/hotcold/internal/bypasstest"
 	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/statemigrate"
 )
 
-var refundRows = row.MustSchema([]row.Column{
-	{Name: "city", Type: row.String},
-	{Name: "refund_id", Type: row.Int64},
-	{Name: "amount", Type: row.Int64},
-}, nil, 1)
-
-// refundsAgg is the job's logic: v1 counts and sums refunds per city; v2
-// also keeps the largest refund.
-func refundsAgg(logic statemigrate.Logic) agg.Config {
-	c := agg.Config{ID: "refunds_by_city", Input: refundRows, GroupBy: []string{"city"},
-		InputName: "refunds", OutputName: "refunds_by_city",
-		Aggregates: []agg.Aggregate{{Name: "n", Func: agg.Count}, {Name: "total", Func: agg.Sum, Arg: "amount"}}}
-	if logic == statemigrate.NewLogic {
-		c.Version = 2
-		c.Aggregates = append(c.Aggregates, agg.Aggregate{Name: "biggest", Func: agg.Max, Arg: "amount"})
-	}
-	return c
-}
-
-// runnerJobs runs the jobs in process as agg runners.
-type runnerJobs struct {
-	t *testing.T
-	// logic, when set, is the agg config of a logic (default refundsAgg).
-	logic func(statemigrate.Logic) agg.Config
-	// dieOnline makes the online job with the new logic fail at start.
-	dieOnline bool
-	brokers   []string
-	mu        sync.Mutex
-	running   map[statemigrate.Role]*runningJob
-	starts    []string
-}
-
-type runningJob struct {
-	r      *aggrunner.Runner
-	cancel context.CancelFunc
-	done   chan error
-	spec   statemigrate.JobSpec
-}
-
-func (j *runnerJobs) Start(ctx context.Context, role statemigrate.Role, spec statemigrate.JobSpec) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if rj := j.running[role]; rj != nil {
-		select {
-		case err := <-rj.done:
-			delete(j.running, role)
-			if err != nil && !errors.Is(err, context.Canceled) {
-				return err
-			}
-		default:
-			return nil // already running
-		}
-	}
-	// The job as hotcold agg runs it: a group member with one state per
-	// partition (p<N>) under spec.StateDir.
-	logic := refundsAgg
-	if j.logic != nil {
-		logic = j.logic
-	}
-	if j.dieOnline && role == statemigrate.Online && spec.Logic == statemigrate.NewLogic {
-		rj := &runningJob{cancel: func() {}, done: make(chan error, 1), spec: spec}
-		rj.done <- errors.New("simulated: the new logic fails at start")
-		j.running[role] = rj
-		j.starts = append(j.starts, fmt.Sprintf("%s:%s", role, spec.Logic))
-		return nil
-	}
-	cfg := aggrunner.Config{Agg: logic(spec.Logic), Job: "refunds", Brokers: j.brokers,
-		InputTopic: "refunds", OutputTopic: spec.OutputTopic, StateDir: spec.StateDir, Group: spec.Group, NoSync: true, MaxPollRecords: 7,
-		ClientOpts: []kgo.Opt{kgo.FetchMaxWait(50 * time.Millisecond)}}
-	if spec.StopAt != nil {
-		cfg.StopAt = runcore.StopAt{}
-		for tp, o := range spec.StopAt {
-			if cfg.StopAt[tp.Topic] == nil {
-				cfg.StopAt[tp.Topic] = map[int32]int64{}
-			}
-			cfg.StopAt[tp.Topic][tp.Partition] = o
-		}
-	}
-	r, err := aggrunner.New(cfg)
-	if err != nil {
-		return err
-	}
-	rctx, cancel := context.WithCancel(context.Background())
-	rj := &runningJob{r: r, cancel: cancel, done: make(chan error, 1), spec: spec}
-	go func() { rj.done <- r.Run(rctx) }()
-	j.running[role] = rj
-	j.starts = append(j.starts, fmt.Sprintf("%s:%s", role, spec.Logic))
-	return nil
-}
-
-func (j *runnerJobs) Stop(ctx context.Context, role statemigrate.Role) error {
-	j.mu.Lock()
-	rj := j.running[role]
-	delete(j.running, role)
-	j.mu.Unlock()
-	if rj == nil {
-		return nil
-	}
-	select {
-	case err := <-rj.done:
-		// It had exited by itself: stopping it is no error.
-		j.t.Logf("stop: the %s job had exited: %v", role, err)
-		return nil
-	default:
-	}
-	rj.cancel()
-	err := <-rj.done
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
-}
-
-func (j *runnerJobs) Wait(ctx context.Context, role statemigrate.Role) error {
-	j.mu.Lock()
-	rj := j.running[role]
-	delete(j.running, role)
-	j.mu.Unlock()
-	if rj == nil {
-		return nil
-	}
-	select {
-	case err := <-rj.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Exited implements statemigrate.ExitReporter.
-func (j *runnerJobs) Exited(ctx context.Context, role statemigrate.Role) (bool, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	rj := j.running[role]
-	if rj == nil {
-		return false, nil
-	}
-	select {
-	case err := <-rj.done:
-		rj.done <- err // for Stop and Wait
-		if err == nil {
-			err = errors.New("exited")
-		}
-		return true, err
-	default:
-		return false, nil
-	}
-}
-
-func (j *runnerJobs) stopAll() {
-	for _, r := range []statemigrate.Role{statemigrate.Online, statemigrate.Side} {
-		j.Stop(context.Background(), r)
-	}
-}
-
 type bypassEnv struct {
 	t       *testing.T
 	brokers []string
-	jobs    *runnerJobs
+	jobs    *bypasstest.Jobs
 	cfg     statemigrate.BypassConfig
 	nextID  int64
 	want    map[string]*cityRef
@@ -199,11 +42,12 @@ func newBypassEnv(t *testing.T) *bypassEnv {
 	}
 	t.Cleanup(c.Close)
 	e := &bypassEnv{t: t, brokers: c.ListenAddrs(), want: map[string]*cityRef{}}
-	e.jobs = &runnerJobs{t: t, brokers: e.brokers, running: map[statemigrate.Role]*runningJob{}}
+	e.jobs = bypasstest.NewJobs(e.brokers, kgo.FetchMaxWait(50*time.Millisecond))
+	e.jobs.SetLogf(t.Logf)
 	work := t.TempDir() // removed after the jobs are stopped (cleanups run last first)
-	t.Cleanup(e.jobs.stopAll)
+	t.Cleanup(e.jobs.StopAll)
 	out := func(topic string, l statemigrate.Logic) statemigrate.Output {
-		r, err := agg.New(mustOpen(t, t.TempDir()), refundsAgg(l))
+		r, err := agg.New(mustOpen(t, t.TempDir()), bypasstest.RefundsAgg(l))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,7 +137,7 @@ func (e *bypassEnv) refunds(n int) {
 			ref.total -= amount
 		}
 	}
-	produceRows(e.t, e.brokers, "refunds", refundRows, lines...)
+	produceRows(e.t, e.brokers, "refunds", bypasstest.RefundRows, lines...)
 }
 
 func produceRows(t *testing.T, brokers []string, topic string, s *row.Schema, lines ...string) {
@@ -438,10 +282,10 @@ func TestBypassRebuildsAndSwitchesWithoutSkippingOrRepeatingInput(t *testing.T) 
 	v2.Topic = e.cfg.OnlineOutput.Topic
 	e.waitTable(v2, e.wantTable(true))
 	// The side job's own output was complete up to the switch.
-	if e.jobs.running[statemigrate.Side] != nil {
+	if _, ok := e.jobs.Running(statemigrate.Side); ok {
 		t.Fatal("the side job still runs after the switch")
 	}
-	if got := strings.Join(e.jobs.starts, " "); !strings.HasSuffix(got, "online:new") {
+	if got := strings.Join(e.jobs.Starts(), " "); !strings.HasSuffix(got, "online:new") {
 		t.Fatalf("job starts %s", got)
 	}
 }
@@ -478,8 +322,11 @@ func TestBypassAbortLeavesTheOnlineJobAsItWas(t *testing.T) {
 	// The online job runs the old logic on its own state and keeps counting.
 	e.refunds(20)
 	e.waitTable(e.cfg.OnlineOutput, e.wantTable(false))
-	if e.jobs.running[statemigrate.Side] != nil || e.jobs.running[statemigrate.Online].spec.Logic != statemigrate.OldLogic {
-		t.Fatalf("jobs after abort: %v", e.jobs.starts)
+	if _, side := e.jobs.Running(statemigrate.Side); side {
+		t.Fatalf("jobs after abort: %v", e.jobs.Starts())
+	}
+	if online, ok := e.jobs.Running(statemigrate.Online); !ok || online.Logic != statemigrate.OldLogic {
+		t.Fatalf("jobs after abort: %v", e.jobs.Starts())
 	}
 }
 
@@ -522,7 +369,7 @@ func TestBypassOutputCheckThatComparesNothingFails(t *testing.T) {
 // old job on its untouched state and fails saying why.
 func TestBypassRestoresTheOldJobWhenTheSwitchedJobDies(t *testing.T) {
 	e := newBypassEnv(t)
-	e.jobs.dieOnline = true
+	e.jobs.FailStart(statemigrate.Online, statemigrate.NewLogic, errors.New("simulated: the new logic fails at start"))
 	e.refunds(30)
 	e.waitTable(e.cfg.OnlineOutput, e.wantTable(false))
 	var stopped string
@@ -548,7 +395,7 @@ func TestBypassRestoresTheOldJobWhenTheSwitchedJobDies(t *testing.T) {
 	if !st.Aborted || st.Stage != statemigrate.StageOffsetsMatched || !strings.Contains(st.AbortReason, "simulated") {
 		t.Fatalf("status %+v", st)
 	}
-	if got := strings.Join(e.jobs.starts, " "); !strings.HasSuffix(got, "online:new online:old") {
+	if got := strings.Join(e.jobs.Starts(), " "); !strings.HasSuffix(got, "online:new online:old") {
 		t.Fatalf("job starts %s", got)
 	}
 	// The old job runs on: it counts new input with the old logic.
@@ -559,7 +406,7 @@ func TestBypassRestoresTheOldJobWhenTheSwitchedJobDies(t *testing.T) {
 // byCity groups refunds by city and amount parity in the new logic: the
 // keys of the old logic (city alone) are no longer produced.
 func byCityAndParity(logic statemigrate.Logic) agg.Config {
-	c := refundsAgg(statemigrate.OldLogic)
+	c := bypasstest.RefundsAgg(statemigrate.OldLogic)
 	if logic == statemigrate.NewLogic {
 		c.Version = 2
 		c.GroupBy = []string{"city", "refund_id"}
@@ -621,7 +468,7 @@ func TestBypassRetractsTheKeysTheNewLogicNoLongerProduces(t *testing.T) {
 	for _, retract := range []bool{false, true} {
 		t.Run(fmt.Sprint("retract=", retract), func(t *testing.T) {
 			e := newBypassEnv(t)
-			e.jobs.logic = byCityAndParity
+			e.jobs.SetLogic(byCityAndParity)
 			r, err := agg.New(mustOpen(t, t.TempDir()), byCityAndParity(statemigrate.NewLogic))
 			if err != nil {
 				t.Fatal(err)

@@ -226,11 +226,7 @@ func bypassRun(t *testing.T) (string, func(ctx context.Context, dir string, abor
 	brokers := c.ListenAddrs()
 	jobs := bypasstest.NewJobs(brokers, kgo.FetchMaxWait(50*time.Millisecond))
 	root := t.TempDir() // removed after the jobs are stopped (cleanups run last first)
-	t.Cleanup(func() {
-		for _, r := range []statemigrate.Role{statemigrate.Online, statemigrate.Side} {
-			jobs.Stop(context.Background(), r)
-		}
-	})
+	t.Cleanup(jobs.StopAll)
 	out := func(topic string, l statemigrate.Logic) statemigrate.Output {
 		db, err := state.Open(t.TempDir(), state.Options{NoSync: true})
 		if err != nil {
