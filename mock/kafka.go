@@ -147,7 +147,7 @@ func Run(ctx context.Context, c *Case, o Options) (*Result, error) {
 	evaluate(c, res, outputs, o.Timeout, evidence)
 	res.Finished = time.Now()
 	if o.Progress != nil {
-		o.Progress(Progress{Case: c.Name, Sent: len(res.Sent), Total: len(c.steps), Received: len(res.Output)})
+		o.Progress(Progress{Case: c.Name, Sent: len(res.Sent), Total: len(c.steps), Received: len(res.Output), Final: true})
 	}
 	log.Info("mock run: done", "verdict", res.Verdict, "sent", len(res.Sent), "received", len(res.Output), "complete", res.Complete)
 	return res, nil

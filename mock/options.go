@@ -94,6 +94,8 @@ type Progress struct {
 	Case string
 	// Sent of Total input messages are sent; Received sink messages read.
 	Sent, Total, Received int
+	// Final is set on a case's last report: its run is over.
+	Final bool
 }
 
 func (o *Options) withDefaults(c *Case, now time.Time) {

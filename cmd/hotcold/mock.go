@@ -248,6 +248,7 @@ type mockRunFlags struct {
 	stopGrace time.Duration
 	isolation string
 	verbose   bool
+	asJSON    bool
 }
 
 func (f *mockRunFlags) add(cmd *cobra.Command) {
@@ -265,6 +266,7 @@ func (f *mockRunFlags) add(cmd *cobra.Command) {
 	fs.DurationVar(&f.stopGrace, "stop-grace", 10*time.Second, "how long the --exec job has to stop after SIGINT before its process group is killed")
 	fs.StringVar(&f.exec, "exec", "", "start this shell command as the job under test for each run; it gets HOTCOLD_SOURCE_<NAME>, HOTCOLD_SINK_TOPIC, HOTCOLD_BROKERS, HOTCOLD_RUN_ID")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
+	fs.BoolVar(&f.asJSON, "json", false, "replay progress on stderr as JSON events, one object a line (also without -v)")
 }
 
 func (f *mockRunFlags) options(cmd *cobra.Command) (mock.Options, error) {
@@ -294,16 +296,16 @@ func (f *mockRunFlags) options(cmd *cobra.Command) (mock.Options, error) {
 		o.StartJob = mock.ExecJob(f.exec, strings.Join(f.brokers, ","), f.stopGrace, cmd.ErrOrStderr(), cmd.ErrOrStderr())
 		o.StopTimeout = 2*f.stopGrace + 5*time.Second
 	}
-	if f.verbose {
-		o.Progress = replayProgress(cmd.ErrOrStderr())
+	if f.verbose || f.asJSON {
+		o.Progress = replayProgress(cmd.ErrOrStderr(), f.asJSON)
 	}
 	return o, nil
 }
 
 // replayProgress shows the progress of replays on w: a bar per case on a
-// terminal, plain lines otherwise.
-func replayProgress(w io.Writer) func(mock.Progress) {
-	mode, _ := progress.ModeFor("always", false, w)
+// terminal, plain lines otherwise, JSON events when asJSON.
+func replayProgress(w io.Writer, asJSON bool) func(mock.Progress) {
+	mode, _ := progress.ModeFor("always", asJSON, w)
 	rep := progress.New(w, mode)
 	var (
 		mu    sync.Mutex
@@ -318,7 +320,7 @@ func replayProgress(w io.Writer) func(mock.Progress) {
 		}
 		mu.Unlock()
 		rep.Report(progress.Event{Op: "replay " + p.Case, Done: int64(p.Sent), Total: int64(p.Total), Unit: "messages",
-			Detail: progress.Count(int64(p.Received)) + " received", Elapsed: time.Since(t0)})
+			Detail: progress.Count(int64(p.Received)) + " received", Elapsed: time.Since(t0), Final: p.Final})
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"os"
@@ -234,5 +235,33 @@ func TestMockCheckAndTestShowEverySinkOfACase(t *testing.T) {
 	}
 	if rows["user-totals"] != "FAIL" || rows["sink user_totals"] != "FAIL" || rows["sink order_latest"] != "FAIL" {
 		t.Errorf("table rows %v:\n%s", rows, out)
+	}
+}
+
+// With --json, mock run reports each case's replay as JSON events on
+// stderr, the last one final with every input sent.
+func TestMockRunReportsProgressAsJSONEvents(t *testing.T) {
+	addr := mockCluster(t)
+	out, err := runMock(t, "mock", "run", filepath.Join(mockCases, "passthrough.yaml"), "--brokers", addr, "--full-speed", "--store", "", "--json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var last map[string]any
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("progress line %q is not JSON: %v", line, err)
+		}
+		last = ev
+	}
+	if last == nil {
+		t.Fatalf("no JSON progress event in:\n%s", out)
+	}
+	if last["op"] != "replay passthrough" || last["done"] != float64(6) || last["total"] != float64(6) || last["final"] != true ||
+		last["detail"] != "6 received" {
+		t.Fatalf("last progress event %v, want replay passthrough 6 of 6, 6 received, final\n%s", last, out)
 	}
 }
