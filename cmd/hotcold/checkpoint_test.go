@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/hotcold/hotcold/internal/runcore"
 	"github.com/hotcold/hotcold/manifest"
 	"github.com/hotcold/hotcold/row"
 	"github.com/hotcold/hotcold/state"
@@ -153,6 +154,12 @@ func TestCheckpointCopiesARunningAggJobsStateThatAJobResumesExactly(t *testing.T
 	}
 	if _, err := os.Stat(filepath.Join(ckpt, "p0", manifest.FileName)); err != nil {
 		t.Fatalf("the checkpoint has no manifest: %v", err)
+	}
+	// Only the job's user may connect to its control socket.
+	if fi, err := os.Stat(runcore.ControlSocket(live)); err != nil {
+		t.Fatalf("control socket: %v", err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("control socket mode %v, want 0600 (the job's user only)", fi.Mode().Perm())
 	}
 	// The job kept running.
 	produceRefunds(t, brokers, 40, 20)

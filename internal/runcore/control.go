@@ -90,6 +90,13 @@ func (r *Runner) serveControl() func() {
 		r.log.Warn("no checkpoint control socket: hotcold checkpoint cannot copy this job's state while it runs", "socket", path, "err", err)
 		return func() {}
 	}
+	// Only the job's own user may ask it to write a checkpoint (connecting
+	// to a Unix socket needs write permission on it), whatever the umask.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		r.log.Warn("no checkpoint control socket: cannot restrict it to this user", "socket", path, "err", err)
+		return func() {}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
