@@ -402,8 +402,23 @@ class HotcoldJoinTest {
     readmeSqlOnlyExample("```sql\n-- the options as job parameters\nCREATE TEMPORARY FUNCTION HOTCOLD_JOIN");
   }
 
-  /** Runs the README's ```sql block starting with start as the runner would, asserting Flink's regular join's pairs. */
+  @Test
+  void readmeJavaRegisteredExampleRunsWithOptionsAndACallArgument() throws Exception {
+    // The README's Java registration (with this test's sidecar), then its query, whose retention_days wins.
+    readmeSqlOnlyExample("```sql\nSELECT order_id1 AS order_id, amount, refund_id, refund_ts\nFROM HOTCOLD_JOIN(\n  orders =>",
+        t -> register(t, new HotcoldJoin.Options().coldTable("orders").retentionDays(2).address("unix://" + sidecar.unix)
+            .tokenFile(tokenFile.toString())));
+  }
+
   private static void readmeSqlOnlyExample(String start) throws Exception {
+    readmeSqlOnlyExample(start, t -> {});
+  }
+
+  /**
+   * Runs the README's ```sql block starting with start as the runner would
+   * (after setup), asserting Flink's regular join's pairs.
+   */
+  private static void readmeSqlOnlyExample(String start, java.util.function.Consumer<TableEnvironment> setup) throws Exception {
     Path repo = Path.of(System.getProperty("hotcold.repo", "../.."));
     String readme = Files.readString(repo.resolve("README.md"));
     int at = readme.indexOf(start);
@@ -413,6 +428,7 @@ class HotcoldJoinTest {
     block = SqlScript.substitute("README.md", block, Map.of("HOTCOLD_ADDRESS", sidecar.tcp, "HOTCOLD_TOKEN_FILE", tokenFile.toString()));
     TableEnvironment t = tableEnv();
     tables(t, 1, 1, 0);
+    setup.accept(t);
     List<Row> got = null;
     java.util.regex.Pattern set = java.util.regex.Pattern.compile("(?is)SET\\s+'((?:[^']|'')*)'\\s*=\\s*'((?:[^']|'')*)'");
     for (SqlScript.Statement st : SqlScript.split(block)) {
