@@ -51,21 +51,23 @@ import org.apache.flink.types.Row;
  * its key up in the cold table through the sidecar.
  *
  * <pre>{@code
- * tEnv.createTemporarySystemFunction("HOTCOLD_JOIN", new HotcoldJoin("orders", "refunds",
- *     new HotcoldJoin.Options().coldTable("orders").address("unix:///run/hotcold/hotcold.sock")
- *         .tokenFile("/etc/hotcold/job.token")));
+ * tEnv.createTemporarySystemFunction("HOTCOLD_JOIN", new HotcoldJoin("orders", "refunds", new HotcoldJoin.Options()));
  * SELECT order_id1 AS order_id, amount, refund_id, refund_ts FROM HOTCOLD_JOIN(
  *   orders => TABLE orders PARTITION BY order_id,
  *   refunds => TABLE refunds PARTITION BY order_id,
+ *   cold_table => 'orders', address => 'unix:///run/hotcold/hotcold.sock',
+ *   token_file => '/etc/hotcold/job.token',
  *   on_time => DESCRIPTOR(order_ts, refund_ts));
  * }</pre>
  *
- * <p>From SQL alone, {@code CREATE FUNCTION HOTCOLD_JOIN AS
+ * <p>The options are optional scalar arguments of the call ({@link #ARGS};
+ * literals), else the {@link Options} given to the constructor, else the job
+ * parameters {@code hotcold.join.*}, else the environment (a call argument
+ * wins). From SQL alone, {@code CREATE FUNCTION HOTCOLD_JOIN AS
  * 'dev.hotcold.flink.HotcoldJoin'} names the table arguments {@code left}
- * and {@code right} and reads the options from job parameters
- * {@code hotcold.join.*} (see {@link Options}). Flink 2.2.1 accepts no scalar
- * argument next to two table arguments, so the options cannot be arguments
- * of the call.
+ * and {@code right}. (Flink 2.2.1 refused any scalar argument next to two
+ * table arguments; 2.3.0's SystemTypeInference.checkMultipleTableArgs
+ * checks only the table arguments for set semantics.)
  *
  * <p>Semantics (as package join, inner): a record joins every stored row of
  * the other input with the same key and is then stored; +I[L, R] for each
@@ -208,7 +210,18 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     }
   }
 
-  /** Table arguments `left` and `right`; options from job parameters and the environment. */
+  /**
+   * The optional scalar arguments of the call, in order (each a literal; a
+   * NULL or absent one falls back to Options, then the job parameter
+   * hotcold.join.NAME with tls_x as tls.x, then the environment). No token:
+   * a secret does not belong in the SQL text (token_file, or Options.token).
+   */
+  static final String[] ARGS = {"cold_table", "cold_side", "retention_days", "address", "token_file", "advance_to", "tls", "tls_ca",
+      "tls_cert", "tls_key", "tls_server_name"};
+  static final int A_COLD_TABLE = 0, A_COLD_SIDE = 1, A_RETENTION = 2, A_ADDRESS = 3, A_TOKEN_FILE = 4, A_ADVANCE_TO = 5, A_TLS = 6,
+      A_TLS_CA = 7, A_TLS_CERT = 8, A_TLS_KEY = 9, A_TLS_SERVER_NAME = 10;
+
+  /** Table arguments `left` and `right`; options from the call's arguments, job parameters and the environment. */
   public HotcoldJoin() {
     this("left", "right", new Options());
   }
@@ -243,50 +256,96 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     coldHits = g.counter(METRIC_COLD_HITS);
     expired = g.counter(METRIC_EXPIRED);
     keptUncovered = g.counter(METRIC_KEPT_UNCOVERED);
-    java.util.function.BiFunction<String, String, String> opt = (value, name) -> {
-      if (value != null) {
-        return value;
-      }
-      String v = context.getJobParameter("hotcold.join." + name, null);
-      return v == null || v.isBlank() ? null : v.strip();
-    };
-    String retention = opt.apply(options.retentionDays == null ? null : String.valueOf(options.retentionDays), "retention_days");
+    jobParams = new String[ARGS.length];
+    for (int i = 0; i < ARGS.length; i++) {
+      String v = context.getJobParameter("hotcold.join." + jobParam(i), null);
+      jobParams[i] = v == null || v.isBlank() ? null : v.strip();
+    }
+    call = null; // resolved at the first record, from the call's arguments
+  }
+
+  /** The job parameter hotcold.join.NAME of argument i (tls_ca: tls.ca). */
+  static String jobParam(int i) {
+    return ARGS[i].startsWith("tls_") ? "tls." + ARGS[i].substring(4) : ARGS[i];
+  }
+
+  private transient String[] jobParams;
+
+  /** The Options value of argument i as a string, or null. */
+  private String optionValue(int i) {
+    Options o = options;
+    switch (i) {
+      case A_COLD_TABLE: return o.coldTable;
+      case A_COLD_SIDE: return o.coldSide;
+      case A_RETENTION: return o.retentionDays == null ? null : String.valueOf(o.retentionDays);
+      case A_ADDRESS: return o.address;
+      case A_TOKEN_FILE: return o.tokenFile;
+      case A_ADVANCE_TO: return o.advanceTo;
+      case A_TLS: return o.tls == null ? null : String.valueOf(o.tls);
+      case A_TLS_CA: return o.tlsCa;
+      case A_TLS_CERT: return o.tlsCert;
+      case A_TLS_KEY: return o.tlsKey;
+      default: return o.tlsServerName;
+    }
+  }
+
+  /**
+   * The call's configuration from its arguments (args[i]: argument ARGS[i]
+   * as a string, null when absent), Options, job parameters and the
+   * environment; a setting's source names it in errors.
+   */
+  private Call resolve(String[] args) {
+    String[] v = new String[ARGS.length];
+    boolean[] fromArg = new boolean[ARGS.length];
+    for (int i = 0; i < ARGS.length; i++) {
+      String a = args[i] == null || args[i].isBlank() ? null : args[i].strip();
+      fromArg[i] = a != null;
+      v[i] = a != null ? a : optionValue(i) != null ? optionValue(i) : jobParams == null ? null : jobParams[i];
+    }
+    java.util.function.IntFunction<String> name = i -> fromArg[i] ? ARGS[i] : ARGS[i] + " (job parameter hotcold.join." + jobParam(i) + ")";
     Integer days;
     try {
-      days = retention == null ? null : Integer.valueOf(retention);
+      days = v[A_RETENTION] == null ? null : Integer.valueOf(v[A_RETENTION]);
     } catch (NumberFormatException e) {
-      throw new ValidationException(fn() + ": retention_days (job parameter hotcold.join.retention_days) must be a number of days, got '"
-          + retention + "'");
+      throw new ValidationException(fn() + ": " + name.apply(A_RETENTION) + " must be a number of days, got '" + v[A_RETENTION] + "'");
     }
-    call = configure(opt.apply(options.coldTable, "cold_table"), opt.apply(options.coldSide, "cold_side"), days,
-        opt.apply(options.advanceTo, "advance_to"));
-    call.address = opt.apply(options.address, "address");
-    if (call.address == null) {
-      call.address = System.getenv("HOTCOLD_ADDRESS");
-    }
-    call.tokenFile = opt.apply(options.tokenFile, "token_file");
-    if (call.tokenFile == null) {
-      call.tokenFile = System.getenv("HOTCOLD_TOKEN_FILE");
-    }
-    call.token = options.token != null ? options.token : System.getenv("HOTCOLD_TOKEN");
-    String tls = opt.apply(options.tls == null ? null : String.valueOf(options.tls), "tls");
+    Call c = configure(v[A_COLD_TABLE], v[A_COLD_SIDE], days, v[A_ADVANCE_TO]);
+    c.address = v[A_ADDRESS] != null ? v[A_ADDRESS] : System.getenv("HOTCOLD_ADDRESS");
+    c.tokenFile = v[A_TOKEN_FILE] != null ? v[A_TOKEN_FILE] : System.getenv("HOTCOLD_TOKEN_FILE");
+    c.token = options.token != null ? options.token : System.getenv("HOTCOLD_TOKEN");
+    String tls = v[A_TLS];
     if (tls != null && !tls.equalsIgnoreCase("true") && !tls.equalsIgnoreCase("false")) {
-      throw new ValidationException(fn() + ": the job parameter hotcold.join.tls must be true or false, got '" + tls + "'");
+      throw new ValidationException(fn() + ": " + name.apply(A_TLS) + " must be true or false, got '" + tls + "'");
     }
-    String ca = opt.apply(options.tlsCa, "tls.ca"), cert = opt.apply(options.tlsCert, "tls.cert"), key = opt.apply(options.tlsKey, "tls.key"),
-        serverName = opt.apply(options.tlsServerName, "tls.server_name");
-    if ("true".equalsIgnoreCase(tls) || ca != null || cert != null || key != null || serverName != null) {
-      call.tls = new LookupSpec.Tls(ca, cert, key, serverName);
-      List<String> problems = SidecarTls.problems(call.tls, call.address, TLS_NAMES);
+    boolean tlsArgs = false;
+    for (int i = A_TLS; i <= A_TLS_SERVER_NAME; i++) {
+      tlsArgs |= fromArg[i];
+    }
+    c.tlsNames = tlsArgs ? ARG_TLS_NAMES : TLS_NAMES;
+    if ("true".equalsIgnoreCase(tls) || v[A_TLS_CA] != null || v[A_TLS_CERT] != null || v[A_TLS_KEY] != null
+        || v[A_TLS_SERVER_NAME] != null) {
+      c.tls = new LookupSpec.Tls(v[A_TLS_CA], v[A_TLS_CERT], v[A_TLS_KEY], v[A_TLS_SERVER_NAME]);
+      List<String> problems = SidecarTls.problems(c.tls, c.address, c.tlsNames);
       if (!problems.isEmpty()) {
         throw new ValidationException(fn() + ": " + String.join("; ", problems));
       }
     }
+    return c;
+  }
+
+  /** The call's arguments as resolve takes them. */
+  private static String[] args(String coldTable, String coldSide, Integer retentionDays, String address, String tokenFile,
+      String advanceTo, Boolean tls, String tlsCa, String tlsCert, String tlsKey, String tlsServerName) {
+    return new String[] {coldTable, coldSide, retentionDays == null ? null : String.valueOf(retentionDays), address, tokenFile, advanceTo,
+        tls == null ? null : String.valueOf(tls), tlsCa, tlsCert, tlsKey, tlsServerName};
   }
 
   /** The tls settings as a user of HOTCOLD_JOIN sets them. */
   static final SidecarTls.Names TLS_NAMES = new SidecarTls.Names("HOTCOLD_JOIN", "the job parameter hotcold.join.tls to true"
-      + " (HotcoldJoin.Options.tls(true) from Java)", "hotcold.join.tls.ca", "hotcold.join.tls.cert", "hotcold.join.tls.key");
+      + " (HotcoldJoin.Options.tls(true) from Java, the argument tls => TRUE in the call)", "hotcold.join.tls.ca", "hotcold.join.tls.cert",
+      "hotcold.join.tls.key");
+  /** The same when the call's arguments set them. */
+  static final SidecarTls.Names ARG_TLS_NAMES = new SidecarTls.Names("HOTCOLD_JOIN", "tls => TRUE", "tls_ca", "tls_cert", "tls_key");
 
   @Override
   public void close() {
@@ -300,28 +359,63 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
 
   @Override
   public TypeInference getTypeInference(DataTypeFactory typeFactory) {
-    // A left join emits retractions, and Flink 2.2.1 refuses `on_time` for a
-    // PTF that produces updates (StreamPhysicalProcessTableFunction
+    // A left join emits retractions, and Flink (2.2.1 and 2.3.0) refuses
+    // `on_time` for a PTF that produces updates (StreamPhysicalProcessTableFunction
     // .verifyOnTimeForUpdates): it takes each record's time from its input's
     // rowtime column instead, and its timers fire on the watermark all the same.
     EnumSet<StaticArgumentTrait> table = leftJoin ? EnumSet.of(StaticArgumentTrait.TABLE, StaticArgumentTrait.SET_SEMANTIC_TABLE)
         : EnumSet.of(StaticArgumentTrait.TABLE, StaticArgumentTrait.SET_SEMANTIC_TABLE, StaticArgumentTrait.REQUIRE_ON_TIME);
     LinkedHashMap<String, StateTypeStrategy> state = new LinkedHashMap<>();
-    // TTL 0: the timers drop the state. Undeclared, Flink 2.2.1 wraps every
+    // TTL 0: the timers drop the state. Undeclared, Flink 2.2.1 (and 2.3.0) wraps every
     // PTF state in a state TTL of Long.MAX_VALUE (StreamExecProcessTableFunction
     // .deriveStateTimeToLive), an 8-byte timestamp per value and a TTL check per access.
     state.put("hot", StateTypeStrategy.of(call -> Optional.of(stateType(call)), Duration.ZERO));
+    List<StaticArgument> args = new ArrayList<>();
+    args.add(StaticArgument.table(leftName, Row.class, false, table));
+    args.add(StaticArgument.table(rightName, Row.class, false, table));
+    // The options as optional scalar arguments: Flink 2.3.0 accepts them
+    // next to two table arguments (2.2.1's SystemTypeInference
+    // .checkMultipleTableArgs demanded set semantics of every argument).
+    for (int i = 0; i < ARGS.length; i++) {
+      DataType t = i == A_RETENTION ? DataTypes.INT() : i == A_TLS ? DataTypes.BOOLEAN() : DataTypes.STRING();
+      args.add(StaticArgument.scalar(ARGS[i], t, true));
+    }
     return TypeInference.newBuilder()
-        .staticArguments(
-            StaticArgument.table(leftName, Row.class, false, table),
-            // Flink 2.2.1 refuses any scalar argument next to two table
-            // arguments (SystemTypeInference.checkMultipleTableArgs tests
-            // every argument for set semantics): the options are the
-            // function's (Options), not the call's.
-            StaticArgument.table(rightName, Row.class, false, table))
+        .staticArguments(args)
         .stateTypeStrategies(state)
-        .outputTypeStrategy(call -> Optional.of(outputType(call)))
+        .outputTypeStrategy(call -> {
+          checkArguments(call);
+          return Optional.of(outputType(call));
+        })
         .build();
+  }
+
+  /**
+   * When the query is planned: each option argument is a literal (the
+   * configuration of a call is one for all its records) and the ones that
+   * need no file or sidecar are valid.
+   */
+  private void checkArguments(CallContext call) {
+    String[] a = new String[ARGS.length];
+    for (int i = 0; i < ARGS.length; i++) {
+      int at = 2 + i;
+      if (at >= call.getArgumentDataTypes().size() || call.isArgumentNull(at)) {
+        continue;
+      }
+      if (!call.isArgumentLiteral(at)) {
+        throw new ValidationException(fn() + ": the argument " + ARGS[i] + " must be a literal (e.g. " + ARGS[i] + " => "
+            + (i == A_RETENTION ? "2" : i == A_TLS ? "TRUE" : "'...'") + "), it configures the whole call");
+      }
+      Class<?> c = i == A_RETENTION ? Integer.class : i == A_TLS ? Boolean.class : String.class;
+      a[i] = call.getArgumentValue(at, c).map(String::valueOf).orElse(null);
+    }
+    if (a[A_COLD_SIDE] != null && a[A_COLD_TABLE] == null) {
+      a[A_COLD_TABLE] = "?"; // the table may be a job parameter: check the side's spelling only
+    }
+    if (a[A_RETENTION] != null) {
+      configure(null, null, Integer.valueOf(a[A_RETENTION]), null);
+    }
+    configure(a[A_COLD_TABLE], a[A_COLD_SIDE], null, a[A_ADVANCE_TO]);
   }
 
   private static List<DataTypes.Field> fields(CallContext call, int arg, boolean nullable) {
@@ -368,6 +462,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     Integer advanceDay; // the day of advance_to, or null
     String address, tokenFile, token;
     LookupSpec.Tls tls; // null: plaintext
+    SidecarTls.Names tlsNames = TLS_NAMES; // how the user set the tls settings
   }
 
   /** The sidecar client and what it knows of the cold table. */
@@ -375,6 +470,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     HotcoldLookupClient client;
     String address;
     LookupSpec.Tls tls;
+    SidecarTls.Names tlsNames;
     String table;
     int side;
     int[] keyOrder; // for each cold key column, its position among the partition columns
@@ -387,7 +483,13 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
   }
 
 
-  public void eval(Context ctx, Row hot, Row left, Row right) throws IOException {
+  public void eval(Context ctx, Row hot, Row left, Row right, String coldTable, String coldSide, Integer retentionDays, String address,
+      String tokenFile, String advanceTo, Boolean tls, String tlsCa, String tlsCert, String tlsKey, String tlsServerName)
+      throws IOException {
+    if (call == null) {
+      // The arguments are literals (checkArguments): the same for every record.
+      call = resolve(args(coldTable, coldSide, retentionDays, address, tokenFile, advanceTo, tls, tlsCa, tlsCert, tlsKey, tlsServerName));
+    }
     int side = left != null ? LEFT : RIGHT;
     Row r = side == LEFT ? left : right;
     TableSemantics sem = ctx.tableSemanticsFor(side == LEFT ? leftName : rightName);
@@ -479,10 +581,10 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     // of a late record is not in the cold table).
     byte[] mine = h.side[side];
     // An unnamed timer at the end of the bucket's last hot day (one per key
-    // and time: Flink dedupes them). Named ones would leave an entry per key
-    // and name in Flink's internal-named-timers-map state after they fire
-    // (Flink 2.2.1 removes it only on clearTimer/clearAllTimers), which is
-    // state that never shrinks. A late record's bucket may already be past
+    // and time: Flink dedupes them). Named ones cost an entry per key and
+    // name in Flink's internal-named-timers-map state on top (Flink 2.2.1
+    // never removed a fired one; 2.3.0 does, AbstractProcessTableOperator
+    // .onEventTime), and one name per day would be needed. A late record's bucket may already be past
     // its end: it goes at the next watermark (Flink drops a timer at or
     // before the current watermark). A day the key already holds a row of
     // has its timer pending unless the day is late (its timer fired): no
@@ -680,6 +782,16 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
   /** Drops the rows of every day bucket that left the hot window (the cold-backed input's only once covered). */
   public void onTimer(OnTimerContext ctx, Row hot) throws IOException {
     long now = ctx.timeContext(Long.class).time();
+    if (call == null) {
+      // A restored timer before this subtask's first record: the call's
+      // arguments (retention, cold side) are not known yet, and a timer gets
+      // none. Keep everything and look again later.
+      Long wm = ctx.timeContext(Long.class).currentWatermark();
+      if (wm == null || wm != Long.MAX_VALUE) {
+        ctx.timeContext(Long.class).registerOnTime(Math.max(now, wm == null ? now : wm) + RECHECK_MS);
+      }
+      return;
+    }
     int window = (int) Math.floorDiv(now, DAY_MS) - call.retention + 1;
     if (timerCodec == null) {
       timerCodec = new EntryCodec(RowType.of());
@@ -712,7 +824,8 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       // expired partner answerable from the cold table while records are
       // less than a day out of order after a restore). Its pending timers
       // stay and find no state. Not ctx.clearAll()/clearAllTimers(): in
-      // Flink 2.2.1 they walk every key's timers
+      // Flink 2.2.1 and 2.3.0 (WritableInternalTimeContext.clearUnnamedTimers
+      // through InternalTimerService.forEachEventTimeTimer) they walk every key's timers
       // (InternalTimerServiceImpl.foreachTimer sets the current key to each
       // timer's key) and leave another key current, whose state the clear
       // then drops.
@@ -825,13 +938,13 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     String table = call.coldTable;
     if (addr == null || addr.isBlank()) {
       throw new ValidationException(fn() + ": cold table '" + table + "' needs the sidecar: set the job parameter "
-          + "hotcold.join.address (unix:///path/hotcold.sock or host:port) or HOTCOLD_ADDRESS on the TaskManagers");
+          + "hotcold.join.address or the argument address => '...' (unix:///path/hotcold.sock or host:port), or HOTCOLD_ADDRESS on the TaskManagers");
     }
     HotcoldLookupClient.Builder b = HotcoldLookupClient.newBuilder()
         .deadline(Duration.ofSeconds(10))
         .retries(10, Duration.ofMillis(25), Duration.ofSeconds(1));
     Address.parse(addr).configure(b);
-    SidecarTls.configure(b, call.tls, TLS_NAMES);
+    SidecarTls.configure(b, call.tls, call.tlsNames);
     String tf = call.tokenFile;
     String token = call.token;
     if (tf != null && !tf.isBlank()) {
@@ -845,8 +958,9 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       b.token(token);
     }
     Cold c = new Cold();
-    c.client = SidecarTls.build(b, call.tls, TLS_NAMES);
+    c.client = SidecarTls.build(b, call.tls, call.tlsNames);
     c.tls = call.tls;
+    c.tlsNames = call.tlsNames;
     c.address = addr;
     c.table = table;
     c.side = call.coldSide;
@@ -911,7 +1025,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       return c.client.describeTable(c.table);
     } catch (HotcoldException e) {
       throw new IOException("HOTCOLD_JOIN: the hotcold sidecar at " + c.address + " did not describe cold table " + c.table
-          + ": " + e.getMessage() + SidecarTls.plaintextHint(c.address, c.tls, TLS_NAMES)
+          + ": " + e.getMessage() + SidecarTls.plaintextHint(c.address, c.tls, c.tlsNames)
           + " (is the sidecar running and does it serve the table?)", e);
     }
   }

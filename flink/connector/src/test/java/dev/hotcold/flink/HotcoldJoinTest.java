@@ -122,10 +122,15 @@ class HotcoldJoinTest {
           + " CAST(r.refund_ts AS TIMESTAMP_LTZ(3)) FROM orders AS o JOIN refunds AS r ON o.order_id = r.order_id";
 
   private static String hotcold() {
+    return hotcold("");
+  }
+
+  /** The join with these option arguments (", cold_table => 'orders'", or ""). */
+  private static String hotcold(String args) {
     return "SELECT order_id1 AS order_id, CAST(order_ts AS TIMESTAMP_LTZ(3)) AS order_ts, amount, customer,"
         + " refund_id, order_id_right AS refund_order_id, CAST(refund_ts AS TIMESTAMP_LTZ(3)) AS refund_ts"
-        + " FROM HOTCOLD_JOIN(orders => TABLE orders PARTITION BY order_id, refunds => TABLE refunds PARTITION BY order_id,"
-        + " on_time => DESCRIPTOR(order_ts, refund_ts))";
+        + " FROM HOTCOLD_JOIN(orders => TABLE orders PARTITION BY order_id, refunds => TABLE refunds PARTITION BY order_id" + args
+        + ", on_time => DESCRIPTOR(order_ts, refund_ts))";
   }
 
   private static HotcoldJoin.Options options(String address) {
@@ -242,7 +247,8 @@ class HotcoldJoinTest {
 
   private static final String HOTCOLD_LEFT =
       "SELECT refund_id, order_id1, CAST(refund_ts AS TIMESTAMP_LTZ(3)), order_id_right, CAST(order_ts AS TIMESTAMP_LTZ(3)), amount, customer"
-          + " FROM HOTCOLD_LEFT_JOIN(refunds => TABLE refunds PARTITION BY order_id, orders => TABLE orders PARTITION BY order_id)";
+          + " FROM HOTCOLD_LEFT_JOIN(refunds => TABLE refunds PARTITION BY order_id, orders => TABLE orders PARTITION BY order_id,"
+          + " cold_table => 'orders')";
 
   @Test
   void leftJoinOverEightDaysEqualsFlinksLeftJoinAfterTheChangelogMerge() throws Exception {
@@ -252,7 +258,7 @@ class HotcoldJoinTest {
     Map<Row, Integer> want = merge(collect(reg, REGULAR_LEFT));
     TableEnvironment t = tableEnv();
     tables(t, 1, 1, 150); // throttled: watermarks advance (and buckets expire) while refunds arrive
-    t.createTemporarySystemFunction("HOTCOLD_LEFT_JOIN", new HotcoldLeftJoin("refunds", "orders", options(sidecar.tcp).coldTable("orders")));
+    t.createTemporarySystemFunction("HOTCOLD_LEFT_JOIN", new HotcoldLeftJoin("refunds", "orders", options(sidecar.tcp)));
     TableResult res = t.executeSql(HOTCOLD_LEFT);
     JobID job = res.getJobClient().orElseThrow().getJobID();
     List<Row> got = new ArrayList<>();
@@ -303,6 +309,52 @@ class HotcoldJoinTest {
   }
 
   @Test
+  void theCallsArgumentsWinOverOptions() throws Exception {
+    // As the bootstrap above, every option from the call's arguments; the
+    // Options name a table, an address and an advance_to that would fail
+    // or join differently.
+    int ordersFrom = 250, refundsFrom = 188;
+    Map<Row, Integer> want = regular(1, refundsFrom);
+    TableEnvironment t = tableEnv();
+    tables(t, ordersFrom, refundsFrom, 0);
+    register(t, new HotcoldJoin.Options().coldTable("no_such_table").coldSide("right").retentionDays(9)
+        .address("unix://" + dir.resolve("no-sidecar.sock")).tokenFile(dir.resolve("no-token").toString()).advanceTo("2026-11-01"));
+    TableResult res = t.executeSql(hotcold(", cold_table => 'orders', cold_side => 'orders', retention_days => 2,"
+        + " address => 'unix://" + sidecar.unix + "', token_file => '" + tokenFile + "', advance_to => '2026-11-21'"));
+    JobID job = res.getJobClient().orElseThrow().getJobID();
+    List<Row> got = new ArrayList<>();
+    try (CloseableIterator<Row> it = res.collect()) {
+      it.forEachRemaining(got::add);
+    }
+    assertSameRows(want, merge(got));
+    long coldPairs = 0;
+    for (Row r : want.keySet()) {
+      coldPairs += (Long) r.getField(0) < ordersFrom ? want.get(r) : 0;
+    }
+    assertTrue(coldPairs > 20, "pairs with an order only in the cold table: " + coldPairs);
+    assertEquals(coldPairs, counter(job, HotcoldJoin.METRIC_COLD_HITS), "cold hits");
+  }
+
+  @Test
+  void badOptionArgumentsFailWhenTheQueryIsPlanned() {
+    TableEnvironment t = tableEnv();
+    tables(t, 1, 1, 0);
+    register(t, options(sidecar.tcp));
+    String[][] cases = {
+      {", retention_days => 0", "HOTCOLD_JOIN: retention_days must be at least 1, got 0"},
+      {", cold_table => 'orders', cold_side => 'middle'", "HOTCOLD_JOIN: cold_side must be 'left' or 'right'"},
+      {", advance_to => 'yesterday'", "HOTCOLD_JOIN: advance_to must be a date (2026-11-22)"},
+      {", cold_table => CAST(CURRENT_TIMESTAMP AS STRING)", "HOTCOLD_JOIN: the argument cold_table must be a literal"},
+    };
+    for (String[] c : cases) {
+      // Planning only: explain() plans the query and runs nothing.
+      Exception e = assertThrows(Exception.class, () -> t.explainSql(hotcold(c[0])), c[0]);
+      String chain = HotcoldLookupJoinTest.chain(e);
+      assertTrue(chain.contains(c[1]), c[0] + ": " + chain);
+    }
+  }
+
+  @Test
   void stopWithSavepointAndRestoreLosesAndDuplicatesNoPair() throws Exception {
     Map<Row, Integer> want = regular(1, 1);
     String sql = hotcold();
@@ -341,11 +393,21 @@ class HotcoldJoinTest {
   }
 
   @Test
+  void readmeSqlOnlyExampleRunsWithCallArguments() throws Exception {
+    readmeSqlOnlyExample("```sql\nCREATE TEMPORARY FUNCTION HOTCOLD_JOIN");
+  }
+
+  @Test
   void readmeSqlOnlyExampleRunsWithJobParameters() throws Exception {
+    readmeSqlOnlyExample("```sql\n-- the options as job parameters\nCREATE TEMPORARY FUNCTION HOTCOLD_JOIN");
+  }
+
+  /** Runs the README's ```sql block starting with start as the runner would, asserting Flink's regular join's pairs. */
+  private static void readmeSqlOnlyExample(String start) throws Exception {
     Path repo = Path.of(System.getProperty("hotcold.repo", "../.."));
     String readme = Files.readString(repo.resolve("README.md"));
-    int at = readme.indexOf("```sql\nCREATE TEMPORARY FUNCTION HOTCOLD_JOIN");
-    assertTrue(at >= 0, "README.md shows the SQL-only HOTCOLD_JOIN example");
+    int at = readme.indexOf(start);
+    assertTrue(at >= 0, "README.md shows the SQL-only HOTCOLD_JOIN example " + start);
     String block = readme.substring(at + "```sql\n".length(), readme.indexOf("```", at + 6));
     // As the runner does: ${NAME} from the environment, SET into the configuration.
     block = SqlScript.substitute("README.md", block, Map.of("HOTCOLD_ADDRESS", sidecar.tcp, "HOTCOLD_TOKEN_FILE", tokenFile.toString()));

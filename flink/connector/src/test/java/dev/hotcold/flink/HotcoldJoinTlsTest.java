@@ -109,7 +109,32 @@ class HotcoldJoinTlsTest {
     String chain = HotcoldLookupJoinTest.chain(e);
     assertTrue(chain.contains("the hotcold sidecar at " + sidecar.tcp + " did not describe cold table users"), chain);
     assertTrue(chain.contains("(the sidecar at " + sidecar.tcp + " speaks TLS: set the job parameter hotcold.join.tls to true"
-        + " (HotcoldJoin.Options.tls(true) from Java), with hotcold.join.tls.ca"), chain);
+        + " (HotcoldJoin.Options.tls(true) from Java, the argument tls => TRUE in the call), with hotcold.join.tls.ca"), chain);
+  }
+
+  @Test
+  void hotcoldJoinTakesTlsFromTheCallsArgumentsOverOptions() throws Exception {
+    // The Options say plaintext to a dead address; the call's arguments win.
+    TableEnvironment t = joinEnv(new HotcoldJoin.Options().address("127.0.0.1:1").tls(false));
+    String sql = "SELECT id, name FROM HOTCOLD_JOIN(users_hot => TABLE users_hot PARTITION BY user_id,"
+        + " events => TABLE events PARTITION BY user_id, address => '" + sidecar.tcp + "', tls => TRUE, tls_ca => '" + ca + "',"
+        + " tls_cert => '" + clientCert + "', tls_key => '" + clientKey + "', tls_server_name => 'sidecar.internal',"
+        + " on_time => DESCRIPTOR(ts, ts))";
+    List<Row> rows = new ArrayList<>();
+    try (CloseableIterator<Row> it = t.executeSql(sql).collect()) {
+      it.forEachRemaining(rows::add);
+    }
+    assertEquals(40, rows.size(), rows.toString());
+    for (Row r : rows) {
+      assertEquals("user-" + r.getField(0), r.getField(1));
+    }
+    // A tls setting from the call is named as the call spells it.
+    TableEnvironment t2 = joinEnv(new HotcoldJoin.Options());
+    Exception e = assertThrows(Exception.class, () -> drain(t2, "SELECT id FROM HOTCOLD_JOIN(users_hot => TABLE users_hot PARTITION BY user_id,"
+        + " events => TABLE events PARTITION BY user_id, address => '" + sidecar.tcp + "', tls_key => '" + clientKey + "',"
+        + " on_time => DESCRIPTOR(ts, ts))"));
+    String chain = HotcoldLookupJoinTest.chain(e);
+    assertTrue(chain.contains("HOTCOLD_JOIN: tls_cert and tls_key go together"), chain);
   }
 
   @Test
