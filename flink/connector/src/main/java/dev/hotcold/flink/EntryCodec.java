@@ -32,6 +32,8 @@ import org.apache.flink.types.Row;
  */
 final class EntryCodec {
   static final int FLAG_COLD = 1, FLAG_PADDED = 2;
+  /** A row whose cold lookup is in flight or whose pair with its cold row is not emitted yet (see HotcoldJoin). */
+  static final int FLAG_PENDING = 4;
 
   private final LogicalType[] types;
   private final DataStructureConverter<Object, Object>[] converters; // fallback fields only

@@ -520,6 +520,11 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     }
     EntryCodec.Hot h = EntryCodec.Hot.of(hot.getFieldAs(0));
     if (h.floor != null) {
+      // Rows stored since this key's last record whose cold lookup is still
+      // undecided are decided now, with the window they were stored under
+      // (the floor, which only a record raises): this record must know
+      // whether they joined a cold row.
+      decidePending(ctx, h, key, h.floor);
       window = Math.max(window, h.floor);
     }
     h.floor = window;
@@ -527,8 +532,17 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     int other = 1 - side;
     EntryCodec.Entry[] matches = codec(ctx, other).decode(h.side[other]);
     Row coldRow = null;
+    boolean deferred = false;
     if (matches.length == 0 && other == call.coldSide) {
-      coldRow = lookup(key, window, ctx);
+      if (deferring()) {
+        // Not awaited here: the lookup goes out now (the client coalesces
+        // the lookups in flight into BatchLookup calls) and the pair is
+        // emitted by the timer at the record's own time.
+        prefetch(key);
+        deferred = true;
+      } else {
+        coldRow = lookup(key, window, ctx);
+      }
     }
     boolean coldSideRecord = side == call.coldSide;
     int pairs = 0;
@@ -582,11 +596,162 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
     }
     EntryCodec mineCodec = codec(ctx, side);
     boolean pending = !late && (mineCodec.hasDay(mine, day) || (matches.length > 0 && hasDay(matches, day)));
-    h.side[side] = mineCodec.append(mine, day, (coldRow != null ? EntryCodec.FLAG_COLD : 0) | (padded ? EntryCodec.FLAG_PADDED : 0), r);
+    h.side[side] = mineCodec.append(mine, day, (coldRow != null ? EntryCodec.FLAG_COLD : 0) | (padded ? EntryCodec.FLAG_PADDED : 0)
+        | (deferred ? EntryCodec.FLAG_PENDING : 0), r);
     hot.setField(0, h.bytes());
     if (!pending) {
       ctx.timeContext(Long.class).registerOnTime(expiry);
     }
+    if (deferred && ts != expiry) {
+      ctx.timeContext(Long.class).registerOnTime(ts);
+    }
+  }
+
+  // ---- deferred cold lookups (the inner join) ----
+  //
+  // A record whose partner can only be the cold row is stored flagged
+  // PENDING and its lookup sent without waiting (prefetch). Its pair is
+  // emitted by the unnamed timer at the record's own time (so with the
+  // record's rowtime, as if joined at once), or its lookup is decided
+  // earlier when another record of the key arrives (which must know
+  // whether it joined the cold row): then PENDING|COLD until the timer
+  // emits the pair, or unflagged on a miss. The answers in flight are
+  // transient (prefetched): after a restore, or past MAX_PREFETCHED keys,
+  // a pending row is looked up again when it is decided.
+
+  /** The most keys whose lookup answer a subtask keeps in memory; more are looked up again when decided. */
+  static final int MAX_PREFETCHED = 100_000;
+
+  private transient java.util.HashMap<List<Object>, java.util.concurrent.CompletableFuture<Optional<dev.hotcold.client.Row>>> prefetched;
+
+  /** Whether cold lookups are deferred to the record's timer: the inner join's (the left join emits its null-padded row at once). */
+  private boolean deferring() {
+    return !leftJoin;
+  }
+
+  private void prefetch(Object[] key) {
+    if (prefetched == null) {
+      prefetched = new java.util.HashMap<>();
+    }
+    List<Object> k = Arrays.asList(key.clone());
+    if (prefetched.size() < MAX_PREFETCHED || prefetched.containsKey(k)) {
+      prefetched.put(k, lookupAsync(key));
+    }
+  }
+
+  /** The lookup answer of key: the prefetched one (kept unless remove), else a lookup now. */
+  private Optional<dev.hotcold.client.Row> answer(Object[] key, boolean remove) throws IOException {
+    List<Object> k = Arrays.asList(key);
+    java.util.concurrent.CompletableFuture<Optional<dev.hotcold.client.Row>> f = prefetched == null ? null
+        : remove ? prefetched.remove(k) : prefetched.get(k);
+    if (f == null) {
+      f = lookupAsync(key);
+      if (!remove) {
+        if (prefetched == null) {
+          prefetched = new java.util.HashMap<>();
+        }
+        if (prefetched.size() < MAX_PREFETCHED) {
+          prefetched.put(Arrays.asList(key.clone()), f);
+        }
+      }
+    }
+    return await(key, f);
+  }
+
+  /** The input whose rows wait for cold lookups: the one the cold table does not back. */
+  private int pendingSide() {
+    return 1 - call.coldSide;
+  }
+
+  /** Decides every undecided PENDING row of the key with window: PENDING|COLD on a cold hit, unflagged on a miss. */
+  private void decidePending(Context ctx, EntryCodec.Hot h, Object[] key, int window) throws IOException {
+    if (!deferring() || call.coldSide < 0) {
+      return;
+    }
+    int ps = pendingSide();
+    byte[] bytes = h.side[ps];
+    if (bytes == null) {
+      return;
+    }
+    EntryCodec.Entry[] es = null;
+    for (EntryCodec.Entry e : codec(ctx, ps).decode(bytes)) {
+      if ((e.flags & EntryCodec.FLAG_PENDING) == 0 || e.cold()) {
+        continue;
+      }
+      Row c = coldRow(key, answer(key, false), window);
+      bytes[e.flagsAt] = (byte) (c != null ? e.flags | EntryCodec.FLAG_COLD : e.flags & ~EntryCodec.FLAG_PENDING);
+      if (c == null) {
+        forgetIfSettled(ctx, bytes, key);
+      }
+    }
+  }
+
+  /** Drops key's prefetched answer once no row of the key waits for it. */
+  private void forgetIfSettled(Context ctx, byte[] bytes, Object[] key) {
+    if (prefetched == null || prefetched.isEmpty()) {
+      return;
+    }
+    for (EntryCodec.Entry e : codec(ctx, pendingSide()).decode(bytes)) {
+      if ((e.flags & EntryCodec.FLAG_PENDING) != 0) {
+        return;
+      }
+    }
+    prefetched.remove(Arrays.asList(key));
+  }
+
+  /** Emits the pairs of the PENDING rows whose time is at or before now (their timers), deciding those still undecided. */
+  private void emitPending(OnTimerContext ctx, EntryCodec.Hot h, long now) throws IOException {
+    if (!deferring() || call.coldSide < 0 || h.side[pendingSide()] == null) {
+      return;
+    }
+    int ps = pendingSide();
+    byte[] bytes = h.side[ps];
+    TableSemantics sem = ctx.tableSemanticsFor(ps == LEFT ? leftName : rightName);
+    int[] pk = sem.partitionByColumns();
+    Object[] key = null;
+    boolean any = false;
+    for (EntryCodec.Entry e : codec(ctx, ps).decode(bytes)) {
+      if ((e.flags & EntryCodec.FLAG_PENDING) == 0) {
+        continue;
+      }
+      if (key == null) {
+        key = new Object[pk.length];
+        for (int i = 0; i < pk.length; i++) {
+          key[i] = e.row.getField(pk[i]);
+        }
+      }
+      if (timeOf(e.row, sem, ps) > now) {
+        continue; // its own timer comes later
+      }
+      if (cold == null) {
+        cold = openCold(ctx);
+      }
+      // Undecided: no record of the key came since it, so the floor is
+      // still the window it was stored under (a timer raises the floor
+      // only to the window of an earlier time).
+      Row c = coldRow(key, answer(key, false), e.cold() ? Integer.MAX_VALUE : h.floor == null ? Integer.MIN_VALUE : h.floor);
+      bytes[e.flagsAt] = (byte) ((e.flags & ~EntryCodec.FLAG_PENDING) | (c != null ? EntryCodec.FLAG_COLD : 0));
+      if (c != null) {
+        collect(ps == LEFT ? out(e.row, c, ctx) : out(c, e.row, ctx));
+      }
+      any = true;
+    }
+    if (any) {
+      forgetIfSettled(ctx, bytes, key);
+    }
+  }
+
+  /** A stored row's event time (its on_time column, else its rowtime column). */
+  private long timeOf(Row r, TableSemantics sem, int side) {
+    int i = sem.timeColumn() >= 0 ? sem.timeColumn() : rowtimeColumn(sem, side);
+    Object t = r.getField(i);
+    if (t instanceof Instant) {
+      return ((Instant) t).toEpochMilli();
+    }
+    if (t instanceof LocalDateTime) {
+      return ((LocalDateTime) t).toInstant(ZoneOffset.UTC).toEpochMilli();
+    }
+    throw new IllegalArgumentException(fn() + ": a stored row of '" + (side == LEFT ? leftName : rightName) + "' has no event time (" + t + ")");
   }
 
   private static boolean hasDay(EntryCodec.Entry[] es, int day) {
@@ -615,7 +780,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
   }
 
   /** Drops the rows of every day bucket that left the hot window (the cold-backed input's only once covered). */
-  public void onTimer(OnTimerContext ctx, Row hot) {
+  public void onTimer(OnTimerContext ctx, Row hot) throws IOException {
     long now = ctx.timeContext(Long.class).time();
     if (call == null) {
       // A restored timer before this subtask's first record: the call's
@@ -632,6 +797,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       timerCodec = new EntryCodec(RowType.of());
     }
     EntryCodec.Hot h = EntryCodec.Hot.of(hot.getFieldAs(0));
+    emitPending(ctx, h, now);
     boolean[] keep = {false};
     for (int side = LEFT; side <= RIGHT; side++) {
       boolean coldBacked = side == call.coldSide;
@@ -885,19 +1051,37 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
 
   /** The cold row of key as a row of the cold-backed input, or null (missing, or not older than the window). */
   private Row lookup(Object[] key, int window, Context ctx) throws IOException {
+    return coldRow(key, await(key, lookupAsync(key)), window);
+  }
+
+  /** Sends the lookup of key (partition column order) without waiting. */
+  private java.util.concurrent.CompletableFuture<Optional<dev.hotcold.client.Row>> lookupAsync(Object[] key) {
     Object[] k = new Object[cold.keyOrder.length];
     for (int i = 0; i < k.length; i++) {
       k[i] = key[cold.keyOrder[i]];
     }
     coldLookups.inc();
-    Optional<dev.hotcold.client.Row> got;
+    return cold.client.lookupAsync(cold.table, Key.of(k));
+  }
+
+  private Optional<dev.hotcold.client.Row> await(Object[] key, java.util.concurrent.CompletableFuture<Optional<dev.hotcold.client.Row>> f)
+      throws IOException {
     try {
-      got = cold.client.lookup(cold.table, Key.of(k));
-    } catch (HotcoldException e) {
+      return f.join();
+    } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+      Throwable c = e.getCause() != null ? e.getCause() : e;
+      Object[] k = new Object[cold.keyOrder.length];
+      for (int i = 0; i < k.length; i++) {
+        k[i] = key[cold.keyOrder[i]];
+      }
       throw new IOException(fn() + ": lookup of key " + Arrays.toString(k) + " in cold table " + cold.table
-          + " at the hotcold sidecar " + cold.address + " failed: " + e.getMessage()
-          + " (a failed lookup is never taken as a miss: restart the sidecar and the job resumes from its checkpoint)", e);
+          + " at the hotcold sidecar " + cold.address + " failed: " + c.getMessage()
+          + " (a failed lookup is never taken as a miss: restart the sidecar and the job resumes from its checkpoint)", c);
     }
+  }
+
+  /** got as a row of the cold-backed input, or null (missing, or not older than window; Integer.MAX_VALUE: any age). */
+  private Row coldRow(Object[] key, Optional<dev.hotcold.client.Row> got, int window) {
     if (got.isEmpty()) {
       return null;
     }
@@ -907,7 +1091,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
         out.setField(i, toExternal(got.get().get(cold.columns[i]), cold.types[i]));
       }
     }
-    if (cold.timeColumn >= 0) {
+    if (cold.timeColumn >= 0 && window != Integer.MAX_VALUE) {
       Object t = out.getField(cold.timeColumn);
       Long ms = t instanceof Instant ? Long.valueOf(((Instant) t).toEpochMilli())
           : t instanceof LocalDateTime ? Long.valueOf(((LocalDateTime) t).toInstant(ZoneOffset.UTC).toEpochMilli()) : null;
