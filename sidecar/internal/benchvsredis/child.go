@@ -193,10 +193,13 @@ func (c *child) stop() {
 	}
 }
 
-// cpu is the CPU time (user + system) the child has used so far, from
-// /proc (clock ticks of 10 ms).
-func (c *child) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+// cpu is the CPU time (user + system) the child has used so far.
+func (c *child) cpu() time.Duration { return procCPU(c.cmd.Process.Pid) }
+
+// procCPU is the CPU time (user + system) process pid has used so far,
+// from /proc (clock ticks of 10 ms).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}

@@ -14,6 +14,9 @@
 //     the same driver and redis-benchmark's own percentiles;
 //   - Redis memory per key (INFO memory before and after loading the rows).
 //
+// -pin adds the latency rows pinned (see pin.go); -latency-only skips the
+// throughput and CPU-per-key measurements.
+//
 // Both sides hold the same rows: a table of -rows rows of 8 columns, loaded
 // into a Pebble cold store served by a sidecar in a child process (this
 // binary with -child, see child.go), and into a throwaway redis-server
@@ -240,7 +243,7 @@ func run(log *slog.Logger) error {
 			lats[t.name+suffix] = append(lats[t.name+suffix], l)
 			log.Info("latency", "transport", t.name+suffix, "peak", l.peak, "p50", l.p50, "p99", l.p99, "p99.9", l.p999, "max", l.max, "dispatch_lag_p50", l.lagP50, "dispatch_lag_p99", l.lagP99)
 		}
-		l, err := redisLatency(ctx, rport, d, n)
+		l, err := redisLatency(ctx, rport, rpid, d, n)
 		if err != nil {
 			return err
 		}
@@ -309,8 +312,8 @@ func run(log *slog.Logger) error {
 	}
 
 	fmt.Fprintf(&b, "### Unary Lookup latency at 50%% of peak\n\n")
-	fmt.Fprintf(&b, "Go client without auto-batching, 256 worker goroutines. Peak: closed loop, 64 goroutines, %v. Then open loop at half that rate for %v: call i is due at start + i/rate and its latency counts from its due time (no coordinated omission; the dispatcher sleeps with nanosleep on its own thread, its own lateness, p50 / p99 / p99.9, is the last column). Percentiles are exact (every call's latency, sorted). Redis (go-redis) is the same driver against redis-server at 50%% of its own go-redis peak; redis-benchmark's own percentiles (closed loop, 50 connections, full load) are beside it.%s\n\n", d, 2*d, pinNote())
-	fmt.Fprintf(&b, "| transport | peak lookups/s | offered | p50 | p99 | p99.9 | max | dispatch lag p50 / p99 / p99.9 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "Go client without auto-batching, 256 worker goroutines. Peak: closed loop, 64 goroutines, %v. Then open loop at half that rate for %v: call i is due at start + i/rate and its latency counts from its due time (no coordinated omission; the dispatcher sleeps with nanosleep on its own thread, its own lateness is the dispatch lag column; the last column is the CPU time per call of the driver process and of the server process during the open loop). Percentiles are exact (every call's latency, sorted). Redis (go-redis) is the same driver against redis-server at 50%% of its own go-redis peak; redis-benchmark's own percentiles (closed loop, 50 connections, full load) are beside it.%s\n\n", d, 2*d, pinNote())
+	fmt.Fprintf(&b, "| transport | peak lookups/s | offered | p50 | p99 | p99.9 | max | dispatch lag p50 / p99 / p99.9 | CPU µs per call, driver / server |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	variants := []string{""}
 	if *flagPin {
 		variants = append(variants, pinSuffix)
@@ -322,13 +325,13 @@ func run(log *slog.Logger) error {
 			if name == "redis" {
 				label = "Redis GET via go-redis, same driver" + v
 			}
-			fmt.Fprintf(&b, "| %s | %.0f | %.0f/s | %s | %s | %s | %s | %.3f / %.3f / %.3f ms |\n", label, m.peak, m.peak/2, ms(m.p50), ms(m.p99), ms(m.p999), ms(m.max), float64(m.lagP50)/1e6, float64(m.lagP99)/1e6, float64(m.lagP999)/1e6)
+			fmt.Fprintf(&b, "| %s | %.0f | %.0f/s | %s | %s | %s | %s | %.3f / %.3f / %.3f ms | %.1f / %.1f |\n", label, m.peak, m.peak/2, ms(m.p50), ms(m.p99), ms(m.p999), ms(m.max), float64(m.lagP50)/1e6, float64(m.lagP99)/1e6, float64(m.lagP999)/1e6, m.cpuClient, m.cpuServer)
 		}
 		rb := medianRedis(redisGetLat)
 		if v != "" {
 			rb = medianRedis(redisGetLatPinned)
 		}
-		fmt.Fprintf(&b, "| `redis-benchmark -t get -c 50`%s, its own percentiles (closed loop, full load) | %.0f | full | %.3f ms | %.3f ms | %.3f ms | %.3f ms | |\n", v, rb.rps, rb.p50, rb.p99, rb.p999, rb.max)
+		fmt.Fprintf(&b, "| `redis-benchmark -t get -c 50`%s, its own percentiles (closed loop, full load) | %.0f | full | %.3f ms | %.3f ms | %.3f ms | %.3f ms | | |\n", v, rb.rps, rb.p50, rb.p99, rb.p999, rb.max)
 	}
 	b.WriteString("\n")
 	tcpL, unixL := medianLat(lats["TCP (127.0.0.1)"]), medianLat(lats["unix socket"])
@@ -387,6 +390,7 @@ type latResult struct {
 	peak                    float64
 	p50, p99, p999, max     time.Duration
 	lagP50, lagP99, lagP999 time.Duration // the dispatcher's own lateness
+	cpuClient, cpuServer    float64       // CPU µs per call of the driver and the server process
 }
 
 func medianLat(ls []latResult) latResult {
@@ -398,14 +402,16 @@ func medianLat(ls []latResult) latResult {
 		return median(xs)
 	}
 	return latResult{
-		peak:    pick(func(l latResult) float64 { return l.peak }),
-		p50:     time.Duration(pick(func(l latResult) float64 { return float64(l.p50) })),
-		p99:     time.Duration(pick(func(l latResult) float64 { return float64(l.p99) })),
-		p999:    time.Duration(pick(func(l latResult) float64 { return float64(l.p999) })),
-		max:     time.Duration(pick(func(l latResult) float64 { return float64(l.max) })),
-		lagP50:  time.Duration(pick(func(l latResult) float64 { return float64(l.lagP50) })),
-		lagP99:  time.Duration(pick(func(l latResult) float64 { return float64(l.lagP99) })),
-		lagP999: time.Duration(pick(func(l latResult) float64 { return float64(l.lagP999) })),
+		peak:      pick(func(l latResult) float64 { return l.peak }),
+		p50:       time.Duration(pick(func(l latResult) float64 { return float64(l.p50) })),
+		p99:       time.Duration(pick(func(l latResult) float64 { return float64(l.p99) })),
+		p999:      time.Duration(pick(func(l latResult) float64 { return float64(l.p999) })),
+		max:       time.Duration(pick(func(l latResult) float64 { return float64(l.max) })),
+		lagP50:    time.Duration(pick(func(l latResult) float64 { return float64(l.lagP50) })),
+		lagP99:    time.Duration(pick(func(l latResult) float64 { return float64(l.lagP99) })),
+		lagP999:   time.Duration(pick(func(l latResult) float64 { return float64(l.lagP999) })),
+		cpuClient: pick(func(l latResult) float64 { return l.cpuClient }),
+		cpuServer: pick(func(l latResult) float64 { return l.cpuServer }),
 	}
 }
 
@@ -458,16 +464,27 @@ func sidecarLatency(ctx context.Context, addr string, d time.Duration, keyspace 
 		ch.command("trace start")
 		defer ch.command("prof stop")
 		defer ch.command("trace stop")
+		defer startClientProfile()()
 	}
+	return measureOpenLoop(peak, d, ch.cmd.Process.Pid, get)
+}
+
+// measureOpenLoop runs get open loop at half of peak for 2d and returns
+// its latencies, the dispatcher's lateness and the CPU time per call of
+// this process (the driver and client) and of the server process pid.
+func measureOpenLoop(peak float64, d time.Duration, pid int, get func(*rand.Rand) error) (latResult, error) {
+	c0, s0 := cpuTime(), procCPU(pid)
 	lat, lag, err := openLoop(peak/2, 2*d, 256, get)
 	if err != nil {
 		return latResult{}, err
 	}
-	return latResult{peak: peak, p50: lat.q(0.5), p99: lat.q(0.99), p999: lat.q(0.999), max: lat.q(1), lagP50: lag.q(0.5), lagP99: lag.q(0.99), lagP999: lag.q(0.999)}, nil
+	calls := float64(max(1, len(lat)))
+	return latResult{peak: peak, p50: lat.q(0.5), p99: lat.q(0.99), p999: lat.q(0.999), max: lat.q(1), lagP50: lag.q(0.5), lagP99: lag.q(0.99), lagP999: lag.q(0.999),
+		cpuClient: float64(cpuTime()-c0) / 1e3 / calls, cpuServer: float64(procCPU(pid)-s0) / 1e3 / calls}, nil
 }
 
 // redisLatency is sidecarLatency for GETs through go-redis.
-func redisLatency(ctx context.Context, port int, d time.Duration, keyspace int) (latResult, error) {
+func redisLatency(ctx context.Context, port, redisPid int, d time.Duration, keyspace int) (latResult, error) {
 	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), PoolSize: 256})
 	defer c.Close()
 	get := func(rng *rand.Rand) error {
@@ -477,11 +494,7 @@ func redisLatency(ctx context.Context, port int, d time.Duration, keyspace int) 
 	if err != nil {
 		return latResult{}, err
 	}
-	lat, lag, err := openLoop(peak/2, 2*d, 256, get)
-	if err != nil {
-		return latResult{}, err
-	}
-	return latResult{peak: peak, p50: lat.q(0.5), p99: lat.q(0.99), p999: lat.q(0.999), max: lat.q(1), lagP50: lag.q(0.5), lagP99: lag.q(0.99), lagP999: lag.q(0.999)}, nil
+	return measureOpenLoop(peak, d, redisPid, get)
 }
 
 func redisUsedMemory(ctx context.Context, port int) (int64, error) {
