@@ -295,6 +295,9 @@ func run(log *slog.Logger) error {
 	if *flagLatOnly {
 		extra += " -latency-only"
 	}
+	if *flagDispatcher != "timerfd" {
+		extra += " -dispatcher " + *flagDispatcher
+	}
 	fmt.Fprintf(&b, "Command: `go run ./sidecar/internal/benchvsredis -rows %d -duration %v -rounds %d -store %s -batch-goroutines %d%s`  \n", n, d, *flagRounds, *flagStore, *flagBatchG, extra)
 	fmt.Fprintf(&b, "Data: %d rows of 8 columns (%d bytes encoded on average), in a %s cold store behind the sidecar (its read cache warmed with every key) and in redis-server %s as `key:%%012d` -> the row's value encoding. The sidecar runs in a child process of the benchmark (same binary, `-child`), the clients and load generators in the parent: client and server share no Go runtime. Everything on loopback. %d interleaved rounds of %v per throughput measurement (%v per latency measurement); medians of the rounds.\n\n",
 		n, valueSize, *flagStore, redisVersion(ctx), *flagRounds, d, 2*d)
@@ -312,7 +315,7 @@ func run(log *slog.Logger) error {
 	}
 
 	fmt.Fprintf(&b, "### Unary Lookup latency at 50%% of peak\n\n")
-	fmt.Fprintf(&b, "Go client without auto-batching, 256 worker goroutines. Peak: closed loop, 64 goroutines, %v. Then open loop at half that rate for %v: call i is due at start + i/rate and its latency counts from its due time (no coordinated omission; the dispatcher sleeps with nanosleep on its own thread, its own lateness is the dispatch lag column; the last column is the CPU time per call of the driver process and of the server process during the open loop). Percentiles are exact (every call's latency, sorted). Redis (go-redis) is the same driver against redis-server at 50%% of its own go-redis peak; redis-benchmark's own percentiles (closed loop, 50 connections, full load) are beside it.%s\n\n", d, 2*d, pinNote())
+	fmt.Fprintf(&b, "Go client without auto-batching, 256 worker goroutines. Peak: closed loop, 64 goroutines, %v. Then open loop at half that rate for %v: call i is due at start + i/rate and its latency counts from its due time (no coordinated omission; the dispatcher waits with `-dispatcher %s`, see openloop.go; its own lateness is the dispatch lag column; the last column is the CPU time per call of the driver process and of the server process during the open loop). Percentiles are exact (every call's latency, sorted). Redis (go-redis) is the same driver against redis-server at 50%% of its own go-redis peak; redis-benchmark's own percentiles (closed loop, 50 connections, full load) are beside it.%s\n\n", d, 2*d, *flagDispatcher, pinNote())
 	fmt.Fprintf(&b, "| transport | peak lookups/s | offered | p50 | p99 | p99.9 | max | dispatch lag p50 / p99 / p99.9 | CPU µs per call, driver / server |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	variants := []string{""}
 	if *flagPin {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"math/rand/v2"
 	"os"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestMaskOf(t *testing.T) {
@@ -41,5 +44,43 @@ func TestLatenciesQuantile(t *testing.T) {
 		if got := l.q(c.p); int(got) != c.want {
 			t.Errorf("q(%v) = %v, want %v", c.p, int(got), c.want)
 		}
+	}
+}
+
+// The timerfd sleeper wakes no earlier than asked, again and again (it is
+// re-armed each time).
+func TestTimerfdSleeper(t *testing.T) {
+	s, err := newTimerfdSleeper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		if err := s.sleep(200 * time.Microsecond); err != nil {
+			t.Fatal(err)
+		}
+		if el := time.Since(start); el < 200*time.Microsecond {
+			t.Fatalf("sleep(200µs) returned after %v", el)
+		}
+	}
+}
+
+// Every call of an open loop is made and timed, whichever dispatcher.
+func TestOpenLoopCountsEveryCall(t *testing.T) {
+	for _, disp := range []string{"timerfd", "nanosleep"} {
+		t.Run(disp, func(t *testing.T) {
+			old := *flagDispatcher
+			*flagDispatcher = disp
+			defer func() { *flagDispatcher = old }()
+			var calls atomic.Int64
+			lat, lag, err := openLoop(2000, 100*time.Millisecond, 4, func(*rand.Rand) error { calls.Add(1); return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(lat) != 200 || len(lag) != 200 || calls.Load() != 200 {
+				t.Fatalf("%d latencies, %d lags, %d calls; want 200 each", len(lat), len(lag), calls.Load())
+			}
+		})
 	}
 }
