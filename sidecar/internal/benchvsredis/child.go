@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
@@ -64,11 +65,18 @@ func runChild(log *slog.Logger) error {
 		}})
 	}()
 	// Commands from the parent on stdin: "prof start|stop", "trace
-	// start|stop"; EOF stops the child.
+	// start|stop", "procs N" (GOMAXPROCS); EOF stops the child.
 	in := bufio.NewScanner(os.Stdin)
 	var profFile, traceFile *os.File
 	for in.Scan() {
-		switch strings.TrimSpace(in.Text()) {
+		line := strings.TrimSpace(in.Text())
+		if v, ok := strings.CutPrefix(line, "procs "); ok {
+			n, perr := strconv.Atoi(v)
+			if perr == nil && n > 0 {
+				runtime.GOMAXPROCS(n)
+			}
+		}
+		switch line {
 		case "prof start":
 			if *flagServerProf != "" && profFile == nil {
 				if profFile, err = os.Create(*flagServerProf); err == nil {
@@ -185,10 +193,13 @@ func (c *child) stop() {
 	}
 }
 
-// cpu is the CPU time (user + system) the child has used so far, from
-// /proc (clock ticks of 10 ms).
-func (c *child) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+// cpu is the CPU time (user + system) the child has used so far.
+func (c *child) cpu() time.Duration { return procCPU(c.cmd.Process.Pid) }
+
+// procCPU is the CPU time (user + system) process pid has used so far,
+// from /proc (clock ticks of 10 ms).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}

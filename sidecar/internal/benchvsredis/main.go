@@ -14,6 +14,9 @@
 //     the same driver and redis-benchmark's own percentiles;
 //   - Redis memory per key (INFO memory before and after loading the rows).
 //
+// -pin adds the latency rows pinned (see pin.go); -latency-only skips the
+// throughput and CPU-per-key measurements.
+//
 // Both sides hold the same rows: a table of -rows rows of 8 columns, loaded
 // into a Pebble cold store served by a sidecar in a child process (this
 // binary with -child, see child.go), and into a throwaway redis-server
@@ -70,6 +73,8 @@ var (
 	flagOut      = flag.String("out", "", "also write the markdown to this file")
 	flagStore    = flag.String("store", "pebble", "cold store behind the sidecar: pebble or memory")
 	flagBatchG   = flag.Int("batch-goroutines", 8, "goroutines issuing 256-key batches")
+	flagPin      = flag.Bool("pin", false, "also measure latency pinned: the driver on CPU 0, the server (sidecar or redis-server) on CPU 1, GOMAXPROCS 1 each")
+	flagLatOnly  = flag.Bool("latency-only", false, "measure only latency (and redis-benchmark -t get -c 50), not throughput and CPU per key")
 )
 
 func main() {
@@ -115,7 +120,7 @@ func run(log *slog.Logger) error {
 	tcp, unix := ch.tcp, ch.unix
 
 	// Redis with the same rows, and what they cost it in memory.
-	rport, stopRedis, err := startRedis(ctx, dir)
+	rport, rpid, stopRedis, err := startRedis(ctx, dir)
 	if err != nil {
 		return err
 	}
@@ -171,7 +176,7 @@ func run(log *slog.Logger) error {
 		ratioGet, ratioGetP, ratioMget, ratioRaw []float64
 		cpuGetC, cpuGetS, cpuBatch, cpuRaw       []float64 // CPU µs per key
 		redisGetCmd, redisGetPCmd, redisMgetCmd  string
-		redisGetLat                              []redisResult
+		redisGetLat, redisGetLatPinned           []redisResult
 		lats                                     = map[string][]latResult{}
 	)
 	mgetArgs := []string{"-c", "50", "mget"}
@@ -179,14 +184,9 @@ func run(log *slog.Logger) error {
 		mgetArgs = append(mgetArgs, "key:__rand_int__")
 	}
 	transports := []struct{ name, addr string }{{"TCP (127.0.0.1)", tcp}, {"unix socket", unix}}
-	for round := 1; round <= *flagRounds; round++ {
-		log.Info("round", "n", round)
-		rg, cmd, err := redisBench(ctx, rport, d, []string{"-t", "get", "-c", "50"}, n)
-		if err != nil {
-			return err
-		}
-		redisGetCmd = cmd
-		redisGetLat = append(redisGetLat, rg)
+	// throughput measures auto-batched Gets and 256-key batches against
+	// redis-benchmark; rg is this round's redis-benchmark -t get -c 50.
+	throughput := func(round int, rg redisResult) error {
 		rp, cmd, err := redisBench(ctx, rport, d, []string{"-t", "get", "-c", "50", "-P", "16"}, n)
 		if err != nil {
 			return err
@@ -196,14 +196,13 @@ func run(log *slog.Logger) error {
 			ch.command("prof start")
 			stopClient := startClientProfile()
 			ch.command("trace start")
-			sg0, err := autoBatchedGets(ctx, tcp, 64, d, n, ch)
+			_, err := autoBatchedGets(ctx, tcp, 64, d, n, ch)
 			ch.command("trace stop")
 			stopClient()
 			ch.command("prof stop")
 			if err != nil {
 				return err
 			}
-			_ = sg0
 		}
 		sg, err := autoBatchedGets(ctx, tcp, 64, d, n, ch)
 		if err != nil {
@@ -230,23 +229,57 @@ func run(log *slog.Logger) error {
 		ratioGet, ratioGetP = append(ratioGet, sg/rg.rps), append(ratioGetP, sg/rp.rps)
 		ratioMget, ratioRaw = append(ratioMget, sm/(rm.rps*256)), append(ratioRaw, sr/(rm.rps*256))
 		log.Info("throughput", "redis_get", rg.rps, "redis_get_P16", rp.rps, "sidecar_get", sg, "cpu_us_per_get", lastCPU.total(), "redis_mget_keys", rm.rps*256, "sidecar_batch_keys", sm, "sidecar_raw_batch_keys", sr)
-
-		// Latency at 50% of peak: the sidecar over TCP and unix, and
-		// Redis through go-redis with the same open-loop driver.
+		return nil
+	}
+	// latency measures latency at 50% of peak: the sidecar over TCP and
+	// unix, and Redis through go-redis with the same open-loop driver;
+	// suffix names the variant (pinned or not) in lats.
+	latency := func(round int, suffix string) error {
 		for i, t := range transports {
-			l, err := sidecarLatency(ctx, t.addr, d, n, ch, round == 1 && i == 0 && *flagProfile == "latency")
+			l, err := sidecarLatency(ctx, t.addr, d, n, ch, round == 1 && i == 0 && suffix == "" && *flagProfile == "latency")
 			if err != nil {
 				return err
 			}
-			lats[t.name] = append(lats[t.name], l)
-			log.Info("latency", "transport", t.name, "peak", l.peak, "p50", l.p50, "p99", l.p99, "p99.9", l.p999, "max", l.max, "dispatch_lag_p99", l.lagP99)
+			lats[t.name+suffix] = append(lats[t.name+suffix], l)
+			log.Info("latency", "transport", t.name+suffix, "peak", l.peak, "p50", l.p50, "p99", l.p99, "p99.9", l.p999, "max", l.max, "dispatch_lag_p50", l.lagP50, "dispatch_lag_p99", l.lagP99)
 		}
-		l, err := redisLatency(ctx, rport, d, n)
+		l, err := redisLatency(ctx, rport, rpid, d, n)
 		if err != nil {
 			return err
 		}
-		lats["redis"] = append(lats["redis"], l)
-		log.Info("latency", "transport", "redis", "peak", l.peak, "p50", l.p50, "p99", l.p99, "p99.9", l.p999)
+		lats["redis"+suffix] = append(lats["redis"+suffix], l)
+		log.Info("latency", "transport", "redis"+suffix, "peak", l.peak, "p50", l.p50, "p99", l.p99, "p99.9", l.p999, "dispatch_lag_p99", l.lagP99)
+		return nil
+	}
+	for round := 1; round <= *flagRounds; round++ {
+		log.Info("round", "n", round)
+		rg, cmd, err := redisBench(ctx, rport, d, []string{"-t", "get", "-c", "50"}, n)
+		if err != nil {
+			return err
+		}
+		redisGetCmd = cmd
+		redisGetLat = append(redisGetLat, rg)
+		if !*flagLatOnly {
+			if err := throughput(round, rg); err != nil {
+				return err
+			}
+		}
+		if err := latency(round, ""); err != nil {
+			return err
+		}
+		if *flagPin {
+			err := pinned(ch, rpid, func() error {
+				rg, _, err := redisBench(ctx, rport, d, []string{"-t", "get", "-c", "50"}, n)
+				if err != nil {
+					return err
+				}
+				redisGetLatPinned = append(redisGetLatPinned, rg)
+				return latency(round, pinSuffix)
+			})
+			if err != nil {
+				return err
+			}
+		}
 	}
 
 	// Report.
@@ -255,35 +288,61 @@ func run(log *slog.Logger) error {
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(&b, "## #4 / #17 sidecar: lookups through the sidecar versus Redis, client and server in separate processes\n\n")
 	fmt.Fprintf(&b, "Machine: %s, %d logical CPUs (GOMAXPROCS %d), shared with other work (load average at the end: %s); %s, %s.  \n", model, runtime.NumCPU(), runtime.GOMAXPROCS(0), strings.Join(strings.Fields(string(load))[:3], " "), runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "Command: `go run ./sidecar/internal/benchvsredis -rows %d -duration %v -rounds %d -store %s -batch-goroutines %d`  \n", n, d, *flagRounds, *flagStore, *flagBatchG)
+	extra := ""
+	if *flagPin {
+		extra += " -pin"
+	}
+	if *flagLatOnly {
+		extra += " -latency-only"
+	}
+	if *flagDispatcher != "timerfd" {
+		extra += " -dispatcher " + *flagDispatcher
+	}
+	fmt.Fprintf(&b, "Command: `go run ./sidecar/internal/benchvsredis -rows %d -duration %v -rounds %d -store %s -batch-goroutines %d%s`  \n", n, d, *flagRounds, *flagStore, *flagBatchG, extra)
 	fmt.Fprintf(&b, "Data: %d rows of 8 columns (%d bytes encoded on average), in a %s cold store behind the sidecar (its read cache warmed with every key) and in redis-server %s as `key:%%012d` -> the row's value encoding. The sidecar runs in a child process of the benchmark (same binary, `-child`), the clients and load generators in the parent: client and server share no Go runtime. Everything on loopback. %d interleaved rounds of %v per throughput measurement (%v per latency measurement); medians of the rounds.\n\n",
 		n, valueSize, *flagStore, redisVersion(ctx), *flagRounds, d, 2*d)
 	fmt.Fprintf(&b, "Redis baselines, run in the same rounds:\n\n```\n%s\n%s\n%s\n```\n\n", redisGetCmd, redisGetPCmd, shortenMget(redisMgetCmd))
-	fmt.Fprintf(&b, "### Throughput and CPU per key\n\n")
-	fmt.Fprintf(&b, "| measurement | sidecar | Redis | ratio | target | verdict |\n|---|---:|---:|---:|---:|---|\n")
-	fmt.Fprintf(&b, "| single-key lookups/s: Go client `WithAutoBatch(256, 0)`, 64 goroutines vs `redis-benchmark -t get -c 50 -P 16` | %.0f | %.0f | %.2fx | >= 0.5x | %s |\n", median(getS), median(getP), median(ratioGetP), verdict(median(ratioGetP) >= 0.5))
-	fmt.Fprintf(&b, "| the same vs `redis-benchmark -t get -c 50` (no pipelining) | %.0f | %.0f | %.2fx | | reported |\n", median(getS), median(getR), median(ratioGet))
-	cg := median(cpuGetC) + median(cpuGetS)
-	fmt.Fprintf(&b, "| CPU per auto-batched Get, client + server processes | %.2f µs (client %.2f, server %.2f) | | | <= 3 µs | %s |\n", cg, median(cpuGetC), median(cpuGetS), verdict(cg <= 3))
-	fmt.Fprintf(&b, "| keys/s in 256-key BatchLookups, raw gRPC client (responses framed and counted, rows not decoded: what redis-benchmark does with MGET replies), %d goroutines vs `redis-benchmark -c 50 mget` x256 | %.0f | %.0f | %.2fx | >= 0.5x | %s |\n", *flagBatchG, median(rawS), median(mgetR), median(ratioRaw), verdict(median(ratioRaw) >= 0.5))
-	fmt.Fprintf(&b, "| keys/s in 256-key batches through the Go client: `Client.MultiGet` (one BatchLookup, every row decoded into typed values), %d goroutines vs the same MGET | %.0f | %.0f | %.2fx | | reported |\n\n", *flagBatchG, median(mgetS), median(mgetR), median(ratioMget))
-	fmt.Fprintf(&b, "CPU per key of both processes, raw BatchLookup %.2f µs, Go client MultiGet %.2f µs. Per round (sidecar / Redis): gets %s (vs -P 16: %s); raw batch keys %s; Go client batch keys %s.\n\n", median(cpuRaw), median(cpuBatch), pairs(getS, getR), pairs(getS, getP), pairs(rawS, mgetR), pairs(mgetS, mgetR))
+	if !*flagLatOnly {
+		fmt.Fprintf(&b, "### Throughput and CPU per key\n\n")
+		fmt.Fprintf(&b, "| measurement | sidecar | Redis | ratio | target | verdict |\n|---|---:|---:|---:|---:|---|\n")
+		fmt.Fprintf(&b, "| single-key lookups/s: Go client `WithAutoBatch(256, 0)`, 64 goroutines vs `redis-benchmark -t get -c 50 -P 16` | %.0f | %.0f | %.2fx | >= 0.5x | %s |\n", median(getS), median(getP), median(ratioGetP), verdict(median(ratioGetP) >= 0.5))
+		fmt.Fprintf(&b, "| the same vs `redis-benchmark -t get -c 50` (no pipelining) | %.0f | %.0f | %.2fx | | reported |\n", median(getS), median(getR), median(ratioGet))
+		cg := median(cpuGetC) + median(cpuGetS)
+		fmt.Fprintf(&b, "| CPU per auto-batched Get, client + server processes | %.2f µs (client %.2f, server %.2f) | | | <= 3 µs | %s |\n", cg, median(cpuGetC), median(cpuGetS), verdict(cg <= 3))
+		fmt.Fprintf(&b, "| keys/s in 256-key BatchLookups, raw gRPC client (responses framed and counted, rows not decoded: what redis-benchmark does with MGET replies), %d goroutines vs `redis-benchmark -c 50 mget` x256 | %.0f | %.0f | %.2fx | >= 0.5x | %s |\n", *flagBatchG, median(rawS), median(mgetR), median(ratioRaw), verdict(median(ratioRaw) >= 0.5))
+		fmt.Fprintf(&b, "| keys/s in 256-key batches through the Go client: `Client.MultiGet` (one BatchLookup, every row decoded into typed values), %d goroutines vs the same MGET | %.0f | %.0f | %.2fx | | reported |\n\n", *flagBatchG, median(mgetS), median(mgetR), median(ratioMget))
+		fmt.Fprintf(&b, "CPU per key of both processes, raw BatchLookup %.2f µs, Go client MultiGet %.2f µs. Per round (sidecar / Redis): gets %s (vs -P 16: %s); raw batch keys %s; Go client batch keys %s.\n\n", median(cpuRaw), median(cpuBatch), pairs(getS, getR), pairs(getS, getP), pairs(rawS, mgetR), pairs(mgetS, mgetR))
+	}
 
 	fmt.Fprintf(&b, "### Unary Lookup latency at 50%% of peak\n\n")
-	fmt.Fprintf(&b, "Go client without auto-batching, 256 worker goroutines. Peak: closed loop, 64 goroutines, %v. Then open loop at half that rate for %v: call i is due at start + i/rate and its latency counts from its due time (no coordinated omission; the dispatcher sleeps with nanosleep on its own thread, its own lateness is the last column). Percentiles are exact (every call's latency, sorted). Redis (go-redis) is the same driver against redis-server at 50%% of its own go-redis peak; redis-benchmark's own percentiles (closed loop, 50 connections, full load) are beside it.\n\n", d, 2*d)
-	fmt.Fprintf(&b, "| transport | peak lookups/s | offered | p50 | p99 | p99.9 | max | dispatch lag p99 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, name := range []string{"TCP (127.0.0.1)", "unix socket", "redis"} {
-		m := medianLat(lats[name])
-		label := name
-		if name == "redis" {
-			label = "Redis GET via go-redis, same driver"
-		}
-		fmt.Fprintf(&b, "| %s | %.0f | %.0f/s | %s | %s | %s | %s | %s |\n", label, m.peak, m.peak/2, ms(m.p50), ms(m.p99), ms(m.p999), ms(m.max), ms(m.lagP99))
+	fmt.Fprintf(&b, "Go client without auto-batching, 256 worker goroutines. Peak: closed loop, 64 goroutines, %v. Then open loop at half that rate for %v: call i is due at start + i/rate and its latency counts from its due time (no coordinated omission; the dispatcher waits with `-dispatcher %s`, see openloop.go; its own lateness is the dispatch lag column; the last column is the CPU time per call of the driver process and of the server process during the open loop). Percentiles are exact (every call's latency, sorted). Redis (go-redis) is the same driver against redis-server at 50%% of its own go-redis peak; redis-benchmark's own percentiles (closed loop, 50 connections, full load) are beside it.%s\n\n", d, 2*d, *flagDispatcher, pinNote())
+	fmt.Fprintf(&b, "| transport | peak lookups/s | offered | p50 | p99 | p99.9 | max | dispatch lag p50 / p99 / p99.9 | CPU µs per call, driver / server |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	variants := []string{""}
+	if *flagPin {
+		variants = append(variants, pinSuffix)
 	}
-	rb := medianRedis(redisGetLat)
-	fmt.Fprintf(&b, "| `redis-benchmark -t get -c 50`, its own percentiles (closed loop, full load) | %.0f | full | %.3f ms | %.3f ms | %.3f ms | %.3f ms | |\n\n", rb.rps, rb.p50, rb.p99, rb.p999, rb.max)
+	for _, v := range variants {
+		for _, name := range []string{"TCP (127.0.0.1)", "unix socket", "redis"} {
+			m := medianLat(lats[name+v])
+			label := name + v
+			if name == "redis" {
+				label = "Redis GET via go-redis, same driver" + v
+			}
+			fmt.Fprintf(&b, "| %s | %.0f | %.0f/s | %s | %s | %s | %s | %.3f / %.3f / %.3f ms | %.1f / %.1f |\n", label, m.peak, m.peak/2, ms(m.p50), ms(m.p99), ms(m.p999), ms(m.max), float64(m.lagP50)/1e6, float64(m.lagP99)/1e6, float64(m.lagP999)/1e6, m.cpuClient, m.cpuServer)
+		}
+		rb := medianRedis(redisGetLat)
+		if v != "" {
+			rb = medianRedis(redisGetLatPinned)
+		}
+		fmt.Fprintf(&b, "| `redis-benchmark -t get -c 50`%s, its own percentiles (closed loop, full load) | %.0f | full | %.3f ms | %.3f ms | %.3f ms | %.3f ms | | |\n", v, rb.rps, rb.p50, rb.p99, rb.p999, rb.max)
+	}
+	b.WriteString("\n")
 	tcpL, unixL := medianLat(lats["TCP (127.0.0.1)"]), medianLat(lats["unix socket"])
-	fmt.Fprintf(&b, "Per round, p50 / p99 / p99.9: TCP %s; unix %s; Redis %s.\n\n", latRounds(lats["TCP (127.0.0.1)"]), latRounds(lats["unix socket"]), latRounds(lats["redis"]))
+	fmt.Fprintf(&b, "Per round, p50 / p99 / p99.9: TCP %s; unix %s; Redis %s.", latRounds(lats["TCP (127.0.0.1)"]), latRounds(lats["unix socket"]), latRounds(lats["redis"]))
+	if *flagPin {
+		fmt.Fprintf(&b, " Pinned: TCP %s; unix %s; Redis %s.", latRounds(lats["TCP (127.0.0.1)"+pinSuffix]), latRounds(lats["unix socket"+pinSuffix]), latRounds(lats["redis"+pinSuffix]))
+	}
+	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "| target | measured | verdict |\n|---|---:|---|\n")
 	fmt.Fprintf(&b, "| TCP p50 <= 0.4 ms at 50%% of peak | %s | %s |\n", ms(tcpL.p50), verdict(tcpL.p50 <= 400*time.Microsecond))
 	fmt.Fprintf(&b, "| TCP p99 <= 2 ms at 50%% of peak | %s | %s |\n", ms(tcpL.p99), verdict(tcpL.p99 <= 2*time.Millisecond))
@@ -331,8 +390,10 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) 
 func bytesize(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 type latResult struct {
-	peak                        float64
-	p50, p99, p999, max, lagP99 time.Duration
+	peak                    float64
+	p50, p99, p999, max     time.Duration
+	lagP50, lagP99, lagP999 time.Duration // the dispatcher's own lateness
+	cpuClient, cpuServer    float64       // CPU µs per call of the driver and the server process
 }
 
 func medianLat(ls []latResult) latResult {
@@ -344,12 +405,16 @@ func medianLat(ls []latResult) latResult {
 		return median(xs)
 	}
 	return latResult{
-		peak:   pick(func(l latResult) float64 { return l.peak }),
-		p50:    time.Duration(pick(func(l latResult) float64 { return float64(l.p50) })),
-		p99:    time.Duration(pick(func(l latResult) float64 { return float64(l.p99) })),
-		p999:   time.Duration(pick(func(l latResult) float64 { return float64(l.p999) })),
-		max:    time.Duration(pick(func(l latResult) float64 { return float64(l.max) })),
-		lagP99: time.Duration(pick(func(l latResult) float64 { return float64(l.lagP99) })),
+		peak:      pick(func(l latResult) float64 { return l.peak }),
+		p50:       time.Duration(pick(func(l latResult) float64 { return float64(l.p50) })),
+		p99:       time.Duration(pick(func(l latResult) float64 { return float64(l.p99) })),
+		p999:      time.Duration(pick(func(l latResult) float64 { return float64(l.p999) })),
+		max:       time.Duration(pick(func(l latResult) float64 { return float64(l.max) })),
+		lagP50:    time.Duration(pick(func(l latResult) float64 { return float64(l.lagP50) })),
+		lagP99:    time.Duration(pick(func(l latResult) float64 { return float64(l.lagP99) })),
+		lagP999:   time.Duration(pick(func(l latResult) float64 { return float64(l.lagP999) })),
+		cpuClient: pick(func(l latResult) float64 { return l.cpuClient }),
+		cpuServer: pick(func(l latResult) float64 { return l.cpuServer }),
 	}
 }
 
@@ -402,16 +467,27 @@ func sidecarLatency(ctx context.Context, addr string, d time.Duration, keyspace 
 		ch.command("trace start")
 		defer ch.command("prof stop")
 		defer ch.command("trace stop")
+		defer startClientProfile()()
 	}
+	return measureOpenLoop(peak, d, ch.cmd.Process.Pid, get)
+}
+
+// measureOpenLoop runs get open loop at half of peak for 2d and returns
+// its latencies, the dispatcher's lateness and the CPU time per call of
+// this process (the driver and client) and of the server process pid.
+func measureOpenLoop(peak float64, d time.Duration, pid int, get func(*rand.Rand) error) (latResult, error) {
+	c0, s0 := cpuTime(), procCPU(pid)
 	lat, lag, err := openLoop(peak/2, 2*d, 256, get)
 	if err != nil {
 		return latResult{}, err
 	}
-	return latResult{peak: peak, p50: lat.q(0.5), p99: lat.q(0.99), p999: lat.q(0.999), max: lat.q(1), lagP99: lag.q(0.99)}, nil
+	calls := float64(max(1, len(lat)))
+	return latResult{peak: peak, p50: lat.q(0.5), p99: lat.q(0.99), p999: lat.q(0.999), max: lat.q(1), lagP50: lag.q(0.5), lagP99: lag.q(0.99), lagP999: lag.q(0.999),
+		cpuClient: float64(cpuTime()-c0) / 1e3 / calls, cpuServer: float64(procCPU(pid)-s0) / 1e3 / calls}, nil
 }
 
 // redisLatency is sidecarLatency for GETs through go-redis.
-func redisLatency(ctx context.Context, port int, d time.Duration, keyspace int) (latResult, error) {
+func redisLatency(ctx context.Context, port, redisPid int, d time.Duration, keyspace int) (latResult, error) {
 	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), PoolSize: 256})
 	defer c.Close()
 	get := func(rng *rand.Rand) error {
@@ -421,11 +497,7 @@ func redisLatency(ctx context.Context, port int, d time.Duration, keyspace int) 
 	if err != nil {
 		return latResult{}, err
 	}
-	lat, lag, err := openLoop(peak/2, 2*d, 256, get)
-	if err != nil {
-		return latResult{}, err
-	}
-	return latResult{peak: peak, p50: lat.q(0.5), p99: lat.q(0.99), p999: lat.q(0.999), max: lat.q(1), lagP99: lag.q(0.99)}, nil
+	return measureOpenLoop(peak, d, redisPid, get)
 }
 
 func redisUsedMemory(ctx context.Context, port int) (int64, error) {
@@ -463,10 +535,10 @@ func openStore(ctx context.Context, dir string, rows []row.Row) (coldstore.Store
 }
 
 // startRedis starts a throwaway redis-server on a free loopback port.
-func startRedis(ctx context.Context, dir string) (int, func(), error) {
+func startRedis(ctx context.Context, dir string) (int, int, func(), error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, nil, err
+		return 0, 0, nil, err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
@@ -474,7 +546,7 @@ func startRedis(ctx context.Context, dir string) (int, func(), error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
-		return 0, nil, err
+		return 0, 0, nil, err
 	}
 	stop := func() { cmd.Process.Kill(); cmd.Wait() }
 	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
@@ -483,11 +555,11 @@ func startRedis(ctx context.Context, dir string) (int, func(), error) {
 	for c.Ping(ctx).Err() != nil {
 		if time.Now().After(deadline) {
 			stop()
-			return 0, nil, fmt.Errorf("redis-server on port %d did not answer PING", port)
+			return 0, 0, nil, fmt.Errorf("redis-server on port %d did not answer PING", port)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return port, stop, nil
+	return port, cmd.Process.Pid, stop, nil
 }
 
 func loadRedis(ctx context.Context, port int, rows []row.Row) error {

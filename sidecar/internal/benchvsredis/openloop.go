@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -20,9 +21,14 @@ import (
 // Go's timers wake at best about 1 ms late on Linux (the scheduler's
 // netpoll sleeps in whole milliseconds), which at 10k calls/s would
 // dispatch calls in bursts of ten and charge the generator's lateness to
-// the server. The dispatcher therefore runs on its own OS thread with a
-// 1 ns timer slack and sleeps with nanosleep(2), which wakes within tens
-// of microseconds; its own lateness is reported as dispatchLag.
+// the server. The dispatcher therefore waits on a timerfd read through
+// the netpoller (-dispatcher timerfd, the default), which wakes with the
+// timerfd's nanosecond resolution and gives the goroutine's P back while
+// it waits. The former way, -dispatcher nanosleep (its own OS thread, 1 ns
+// timer slack, nanosleep(2)), keeps its P for the whole sleep: at
+// GOMAXPROCS 1 (the pinned variant) the workers could not run until
+// sysmon took the P back, and the driver fell behind at rates timerfd
+// sustains. Its own lateness is reported as dispatchLag.
 func openLoop(rate float64, d time.Duration, workers int, op func(*rand.Rand) error) (lat latencies, dispatchLag latencies, err error) {
 	total := int(rate * d.Seconds())
 	interval := float64(time.Second) / rate
@@ -48,19 +54,42 @@ func openLoop(rate float64, d time.Duration, workers int, op func(*rand.Rand) er
 			}
 		}()
 	}
+	sleep := func(wait time.Duration) {
+		ts := syscall.NsecToTimespec(int64(wait))
+		syscall.Nanosleep(&ts, nil)
+	}
+	lock := true
+	switch *flagDispatcher {
+	case "nanosleep":
+	case "timerfd":
+		t, terr := newTimerfdSleeper()
+		if terr != nil {
+			return nil, nil, terr
+		}
+		defer t.close()
+		sleep = func(wait time.Duration) {
+			if err := t.sleep(wait); err != nil {
+				firstErr.CompareAndSwap(nil, err)
+			}
+		}
+		lock = false
+	default:
+		return nil, nil, fmt.Errorf("-dispatcher %q: want timerfd or nanosleep", *flagDispatcher)
+	}
 	dispatched := make(chan struct{})
 	go func() {
 		defer close(dispatched)
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		const prSetTimerslack = 29
-		syscall.RawSyscall(syscall.SYS_PRCTL, prSetTimerslack, 1, 0)
+		if lock {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			const prSetTimerslack = 29
+			syscall.RawSyscall(syscall.SYS_PRCTL, prSetTimerslack, 1, 0)
+		}
 		start := time.Now()
 		for i := 0; i < total; i++ {
 			due := start.Add(time.Duration(float64(i) * interval))
 			if wait := time.Until(due); wait > 0 {
-				ts := syscall.NsecToTimespec(int64(wait))
-				syscall.Nanosleep(&ts, nil)
+				sleep(wait)
 			}
 			lag[i] = time.Since(due)
 			jobs <- job{i, due}
