@@ -3,6 +3,7 @@ package sidecar
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -37,9 +38,22 @@ type pending struct {
 	key   []byte // Key content, from appendValues
 	// keyBuf holds key when it fits (as most keys do).
 	keyBuf [24]byte
-	done   chan struct{}
-	res    coldstore.Result
-	err    error
+	// done gets one value when res and err are set (buffered: the
+	// answering side never blocks); after it the answering side no
+	// longer touches the pending, so the caller may reuse it.
+	done chan struct{}
+	res  coldstore.Result
+	err  error
+}
+
+// pendingPool recycles the pendings of answered Gets (a Get abandoned by
+// its context is not recycled: a sender may still write into it).
+var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan struct{}, 1)} }}
+
+func newPending(table string) *pending {
+	p := pendingPool.Get().(*pending)
+	p.table = table
+	return p
 }
 
 func newBatcher(c *Client) *batcher {
@@ -61,16 +75,27 @@ func newBatcher(c *Client) *batcher {
 // get queues one lookup (p, with table, key and done set) and waits for
 // its answer or ctx.
 func (b *batcher) get(ctx context.Context, p *pending) (coldstore.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return coldstore.Result{}, err
+	}
 	select {
-	case b.reqs <- p:
-	case <-ctx.Done():
-		return coldstore.Result{}, ctx.Err()
-	case <-b.ctx.Done():
-		return coldstore.Result{}, coldstore.ErrClosed
+	case b.reqs <- p: // the queue has room: no need to lock ctx's channels
+	default:
+		select {
+		case b.reqs <- p:
+		case <-ctx.Done():
+			return coldstore.Result{}, ctx.Err()
+		case <-b.ctx.Done():
+			return coldstore.Result{}, coldstore.ErrClosed
+		}
 	}
 	select {
 	case <-p.done:
-		return p.res, p.err
+		res, err := p.res, p.err
+		// Answered: nothing refers to p any more.
+		*p = pending{done: p.done}
+		pendingPool.Put(p)
+		return res, err
 	case <-ctx.Done():
 		return coldstore.Result{}, ctx.Err()
 	case <-b.ctx.Done():
@@ -88,7 +113,7 @@ func (b *batcher) close() {
 		select {
 		case p := <-b.reqs:
 			p.err = coldstore.ErrClosed
-			close(p.done)
+			p.done <- struct{}{}
 		default:
 			return
 		}
@@ -112,7 +137,7 @@ func (b *batcher) loop() {
 		if lingering {
 			timer.Reset(b.linger)
 		}
-		handed := false
+		handed, yielded := false, false
 	collect:
 		for len(batch) < b.max {
 			select {
@@ -132,6 +157,14 @@ func (b *batcher) loop() {
 					b.fail(batch, coldstore.ErrClosed)
 					return
 				}
+				continue
+			}
+			if !yielded {
+				// Let the callers the last answer woke run and queue their
+				// next Gets before a sender takes a small batch: a batch
+				// costs about the same whatever its size.
+				yielded = true
+				runtime.Gosched()
 				continue
 			}
 			select {
@@ -175,7 +208,7 @@ func (b *batcher) sender() {
 func (b *batcher) fail(batch []*pending, err error) {
 	for _, p := range batch {
 		p.err = err
-		close(p.done)
+		p.done <- struct{}{}
 	}
 }
 
@@ -220,7 +253,7 @@ func (b *batcher) send(batch []*pending) {
 	slab := valueSlab(resp.results)
 	for i, p := range batch {
 		p.res, p.err = resp.results[i].resultInto(&slab)
-		close(p.done)
+		p.done <- struct{}{}
 	}
 }
 
@@ -237,6 +270,6 @@ func (b *batcher) individually(batch []*pending) {
 		default:
 			p.res, p.err = resp.results[0].result()
 		}
-		close(p.done)
+		p.done <- struct{}{}
 	}
 }

@@ -218,9 +218,9 @@ func (c *Client) Get(ctx context.Context, table string, key []row.Value) (coldst
 		return coldstore.Result{}, err
 	}
 	if c.batch != nil {
-		// The key is encoded into the pending request's own buffer: one
-		// allocation per queued Get.
-		p := &pending{table: table, done: make(chan struct{})}
+		// The key is encoded into the pending request's own buffer;
+		// pendings of answered Gets are recycled.
+		p := newPending(table)
 		enc, err := appendValues(p.keyBuf[:0], types, key)
 		if err != nil {
 			return coldstore.Result{}, fmt.Errorf("sidecar: key: %w", err)

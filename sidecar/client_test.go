@@ -248,3 +248,39 @@ func methodCalls(t testing.TB, sc *sidecarUnderTest, method string) float64 {
 	}
 	return total
 }
+
+// Gets abandoned by their context while queued or in flight must not
+// disturb the Gets answered after them (the batcher recycles the state
+// of answered Gets only).
+func TestAutoBatchedGetsCanceledWhileWaitingLeaveOthersExact(t *testing.T) {
+	sc := startSidecar(t, newMemory(t), sidecar.Options{})
+	c := dial(t, sc.tcp, sidecar.WithAutoBatch(16, 0))
+	const goroutines, each = 32, 40
+	var wg sync.WaitGroup
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < each; n++ {
+				i := int64((g*each + n) % 100)
+				ctx, cancel := context.WithCancel(context.Background())
+				abandon := n%3 == 0
+				if abandon {
+					go cancel() // races the Get: queued, in flight or answered
+				}
+				res, err := c.Get(ctx, "orders", key(i))
+				cancel()
+				switch {
+				case abandon && errors.Is(err, context.Canceled):
+				case err != nil:
+					t.Errorf("Get(%d): %v", i, err)
+					return
+				case !res.Found || !res.Row.Equal(orderRow(i, "v1")):
+					t.Errorf("Get(%d) = %v %v, want its row", i, res.Found, res.Row)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

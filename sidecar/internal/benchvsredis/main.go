@@ -75,6 +75,7 @@ var (
 	flagBatchG   = flag.Int("batch-goroutines", 8, "goroutines issuing 256-key batches")
 	flagPin      = flag.Bool("pin", false, "also measure latency pinned: the driver on CPU 0, the server (sidecar or redis-server) on CPU 1, GOMAXPROCS 1 each")
 	flagLatOnly  = flag.Bool("latency-only", false, "measure only latency (and redis-benchmark -t get -c 50), not throughput and CPU per key")
+	flagOnly     = flag.String("only", "", "autobatch: measure only auto-batched Gets against redis-benchmark -P 16 (logged, no report)")
 )
 
 func main() {
@@ -209,6 +210,10 @@ func run(log *slog.Logger) error {
 			return err
 		}
 		cpuGetC, cpuGetS = append(cpuGetC, lastCPU.client), append(cpuGetS, lastCPU.server)
+		if *flagOnly == "autobatch" {
+			log.Info("autobatch", "sidecar_get", sg, "redis_get_P16", rp.rps, "ratio", sg/rp.rps, "cpu_us_per_get", lastCPU.total(), "client_us", lastCPU.client, "server_us", lastCPU.server)
+			return nil
+		}
 		rm, cmd, err := redisBench(ctx, rport, d, mgetArgs, n)
 		if err != nil {
 			return err
@@ -264,6 +269,9 @@ func run(log *slog.Logger) error {
 				return err
 			}
 		}
+		if *flagOnly == "autobatch" {
+			continue
+		}
 		if err := latency(round, ""); err != nil {
 			return err
 		}
@@ -282,6 +290,9 @@ func run(log *slog.Logger) error {
 		}
 	}
 
+	if *flagOnly == "autobatch" {
+		return nil
+	}
 	// Report.
 	var b bytes.Buffer
 	model := cpuModel()
