@@ -27,6 +27,8 @@ import org.apache.flink.table.api.ValidationException;
 import org.apache.flink.table.catalog.DataTypeFactory;
 import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.ProcessTableFunction;
+import org.apache.flink.table.functions.SpecializedFunction;
+import org.apache.flink.table.functions.UserDefinedFunction;
 import org.apache.flink.table.functions.TableSemantics;
 import org.apache.flink.table.types.DataType;
 import org.apache.flink.table.types.inference.CallContext;
@@ -87,7 +89,7 @@ import org.apache.flink.types.Row;
  * suffix {@code _right}, and Flink suffixes names that clash with its prefix
  * ({@code order_id} becomes {@code order_id1}).
  */
-public class HotcoldJoin extends ProcessTableFunction<Row> {
+public class HotcoldJoin extends ProcessTableFunction<Row> implements SpecializedFunction, Cloneable {
   private static final long serialVersionUID = 1L;
 
   static final long DAY_MS = 86_400_000L;
@@ -111,6 +113,12 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
   private final String leftName, rightName;
   private final Options options;
   private final boolean leftJoin;
+  /**
+   * The call's option arguments (as resolve takes them) when the planner
+   * specialized this instance for its call (specialize), else null: then
+   * they are known from the first record on.
+   */
+  private String[] planned;
 
   private transient Cold cold;
   private transient Counter coldLookups, coldHits, expired, keptUncovered;
@@ -261,7 +269,42 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
       String v = context.getJobParameter("hotcold.join." + jobParam(i), null);
       jobParams[i] = v == null || v.isBlank() ? null : v.strip();
     }
-    call = null; // resolved at the first record, from the call's arguments
+    // The call's arguments are literals, known when the query was planned
+    // (specialize): a restored timer that fires before the subtask's first
+    // record knows the retention and the cold table too.
+    call = planned != null ? resolve(planned) : null;
+  }
+
+  /**
+   * When the query is translated, Flink (ProcessTableRunnerGenerator, 2.3.0)
+   * asks for the instance that runs this call: a copy that knows the call's
+   * literal option arguments.
+   */
+  @Override
+  public UserDefinedFunction specialize(SpecializedContext context) {
+    CallContext c = context.getCallContext();
+    HotcoldJoin f;
+    try {
+      f = (HotcoldJoin) clone();
+    } catch (CloneNotSupportedException e) {
+      throw new IllegalStateException(e);
+    }
+    f.planned = literalArguments(c);
+    return f;
+  }
+
+  /** The call's option arguments that are literals, as resolve takes them (null when absent). */
+  private String[] literalArguments(CallContext call) {
+    String[] a = new String[ARGS.length];
+    for (int i = 0; i < ARGS.length; i++) {
+      int at = 2 + i;
+      if (at >= call.getArgumentDataTypes().size() || call.isArgumentNull(at) || !call.isArgumentLiteral(at)) {
+        continue;
+      }
+      Class<?> c = i == A_RETENTION ? Integer.class : i == A_TLS ? Boolean.class : String.class;
+      a[i] = call.getArgumentValue(at, c).map(String::valueOf).orElse(null);
+    }
+    return a;
   }
 
   /** The job parameter hotcold.join.NAME of argument i (tls_ca: tls.ca). */
@@ -396,7 +439,6 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
    * need no file or sidecar are valid.
    */
   private void checkArguments(CallContext call) {
-    String[] a = new String[ARGS.length];
     for (int i = 0; i < ARGS.length; i++) {
       int at = 2 + i;
       if (at >= call.getArgumentDataTypes().size() || call.isArgumentNull(at)) {
@@ -406,9 +448,8 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
         throw new ValidationException(fn() + ": the argument " + ARGS[i] + " must be a literal (e.g. " + ARGS[i] + " => "
             + (i == A_RETENTION ? "2" : i == A_TLS ? "TRUE" : "'...'") + "), it configures the whole call");
       }
-      Class<?> c = i == A_RETENTION ? Integer.class : i == A_TLS ? Boolean.class : String.class;
-      a[i] = call.getArgumentValue(at, c).map(String::valueOf).orElse(null);
     }
+    String[] a = literalArguments(call);
     if (a[A_COLD_SIDE] != null && a[A_COLD_TABLE] == null) {
       a[A_COLD_TABLE] = "?"; // the table may be a job parameter: check the side's spelling only
     }
@@ -783,9 +824,10 @@ public class HotcoldJoin extends ProcessTableFunction<Row> {
   public void onTimer(OnTimerContext ctx, Row hot) throws IOException {
     long now = ctx.timeContext(Long.class).time();
     if (call == null) {
-      // A restored timer before this subtask's first record: the call's
-      // arguments (retention, cold side) are not known yet, and a timer gets
-      // none. Keep everything and look again later.
+      // Only in an instance the planner did not specialize (specialize
+      // sets the call's arguments at open): a restored timer before this
+      // subtask's first record, and a timer gets no arguments. Keep
+      // everything and look again later.
       Long wm = ctx.timeContext(Long.class).currentWatermark();
       if (wm == null || wm != Long.MAX_VALUE) {
         ctx.timeContext(Long.class).registerOnTime(Math.max(now, wm == null ? now : wm) + RECHECK_MS);

@@ -283,7 +283,8 @@ class HotcoldJoinBench {
     t.getConfig().set("restart-strategy.type", "none");
     long cold = (long) (DAYS - 2) * ORDERS_PER_DAY - 1;
     t.executeSql("CREATE TEMPORARY TABLE probes (id BIGINT, k AS id % " + cold + " + 1, proc AS PROCTIME()) WITH ('connector' = 'datagen',"
-        + " 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '" + PROBES + "')");
+        + " 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '" + PROBES + "',"
+        + " 'rows-per-second' = '1000000000')"); // datagen's default is 10,000 rows a second
     t.executeSql("CREATE TEMPORARY TABLE cold_orders (order_id BIGINT, amount DOUBLE) WITH ('connector' = 'hotcold', 'address' = 'unix://"
         + sidecar.unix + "', 'table' = 'orders', 'token-file' = '" + tokenFile + "', 'lookup.async' = '" + async + "')");
     t.executeSql("CREATE TEMPORARY TABLE lsink (id BIGINT, amount DOUBLE) WITH ('connector' = 'blackhole')");

@@ -393,6 +393,25 @@ class HotcoldJoinTest {
   }
 
   @Test
+  void theCallsArgumentsAreKnownBeforeItsFirstRecord() throws Exception {
+    // Flink hands the function the call's literal arguments when it
+    // translates the query (SpecializedFunction), so each subtask knows them
+    // at open(): a restored timer that fires before the subtask's first
+    // record expires and emits as any other, and a bad setting fails the
+    // job even when no record ever arrives (here: inputs that are empty).
+    TableEnvironment t = tableEnv();
+    tables(t, 1, 1, 0);
+    t.executeSql("CREATE TEMPORARY VIEW no_orders AS SELECT * FROM orders WHERE order_id < 0");
+    t.executeSql("CREATE TEMPORARY VIEW no_refunds AS SELECT * FROM refunds WHERE refund_id < 0");
+    register(t, options(sidecar.tcp));
+    Exception e = assertThrows(Exception.class, () -> collect(t, "SELECT order_id1 FROM HOTCOLD_JOIN(orders => TABLE no_orders PARTITION BY"
+        + " order_id, refunds => TABLE no_refunds PARTITION BY order_id, cold_table => 'orders', tls_key => '" + tokenFile + "',"
+        + " on_time => DESCRIPTOR(order_ts, refund_ts))"));
+    String chain = HotcoldLookupJoinTest.chain(e);
+    assertTrue(chain.contains("HOTCOLD_JOIN: tls_cert and tls_key go together"), chain);
+  }
+
+  @Test
   void readmeSqlOnlyExampleRunsWithCallArguments() throws Exception {
     readmeSqlOnlyExample("```sql\nCREATE TEMPORARY FUNCTION HOTCOLD_JOIN");
   }
