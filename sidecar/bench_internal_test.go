@@ -6,6 +6,7 @@ package sidecar
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -44,6 +45,58 @@ func BenchmarkEngineHits256(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		ents := make([]cacheEntry, len(keys))
+		st, err := e.lookup(ctx, "t", keys, func(int) string { return "" }, ents)
+		if err != nil {
+			b.Fatal(err)
+		}
+		encodeBatchResponse(false, 0, ents, [][]byte{st.tvEnc}).buf.Free()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*256), "ns/key")
+}
+
+// BenchmarkEngineHitsRandom256 answers batches of 256 random keys of a
+// warm cache of 100,000 rows (the memory-bound case: a batch's keys are
+// spread over the whole cache) and encodes the results.
+func BenchmarkEngineHitsRandom256(b *testing.B) {
+	s := row.MustSchema([]row.Column{{Name: "id", Type: row.Int64}, {Name: "s", Type: row.String}, {Name: "t", Type: row.String}, {Name: "u", Type: row.String}, {Name: "f", Type: row.Float64}}, []string{"id"}, 1)
+	m := coldstore.NewMemory()
+	const n = 100000
+	rows := make([]row.Row, n)
+	for i := range rows {
+		rows[i] = row.New(row.Int64Value(int64(i)), row.StringValue(fmt.Sprintf("item-%014d", i)), row.StringValue("cat-00001"), row.StringValue(fmt.Sprintf("note %032x", i)), row.Float64Value(1.5))
+	}
+	if err := m.Publish("t", "v1", s, time.Time{}, rows); err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	e := newEngine(m, (&Options{}).withDefaults(), newMetrics())
+	ctx := context.Background()
+	all := make(wireKeys, n)
+	for i := range all {
+		var err error
+		if all[i], err = appendValues(nil, nil, []row.Value{row.Int64Value(int64(i))}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i += 4096 { // warm the cache with every key
+		part := all[i:min(i+4096, n)]
+		if _, err := e.lookup(ctx, "t", part, func(int) string { return "" }, make([]cacheEntry, len(part))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	batches := make([]wireKeys, 64)
+	for i := range batches {
+		batches[i] = make(wireKeys, 256)
+		for j := range batches[i] {
+			batches[i][j] = all[rng.IntN(n)]
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		keys := batches[i%len(batches)]
 		ents := make([]cacheEntry, len(keys))
 		st, err := e.lookup(ctx, "t", keys, func(int) string { return "" }, ents)
 		if err != nil {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/maphash"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // The read cache holds answers for hot cold keys. An entry is keyed by
@@ -23,8 +25,14 @@ import (
 // eviction sweeps a hand over the slots, sparing (and unmarking) the ones
 // read since it last passed. New entries start unmarked, so a scan of
 // one-off keys does not push out the hot ones.
-// Lookups are by a 64-bit hash of the key with the full key stored next to
-// the answer and compared, so that a hit touches little memory.
+// Each shard is one open-addressing table (linear probing, deletion by
+// backward shift) whose slots hold the key's 64-bit hash, the answer's
+// flags and sizes, and a pointer to one allocation with the full key
+// followed by the answer: a hit reads one slot and that allocation, two
+// places in memory (a Go map to a slot array to the key was four, and the
+// lookup of a warm cache is bound by memory latency). The CLOCK hand
+// sweeps the table's slots themselves. Keys whose hashes collide each
+// keep their own slot.
 
 // cacheEntry is one answer. It is immutable once created and passed by
 // value; enc is shared.
@@ -37,8 +45,12 @@ type cacheEntry struct {
 // cacheShards spreads lock contention; a power of two.
 const cacheShards = 32
 
-// slotOverhead approximates the bookkeeping bytes of one entry.
+// slotOverhead approximates the bookkeeping bytes of one entry (its slot
+// and the table's spare capacity).
 const slotOverhead = 64
+
+// minTable is a shard table's first size (a power of two).
+const minTable = 64
 
 type cache struct {
 	seed   maphash.Seed
@@ -49,18 +61,33 @@ type cacheShard struct {
 	mu       sync.RWMutex
 	maxBytes int
 	bytes    int
-	items    map[uint64]int32 // key hash -> slot
-	slots    []cacheSlot
-	free     []int32
+	n        int // slots in use
+	tab      []cacheSlot
 	hand     int
 }
 
+// cacheSlot is one table slot; data == nil marks it free. The slot is
+// written only under the shard's write lock, except ref, which a hit sets
+// under the read lock (atomically).
 type cacheSlot struct {
 	hash  uint64
-	key   []byte // the full cache key; nil when the slot is free
-	entry cacheEntry
-	ref   atomic.Bool
+	data  *byte // klen key bytes, then elen answer bytes
+	klen  uint32
+	elen  uint32
+	size  uint32 // the entry's size, for the byte budget
+	ref   uint32 // CLOCK reference bit (atomic)
+	found bool
 }
+
+func (sl *cacheSlot) key() []byte { return unsafe.Slice(sl.data, sl.klen) }
+
+func (sl *cacheSlot) entry() cacheEntry {
+	all := unsafe.Slice(sl.data, int(sl.klen)+int(sl.elen))
+	return cacheEntry{found: sl.found, enc: all[sl.klen:len(all):len(all)], size: int(sl.size)}
+}
+
+// bytes is what the slot's entry counts against the budget.
+func (sl *cacheSlot) bytes() int { return int(sl.size) + int(sl.klen) + slotOverhead }
 
 // newCache returns a cache bounded to maxBytes in total, or nil (a cache
 // that holds nothing) when maxBytes <= 0.
@@ -75,7 +102,7 @@ func newCache(maxBytes int64) *cache {
 	}
 	for i := range c.shards {
 		c.shards[i].maxBytes = per
-		c.shards[i].items = map[uint64]int32{}
+		c.shards[i].tab = make([]cacheSlot, minTable)
 	}
 	return c
 }
@@ -87,7 +114,22 @@ func (c *cache) hash(key []byte) uint64 {
 	return maphash.Bytes(c.seed, key)
 }
 
+// The shard is chosen by the hash's top bits, the slot by its low bits.
 func (c *cache) shard(h uint64) *cacheShard { return &c.shards[h>>59&(cacheShards-1)] }
+
+// find returns the slot of key (of hash h), or -1. The caller holds a lock.
+func (s *cacheShard) find(h uint64, key []byte) int {
+	mask := len(s.tab) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		sl := &s.tab[i]
+		if sl.data == nil {
+			return -1
+		}
+		if sl.hash == h && int(sl.klen) == len(key) && bytes.Equal(sl.key(), key) {
+			return i
+		}
+	}
+}
 
 // get returns the entry for key (of hash h) and marks it recently used.
 func (c *cache) get(h uint64, key []byte) (cacheEntry, bool) {
@@ -96,22 +138,69 @@ func (c *cache) get(h uint64, key []byte) (cacheEntry, bool) {
 	}
 	s := c.shard(h)
 	s.mu.RLock()
-	i, ok := s.items[h]
-	if !ok {
+	i := s.find(h, key)
+	if i < 0 {
 		s.mu.RUnlock()
 		return cacheEntry{}, false
 	}
-	sl := &s.slots[i]
-	if !bytes.Equal(sl.key, key) {
-		s.mu.RUnlock()
-		return cacheEntry{}, false
-	}
-	e := sl.entry
-	if !sl.ref.Load() {
-		sl.ref.Store(true)
+	sl := &s.tab[i]
+	e := sl.entry()
+	if atomic.LoadUint32(&sl.ref) == 0 {
+		atomic.StoreUint32(&sl.ref, 1)
 	}
 	s.mu.RUnlock()
 	return e, true
+}
+
+// getMany looks up keys[i] (of hash hs[i]) for every i: where hit[i]
+// (false on entry) becomes true, out[i] is its entry. Each shard's lock is
+// taken once for all of its keys, so the lookups of a batch do not each
+// pay a lock's atomic operations, and the memory loads of one shard's
+// lookups overlap. order is scratch space (returned for reuse).
+func (c *cache) getMany(hs []uint64, keys [][]byte, out []cacheEntry, hit []bool, order []int32) []int32 {
+	if c == nil || len(keys) == 0 {
+		return order
+	}
+	if len(keys) == 1 {
+		out[0], hit[0] = c.get(hs[0], keys[0])
+		return order
+	}
+	// Counting sort of the key indexes by shard.
+	var starts [cacheShards + 1]int32
+	for _, h := range hs {
+		starts[h>>59&(cacheShards-1)+1]++
+	}
+	for i := 1; i <= cacheShards; i++ {
+		starts[i] += starts[i-1]
+	}
+	next := starts
+	order = append(order[:0], make([]int32, len(keys))...)
+	for i, h := range hs {
+		sh := h >> 59 & (cacheShards - 1)
+		order[next[sh]] = int32(i)
+		next[sh]++
+	}
+	for sh := 0; sh < cacheShards; sh++ {
+		idx := order[starts[sh]:starts[sh+1]]
+		if len(idx) == 0 {
+			continue
+		}
+		s := &c.shards[sh]
+		s.mu.RLock()
+		for _, i := range idx {
+			j := s.find(hs[i], keys[i])
+			if j < 0 {
+				continue
+			}
+			sl := &s.tab[j]
+			out[i], hit[i] = sl.entry(), true
+			if atomic.LoadUint32(&sl.ref) == 0 {
+				atomic.StoreUint32(&sl.ref, 1)
+			}
+		}
+		s.mu.RUnlock()
+	}
+	return order
 }
 
 // put inserts or replaces the entry for key (of hash h) and returns how
@@ -120,60 +209,97 @@ func (c *cache) put(h uint64, key []byte, e cacheEntry) (evicted int) {
 	if c == nil {
 		return 0
 	}
+	if len(key)+len(e.enc) == 0 || len(key) > math.MaxUint32 || len(e.enc) > math.MaxUint32 || e.size < 0 || e.size > math.MaxUint32 {
+		return 0 // nothing to point at (never the case: keys carry a version prefix), or too large to hold
+	}
 	size := e.size + len(key) + slotOverhead
 	// Keep the key and the answer in one allocation: a hit then touches
 	// one place in memory to compare the key and copy the answer.
 	buf := make([]byte, 0, len(key)+len(e.enc))
 	buf = append(append(buf, key...), e.enc...)
-	key, e.enc = buf[:len(key):len(key)], buf[len(key):]
+	nsl := cacheSlot{hash: h, data: &buf[0], klen: uint32(len(key)), elen: uint32(len(e.enc)), size: uint32(e.size), found: e.found}
 	s := c.shard(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if size > s.maxBytes {
 		return 0
 	}
-	if i, ok := s.items[h]; ok {
-		// Same key, or a hash collision: either way the newer answer
-		// takes the slot.
-		sl := &s.slots[i]
-		s.bytes += size - (sl.entry.size + len(sl.key) + slotOverhead)
-		sl.key, sl.entry = key, e
-		sl.ref.Store(true)
+	if i := s.find(h, key); i >= 0 {
+		// The same key: the newer answer takes the slot.
+		s.bytes += size - s.tab[i].bytes()
+		nsl.ref = 1
+		s.tab[i] = nsl
 	} else {
-		var i int32
-		if n := len(s.free); n > 0 {
-			i, s.free = s.free[n-1], s.free[:n-1]
-		} else {
-			s.slots = append(s.slots, cacheSlot{})
-			i = int32(len(s.slots) - 1)
+		if (s.n+1)*4 > len(s.tab)*3 {
+			s.grow()
 		}
-		sl := &s.slots[i]
-		sl.hash, sl.key, sl.entry = h, key, e
 		// New entries start unreferenced (as in SIEVE): a key read once
 		// goes before the keys read again since the hand last passed.
-		sl.ref.Store(false)
-		s.items[h] = i
+		mask := len(s.tab) - 1
+		i := int(h) & mask
+		for s.tab[i].data != nil {
+			i = (i + 1) & mask
+		}
+		s.tab[i] = nsl
+		s.n++
 		s.bytes += size
 	}
 	for s.bytes > s.maxBytes {
-		if s.hand >= len(s.slots) {
+		if s.hand >= len(s.tab) {
 			s.hand = 0
 		}
-		sl := &s.slots[s.hand]
+		sl := &s.tab[s.hand]
 		switch {
-		case sl.key == nil:
-		case sl.ref.Load():
-			sl.ref.Store(false)
+		case sl.data == nil:
+		case sl.ref != 0:
+			sl.ref = 0
 		default:
-			delete(s.items, sl.hash)
-			s.bytes -= sl.entry.size + len(sl.key) + slotOverhead
-			sl.key, sl.entry = nil, cacheEntry{}
-			s.free = append(s.free, int32(s.hand))
+			s.bytes -= sl.bytes()
+			s.remove(s.hand)
 			evicted++
+			// remove may have shifted a later entry into the hand's
+			// slot: look at it next.
+			continue
 		}
 		s.hand++
 	}
 	return evicted
+}
+
+// grow doubles the table. The caller holds the write lock.
+func (s *cacheShard) grow() {
+	old := s.tab
+	s.tab = make([]cacheSlot, 2*len(old))
+	mask := len(s.tab) - 1
+	for _, sl := range old {
+		if sl.data == nil {
+			continue
+		}
+		i := int(sl.hash) & mask
+		for s.tab[i].data != nil {
+			i = (i + 1) & mask
+		}
+		s.tab[i] = sl
+	}
+	s.hand = 0
+}
+
+// remove frees slot i, shifting back the entries after it that would
+// otherwise no longer be found (linear probing's deletion without
+// tombstones). The caller holds the write lock.
+func (s *cacheShard) remove(i int) {
+	mask := len(s.tab) - 1
+	for j := (i + 1) & mask; s.tab[j].data != nil; j = (j + 1) & mask {
+		home := int(s.tab[j].hash) & mask
+		// The entry at j may move to i when its home is not in (i, j]
+		// (cyclically): its probe from home passes i.
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			s.tab[i] = s.tab[j]
+			i = j
+		}
+	}
+	s.tab[i] = cacheSlot{}
+	s.n--
 }
 
 // len returns the number of entries (for metrics and tests).
@@ -185,7 +311,7 @@ func (c *cache) len() int {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.RLock()
-		n += len(s.items)
+		n += s.n
 		s.mu.RUnlock()
 	}
 	return n

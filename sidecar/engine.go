@@ -189,7 +189,12 @@ type lookupScratch struct {
 	encBuf []byte      // the encoded keys, back to back
 	encs   [][]byte    // key i's encoding, into encBuf
 	rk     []row.Value // one decoded key
-	kb     []byte      // one cache key
+	kb     []byte      // the keys' cache keys, back to back
+	kends  []int       // where each cache key ends in kb
+	hashes []uint64    // each cache key's hash
+	ckeys  [][]byte    // each cache key, into kb
+	hit    []bool      // whether each key was in the cache
+	order  []int32     // the cache's scratch
 	miss   []int
 }
 
@@ -198,6 +203,7 @@ var scratchPool = sync.Pool{New: func() any { return new(lookupScratch) }}
 func (sc *lookupScratch) release() {
 	clear(sc.encs)
 	sc.encBuf, sc.encs, sc.kb, sc.miss = sc.encBuf[:0], sc.encs[:0], sc.kb[:0], sc.miss[:0]
+	sc.kends, sc.hashes, sc.hit, sc.order = sc.kends[:0], sc.hashes[:0], sc.hit[:0], sc.order[:0]
 	clear(sc.rk)
 	scratchPool.Put(sc)
 }
@@ -282,22 +288,43 @@ type waiter struct {
 // refreshes the table state and tries again.
 func (e *engine) fetch(ctx context.Context, table string, st *tableState, keys keySet, sc *lookupScratch, out []cacheEntry) (ok bool, err error) {
 	miss := sc.miss[:0]
-	kb := sc.kb[:0]
 	hits, negHits := 0, 0
-	for i, enc := range sc.encs {
-		kb = cacheKey(kb[:0], st.cachePrefix, enc)
-		if ent, hit := e.cache.get(e.cache.hash(kb), kb); hit {
-			out[i] = ent
-			if ent.found {
+	if e.cache == nil {
+		for i := range sc.encs {
+			miss = append(miss, i)
+		}
+	} else {
+		// The cache keys of all the keys, back to back, then one read of
+		// the cache for all of them.
+		kb, kends, hs := sc.kb[:0], sc.kends[:0], sc.hashes[:0]
+		for _, enc := range sc.encs {
+			start := len(kb)
+			kb = cacheKey(kb, st.cachePrefix, enc)
+			kends = append(kends, len(kb))
+			hs = append(hs, e.cache.hash(kb[start:]))
+		}
+		ckeys := sc.ckeys[:0]
+		start := 0
+		for _, end := range kends {
+			ckeys = append(ckeys, kb[start:end:end])
+			start = end
+		}
+		hit := append(sc.hit[:0], make([]bool, len(ckeys))...)
+		sc.order = e.cache.getMany(hs, ckeys, out, hit, sc.order)
+		for i, h := range hit {
+			switch {
+			case !h:
+				miss = append(miss, i)
+			case out[i].found:
 				hits++
-			} else {
+			default:
 				negHits++
 			}
-			continue
 		}
-		miss = append(miss, i)
+		clear(ckeys)
+		sc.kb, sc.kends, sc.hashes, sc.ckeys, sc.hit = kb, kends, hs, ckeys, hit
 	}
-	sc.miss, sc.kb = miss, kb
+	sc.miss = miss
 	e.m.cacheHits.Add(float64(hits))
 	e.m.cacheNegHits.Add(float64(negHits))
 	e.m.cacheMisses.Add(float64(len(miss)))
