@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -31,6 +32,11 @@ type batcher struct {
 	ctx    context.Context // canceled on close; parent of every batch call
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// closed is set by close once the loop and senders are gone, before it
+	// fails what is queued; a Get that queues after seeing it set fails
+	// the queue itself. So every queued Get is answered, and a caller
+	// waits on its answer alone (a select over fewer channels).
+	closed atomic.Bool
 }
 
 type pending struct {
@@ -89,26 +95,37 @@ func (b *batcher) get(ctx context.Context, p *pending) (coldstore.Result, error)
 			return coldstore.Result{}, coldstore.ErrClosed
 		}
 	}
-	select {
-	case <-p.done:
-		res, err := p.res, p.err
-		// Answered: nothing refers to p any more.
-		*p = pending{done: p.done}
-		pendingPool.Put(p)
-		return res, err
-	case <-ctx.Done():
-		return coldstore.Result{}, ctx.Err()
-	case <-b.ctx.Done():
-		// Closed: p may never be picked up. A sender that did pick it up
-		// writes into p unobserved.
-		return coldstore.Result{}, coldstore.ErrClosed
+	if b.closed.Load() {
+		// Queued after close failed the queue: fail it again (p among
+		// the rest).
+		b.failQueued()
 	}
+	if done := ctx.Done(); done != nil {
+		select {
+		case <-p.done:
+		case <-done:
+			// A sender that picked p up writes into it unobserved.
+			return coldstore.Result{}, ctx.Err()
+		}
+	} else {
+		<-p.done
+	}
+	res, err := p.res, p.err
+	// Answered: nothing refers to p any more.
+	*p = pending{done: p.done}
+	pendingPool.Put(p)
+	return res, err
 }
 
 func (b *batcher) close() {
 	b.cancel()
 	b.wg.Wait()
-	// Fail what is still queued.
+	b.closed.Store(true)
+	b.failQueued()
+}
+
+// failQueued fails the Gets queued and not picked up.
+func (b *batcher) failQueued() {
 	for {
 		select {
 		case p := <-b.reqs:

@@ -284,3 +284,51 @@ func TestAutoBatchedGetsCanceledWhileWaitingLeaveOthersExact(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestAutoBatchedGetsRacingCloseAllReturn closes an auto-batching client
+// while Gets without a deadline are queued, in flight and arriving: every
+// Get returns, with its row or with coldstore.ErrClosed.
+func TestAutoBatchedGetsRacingCloseAllReturn(t *testing.T) {
+	sc := startSidecar(t, newMemory(t), sidecar.Options{})
+	for round := 0; round < 5; round++ {
+		c, err := sidecar.Dial(sc.tcp, sidecar.WithAutoBatch(16, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		const goroutines = 48
+		answered := make(chan struct{}, goroutines)
+		var wg sync.WaitGroup
+		var closedErrs atomic.Int64
+		for g := 0; g < goroutines; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for n := 0; ; n++ {
+					i := int64((g + n) % 100)
+					res, err := c.Get(context.Background(), "orders", key(i))
+					if errors.Is(err, coldstore.ErrClosed) {
+						closedErrs.Add(1)
+						return
+					}
+					if err != nil || !res.Found || !res.Row.Equal(orderRow(i, "v1")) {
+						t.Errorf("Get(%d) = %v %v %v before close", i, res.Found, res.Row, err)
+						return
+					}
+					if n == 0 {
+						answered <- struct{}{}
+					}
+				}
+			}()
+		}
+		for g := 0; g < goroutines; g++ {
+			<-answered // every goroutine is in its loop
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait() // a Get left waiting would hang here
+		if closedErrs.Load() != goroutines {
+			t.Fatalf("%d of %d goroutines saw ErrClosed", closedErrs.Load(), goroutines)
+		}
+	}
+}
