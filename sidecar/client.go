@@ -410,11 +410,14 @@ func (r *resultWire) result() (coldstore.Result, error) {
 
 // resultInto is result with the row's values taken from the front of
 // *slab when it has room (so that the rows of one response share one
-// allocation; each row's slice is capped, so appending to it copies).
+// allocation; each row's slice is capped, so appending to it copies), and
+// with a slab, its strings referencing the response's bytes (a
+// batchResponse materializes its own copy of the message: see
+// codec.Unmarshal), which the rows of one response then share too.
 func (r *resultWire) resultInto(slab *[]row.Value) (coldstore.Result, error) {
 	res := coldstore.Result{Found: r.found, Version: r.version}
 	if r.found {
-		row, err := rowFromWire(r.row, slab)
+		row, err := rowFromWire(r.row, slab, slab != nil)
 		if err != nil {
 			return coldstore.Result{}, fmt.Errorf("sidecar: bad row in response: %w", err)
 		}

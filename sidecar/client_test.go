@@ -332,3 +332,37 @@ func TestAutoBatchedGetsRacingCloseAllReturn(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsOfABatchStayExactWhileLaterCallsRun keeps the rows of MultiGets
+// and auto-batched Gets (whose strings share their response's memory)
+// while many later calls run, and checks them afterwards.
+func TestRowsOfABatchStayExactWhileLaterCallsRun(t *testing.T) {
+	sc := startSidecar(t, newMemory(t), sidecar.Options{})
+	c := dial(t, sc.tcp, sidecar.WithAutoBatch(32, 0))
+	ctx := context.Background()
+	var kept []coldstore.Result
+	var want []row.Row
+	for round := 0; round < 50; round++ {
+		keys := make([][]row.Value, 20)
+		for i := range keys {
+			keys[i] = key(int64((round*7 + i) % 100))
+		}
+		res, err := c.MultiGet(ctx, "orders", keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			kept, want = append(kept, r), append(want, orderRow(int64((round*7+i)%100), "v1"))
+		}
+		g, err := c.Get(ctx, "orders", key(int64(round)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept, want = append(kept, g), append(want, orderRow(int64(round), "v1"))
+	}
+	for i, r := range kept {
+		if !r.Found || !r.Row.Equal(want[i]) {
+			t.Fatalf("kept result %d is now %v %v, want %v", i, r.Found, r.Row, want[i])
+		}
+	}
+}

@@ -384,15 +384,22 @@ func decodeResult(b []byte, prev string) (resultWire, error) {
 // rowFromWire decodes the content of a Row message (see
 // valueFromWireSelf). With a slab, the values are appended to it when it
 // has room (the row's slice is then capped); otherwise they get a slice
-// of their own.
-func rowFromWire(b []byte, slab *[]row.Value) (row.Row, error) {
-	// The string values of the row share one copy of the row's bytes
-	// (one allocation per row instead of one per string; the copy keeps
-	// a retained row from holding the whole response). A value is located
-	// in it by its distance to the end of the buffer, which b and every
-	// slice the decoders take of it share.
+// of their own. keep says that b is immutable memory owned by the garbage
+// collector (a response materialized for the caller) that the row's
+// strings may reference.
+func rowFromWire(b []byte, slab *[]row.Value, keep bool) (row.Row, error) {
+	// The string values of the row reference b when keep is set (the rows
+	// of a batch then share the response's bytes, as they share its value
+	// slab), else one copy of the row's bytes (one allocation per row
+	// instead of one per string; the copy keeps a retained row from
+	// holding the whole response). A value is located by its distance to
+	// the end of the buffer, which b and every slice the decoders take of
+	// it share.
 	var own []byte
 	rowBytes := b
+	if keep {
+		own = b
+	}
 	decode := func(dst []row.Value, b []byte) ([]row.Value, error) {
 		for i := 0; ; i++ {
 			v, rest, ok, err := nextValue(b)

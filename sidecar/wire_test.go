@@ -188,7 +188,7 @@ func checkResult(t *testing.T, res resultWire, found bool, r *lookuppb.Row, vers
 	// values as the value-by-value conversion, with and without a slab.
 	slab := make([]row.Value, 0, 4)
 	for _, sl := range []*[]row.Value{nil, &slab} {
-		got, err := rowFromWire(res.row, sl)
+		got, err := rowFromWire(res.row, sl, sl != nil)
 		if (err == nil) != wantOK {
 			t.Fatalf("rowFromWire: %v, value by value ok=%v", err, wantOK)
 		}
