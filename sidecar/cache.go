@@ -86,6 +86,14 @@ func (sl *cacheSlot) entry() cacheEntry {
 	return cacheEntry{found: sl.found, enc: all[sl.klen:len(all):len(all)], size: int(sl.size)}
 }
 
+// touch marks the slot recently used (under the shard's read lock: the
+// store only when the bit is clear, so hits on hot keys do not write).
+func (sl *cacheSlot) touch() {
+	if atomic.LoadUint32(&sl.ref) == 0 {
+		atomic.StoreUint32(&sl.ref, 1)
+	}
+}
+
 // bytes is what the slot's entry counts against the budget.
 func (sl *cacheSlot) bytes() int { return int(sl.size) + int(sl.klen) + slotOverhead }
 
@@ -145,9 +153,7 @@ func (c *cache) get(h uint64, key []byte) (cacheEntry, bool) {
 	}
 	sl := &s.tab[i]
 	e := sl.entry()
-	if atomic.LoadUint32(&sl.ref) == 0 {
-		atomic.StoreUint32(&sl.ref, 1)
-	}
+	sl.touch()
 	s.mu.RUnlock()
 	return e, true
 }
@@ -194,9 +200,7 @@ func (c *cache) getMany(hs []uint64, keys [][]byte, out []cacheEntry, hit []bool
 			}
 			sl := &s.tab[j]
 			out[i], hit[i] = sl.entry(), true
-			if atomic.LoadUint32(&sl.ref) == 0 {
-				atomic.StoreUint32(&sl.ref, 1)
-			}
+			sl.touch()
 		}
 		s.mu.RUnlock()
 	}

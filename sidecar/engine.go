@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -190,7 +191,6 @@ type lookupScratch struct {
 	encs   [][]byte    // key i's encoding, into encBuf
 	rk     []row.Value // one decoded key
 	kb     []byte      // the keys' cache keys, back to back
-	kends  []int       // where each cache key ends in kb
 	hashes []uint64    // each cache key's hash
 	ckeys  [][]byte    // each cache key, into kb
 	hit    []bool      // whether each key was in the cache
@@ -203,7 +203,7 @@ var scratchPool = sync.Pool{New: func() any { return new(lookupScratch) }}
 func (sc *lookupScratch) release() {
 	clear(sc.encs)
 	sc.encBuf, sc.encs, sc.kb, sc.miss = sc.encBuf[:0], sc.encs[:0], sc.kb[:0], sc.miss[:0]
-	sc.kends, sc.hashes, sc.hit, sc.order = sc.kends[:0], sc.hashes[:0], sc.hit[:0], sc.order[:0]
+	sc.hashes, sc.hit, sc.order = sc.hashes[:0], sc.hit[:0], sc.order[:0]
 	clear(sc.rk)
 	scratchPool.Put(sc)
 }
@@ -294,20 +294,19 @@ func (e *engine) fetch(ctx context.Context, table string, st *tableState, keys k
 			miss = append(miss, i)
 		}
 	} else {
-		// The cache keys of all the keys, back to back, then one read of
-		// the cache for all of them.
-		kb, kends, hs := sc.kb[:0], sc.kends[:0], sc.hashes[:0]
+		// The cache keys of all the keys, back to back (kb sized first, so
+		// that each key's slice of it stays valid), then one read of the
+		// cache for all of them.
+		n := len(sc.encs) * len(st.cachePrefix)
+		for _, enc := range sc.encs {
+			n += len(enc)
+		}
+		kb, ckeys, hs := slices.Grow(sc.kb[:0], n), sc.ckeys[:0], sc.hashes[:0]
 		for _, enc := range sc.encs {
 			start := len(kb)
 			kb = cacheKey(kb, st.cachePrefix, enc)
-			kends = append(kends, len(kb))
+			ckeys = append(ckeys, kb[start:len(kb):len(kb)])
 			hs = append(hs, e.cache.hash(kb[start:]))
-		}
-		ckeys := sc.ckeys[:0]
-		start := 0
-		for _, end := range kends {
-			ckeys = append(ckeys, kb[start:end:end])
-			start = end
 		}
 		hit := append(sc.hit[:0], make([]bool, len(ckeys))...)
 		sc.order = e.cache.getMany(hs, ckeys, out, hit, sc.order)
@@ -322,7 +321,7 @@ func (e *engine) fetch(ctx context.Context, table string, st *tableState, keys k
 			}
 		}
 		clear(ckeys)
-		sc.kb, sc.kends, sc.hashes, sc.ckeys, sc.hit = kb, kends, hs, ckeys, hit
+		sc.kb, sc.hashes, sc.ckeys, sc.hit = kb, hs, ckeys, hit
 	}
 	sc.miss = miss
 	e.m.cacheHits.Add(float64(hits))
