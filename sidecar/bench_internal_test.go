@@ -17,19 +17,28 @@ import (
 	"github.com/hotcold/hotcold/sidecar/lookuppb"
 )
 
-// BenchmarkEngineHits256 answers 256 cached keys and encodes the results.
-func BenchmarkEngineHits256(b *testing.B) {
+// benchEngineRows is how many rows benchEngine's table "t" holds.
+const benchEngineRows = 100000
+
+// benchEngine returns an engine over a memory store whose table "t" (key
+// id) holds benchEngineRows rows of 5 columns; the store closes with b.
+func benchEngine(b *testing.B) *engine {
 	s := row.MustSchema([]row.Column{{Name: "id", Type: row.Int64}, {Name: "s", Type: row.String}, {Name: "t", Type: row.String}, {Name: "u", Type: row.String}, {Name: "f", Type: row.Float64}}, []string{"id"}, 1)
 	m := coldstore.NewMemory()
-	rows := make([]row.Row, 100000)
+	rows := make([]row.Row, benchEngineRows)
 	for i := range rows {
 		rows[i] = row.New(row.Int64Value(int64(i)), row.StringValue(fmt.Sprintf("item-%014d", i)), row.StringValue("cat-00001"), row.StringValue(fmt.Sprintf("note %032x", i)), row.Float64Value(1.5))
 	}
 	if err := m.Publish("t", "v1", s, time.Time{}, rows); err != nil {
 		b.Fatal(err)
 	}
-	defer m.Close()
-	e := newEngine(m, (&Options{}).withDefaults(), newMetrics())
+	b.Cleanup(func() { m.Close() })
+	return newEngine(m, (&Options{}).withDefaults(), newMetrics())
+}
+
+// BenchmarkEngineHits256 answers 256 cached keys and encodes the results.
+func BenchmarkEngineHits256(b *testing.B) {
+	e := benchEngine(b)
 	keys := make(wireKeys, 256)
 	for i := range keys {
 		var err error
@@ -59,18 +68,8 @@ func BenchmarkEngineHits256(b *testing.B) {
 // warm cache of 100,000 rows (the memory-bound case: a batch's keys are
 // spread over the whole cache) and encodes the results.
 func BenchmarkEngineHitsRandom256(b *testing.B) {
-	s := row.MustSchema([]row.Column{{Name: "id", Type: row.Int64}, {Name: "s", Type: row.String}, {Name: "t", Type: row.String}, {Name: "u", Type: row.String}, {Name: "f", Type: row.Float64}}, []string{"id"}, 1)
-	m := coldstore.NewMemory()
-	const n = 100000
-	rows := make([]row.Row, n)
-	for i := range rows {
-		rows[i] = row.New(row.Int64Value(int64(i)), row.StringValue(fmt.Sprintf("item-%014d", i)), row.StringValue("cat-00001"), row.StringValue(fmt.Sprintf("note %032x", i)), row.Float64Value(1.5))
-	}
-	if err := m.Publish("t", "v1", s, time.Time{}, rows); err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close()
-	e := newEngine(m, (&Options{}).withDefaults(), newMetrics())
+	e := benchEngine(b)
+	const n = benchEngineRows
 	ctx := context.Background()
 	all := make(wireKeys, n)
 	for i := range all {
