@@ -537,7 +537,8 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements Specialize
     if (call.coldSide >= 0 && cold == null) {
       cold = openCold(ctx);
     }
-    Long onTime = ctx.timeContext(Long.class).time();
+    TimeContext<Long> time = ctx.timeContext(Long.class); // a new object per call: fetched once
+    Long onTime = time.time();
     long ts = onTime != null ? onTime : rowtime(r, sem, side);
     int day = (int) Math.floorDiv(ts, DAY_MS);
     int[] keyCols = sem.partitionByColumns();
@@ -551,7 +552,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements Specialize
       return; // SQL: a NULL key equals nothing; not stored
     }
     // The hot window starts here: never before a window this key already saw.
-    Long wm = ctx.timeContext(Long.class).currentWatermark();
+    Long wm = time.currentWatermark();
     int window = day - call.retention + 1;
     if (wm != null && wm != Long.MIN_VALUE) {
       window = Math.max(window, (int) Math.floorDiv(wm, DAY_MS) - call.retention + 1);
@@ -641,10 +642,10 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements Specialize
         | (deferred ? EntryCodec.FLAG_PENDING : 0), r);
     hot.setField(0, h.bytes());
     if (!pending) {
-      ctx.timeContext(Long.class).registerOnTime(expiry);
+      time.registerOnTime(expiry);
     }
     if (deferred && ts != expiry) {
-      ctx.timeContext(Long.class).registerOnTime(ts);
+      time.registerOnTime(ts);
     }
   }
 
