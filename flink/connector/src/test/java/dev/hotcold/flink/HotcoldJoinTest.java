@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,6 +17,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.metrics.Counter;
@@ -361,7 +364,14 @@ class HotcoldJoinTest {
     HotcoldJoin.Options o = options(sidecar.tcp).coldTable("orders").coldSide("left");
     ConcurrentLinkedQueue<Row> got = new ConcurrentLinkedQueue<>();
 
+    // Both jobs on the README's recommended state backend for HOTCOLD_JOIN
+    // (the heap, compressed snapshots): the savepoint is written and read
+    // compressed.
+    Map<String, String> backend = readmeSets("```sql\nSET 'state.backend.type' = 'hashmap';");
+    assertEquals(Map.of(StateBackendOptions.STATE_BACKEND.key(), "hashmap", ExecutionOptions.SNAPSHOT_COMPRESSION.key(), "true"), backend,
+        "the README's state backend block names Flink's options");
     TableEnvironment t1 = tableEnv();
+    backend.forEach(t1.getConfig()::set);
     t1.getConfig().set("execution.checkpointing.interval", "200 ms");
     tables(t1, 1, 1, 30);
     register(t1, o);
@@ -381,6 +391,7 @@ class HotcoldJoinTest {
     assertTrue(before < count(want), "stopped before the end: " + before + " of " + count(want));
 
     TableEnvironment t2 = tableEnv();
+    backend.forEach(t2.getConfig()::set);
     t2.getConfig().set("execution.state-recovery.path", savepoint);
     // The collect sink of the first job is not in the second; the equality
     // below shows that the sources' and HOTCOLD_JOIN's state were restored.
@@ -429,6 +440,24 @@ class HotcoldJoinTest {
             .tokenFile(tokenFile.toString())));
   }
 
+  private static final java.util.regex.Pattern SET =
+      java.util.regex.Pattern.compile("(?is)SET\\s+'((?:[^']|'')*)'\\s*=\\s*'((?:[^']|'')*)'");
+
+  /** The SET statements of the README's ```sql block starting with start, in order. */
+  private static Map<String, String> readmeSets(String start) throws IOException {
+    Path repo = Path.of(System.getProperty("hotcold.repo", "../.."));
+    String readme = Files.readString(repo.resolve("README.md"));
+    int at = readme.indexOf(start);
+    assertTrue(at >= 0, "README.md shows the block " + start);
+    Map<String, String> sets = new java.util.LinkedHashMap<>();
+    for (SqlScript.Statement st : SqlScript.split(readme.substring(at + "```sql\n".length(), readme.indexOf("```", at + 6)))) {
+      java.util.regex.Matcher m = SET.matcher(st.sql());
+      assertTrue(m.matches(), "only SET statements in the README's block " + start + ": " + st.sql());
+      sets.put(m.group(1).replace("''", "'"), m.group(2).replace("''", "'"));
+    }
+    return sets;
+  }
+
   private static void readmeSqlOnlyExample(String start) throws Exception {
     readmeSqlOnlyExample(start, t -> {});
   }
@@ -449,9 +478,8 @@ class HotcoldJoinTest {
     tables(t, 1, 1, 0);
     setup.accept(t);
     List<Row> got = null;
-    java.util.regex.Pattern set = java.util.regex.Pattern.compile("(?is)SET\\s+'((?:[^']|'')*)'\\s*=\\s*'((?:[^']|'')*)'");
     for (SqlScript.Statement st : SqlScript.split(block)) {
-      java.util.regex.Matcher m = set.matcher(st.sql());
+      java.util.regex.Matcher m = SET.matcher(st.sql());
       if (m.matches()) {
         t.getConfig().set(m.group(1).replace("''", "'"), m.group(2).replace("''", "'"));
       } else if (st.sql().strip().startsWith("SELECT")) {
