@@ -167,7 +167,7 @@ var suites = []suite{
 		Notes:     "A new agg job on kfake aggregates 30,000 changelog records (a tenth retractions, 50 cities, 3 partitions) until every record is committed and delivered. Its agg.Runner baseline is the recorded section above.",
 	},
 	{
-		Title: "#16 Flink: HOTCOLD_JOIN vs Flink's regular join (RocksDB) (recorded)",
+		Title: "#16 Flink: HOTCOLD_JOIN (heap) vs Flink's regular join (RocksDB) (recorded)",
 		Cmd:   []string{"cat", "internal/benchreport/recorded/hotcold-join-flink.md"},
 	},
 }
