@@ -37,6 +37,11 @@ type batcher struct {
 	// the queue itself. So every queued Get is answered, and a caller
 	// waits on its answer alone (a select over fewer channels).
 	closed atomic.Bool
+	// hot watches the context most Gets share (see watch); seen is the
+	// Done channel of the last Get whose context was not hot's.
+	hot  atomic.Pointer[watch]
+	seen atomic.Uintptr
+	mu   sync.Mutex // makes a watch hot
 }
 
 type pending struct {
@@ -50,11 +55,36 @@ type pending struct {
 	done chan struct{}
 	res  coldstore.Result
 	err  error
+	// state decides who sends on done, once: the answering side
+	// (answered) or a watch whose context was canceled (canceled).
+	state atomic.Uint32
+	// In a watch's list while its Get waits there (see watch).
+	prev, next *pending
+	shard      uint8 // the watch shard it waits in
 }
+
+const (
+	waiting uint32 = iota
+	answered
+	canceled
+)
+
+// answer wakes p's Get unless a canceled watch woke it first. The
+// answering side sets res and err before: a Get woken by its context does
+// not read them.
+func (p *pending) answer() {
+	if p.state.CompareAndSwap(waiting, answered) {
+		p.done <- struct{}{}
+	}
+}
+
+var pendingShards atomic.Uint32
 
 // pendingPool recycles the pendings of answered Gets (a Get abandoned by
 // its context is not recycled: a sender may still write into it).
-var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan struct{}, 1)} }}
+var pendingPool = sync.Pool{New: func() any {
+	return &pending{done: make(chan struct{}, 1), shard: uint8(pendingShards.Add(1) % watchShards)}
+}}
 
 func newPending(table string) *pending {
 	p := pendingPool.Get().(*pending)
@@ -101,18 +131,24 @@ func (b *batcher) get(ctx context.Context, p *pending) (coldstore.Result, error)
 		b.failQueued()
 	}
 	if done := ctx.Done(); done != nil {
-		select {
-		case <-p.done:
-		case <-done:
-			// A sender that picked p up writes into it unobserved.
-			return coldstore.Result{}, ctx.Err()
+		if w := b.watchFor(ctx, done); w != nil {
+			if !w.wait(p) {
+				// A sender that picked p up writes into it unobserved.
+				return coldstore.Result{}, ctx.Err()
+			}
+		} else {
+			select {
+			case <-p.done:
+			case <-done:
+				return coldstore.Result{}, ctx.Err()
+			}
 		}
 	} else {
 		<-p.done
 	}
 	res, err := p.res, p.err
 	// Answered: nothing refers to p any more.
-	*p = pending{done: p.done}
+	*p = pending{done: p.done, shard: p.shard}
 	pendingPool.Put(p)
 	return res, err
 }
@@ -122,6 +158,9 @@ func (b *batcher) close() {
 	b.wg.Wait()
 	b.closed.Store(true)
 	b.failQueued()
+	if w := b.hot.Swap(nil); w != nil {
+		w.stop() // every Get is answered: nothing waits in w
+	}
 }
 
 // failQueued fails the Gets queued and not picked up.
@@ -130,7 +169,7 @@ func (b *batcher) failQueued() {
 		select {
 		case p := <-b.reqs:
 			p.err = coldstore.ErrClosed
-			p.done <- struct{}{}
+			p.answer()
 		default:
 			return
 		}
@@ -225,7 +264,7 @@ func (b *batcher) sender() {
 func (b *batcher) fail(batch []*pending, err error) {
 	for _, p := range batch {
 		p.err = err
-		p.done <- struct{}{}
+		p.answer()
 	}
 }
 
@@ -270,7 +309,7 @@ func (b *batcher) send(batch []*pending) {
 	slab := valueSlab(resp.results)
 	for i, p := range batch {
 		p.res, p.err = resp.results[i].resultInto(&slab)
-		p.done <- struct{}{}
+		p.answer()
 	}
 }
 
@@ -287,6 +326,6 @@ func (b *batcher) individually(batch []*pending) {
 		default:
 			p.res, p.err = resp.results[0].result()
 		}
-		p.done <- struct{}{}
+		p.answer()
 	}
 }

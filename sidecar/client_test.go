@@ -3,6 +3,7 @@ package sidecar_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -283,6 +284,68 @@ func TestAutoBatchedGetsCanceledWhileWaitingLeaveOthersExact(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// Auto-batched Gets that share one context (which the batcher watches for
+// them, see watch.go) and Gets under their own contexts all end with
+// their context while their batch is stuck: the address accepts
+// connections and never answers, so no call returns on its own (gRPC
+// waits out its 20 s connect timeout).
+func TestAutoBatchedGetsEndWithTheirContextWhileTheSidecarHangs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 16)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- conn // held open, never read or written
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		for {
+			select {
+			case conn := <-accepted:
+				conn.Close()
+			default:
+				return
+			}
+		}
+	})
+	c := dial(t, ln.Addr().String(), sidecar.WithAutoBatch(16, 0))
+	for round := 0; round < 3; round++ {
+		shared, cancelShared := context.WithCancel(context.Background())
+		const sharing, own = 40, 8
+		errs := make(chan error, sharing+own)
+		cancels := make([]context.CancelFunc, own)
+		for g := 0; g < sharing+own; g++ {
+			ctx := shared
+			if g >= sharing {
+				ctx, cancels[g-sharing] = context.WithCancel(context.Background())
+			}
+			go func() {
+				_, err := c.Get(ctx, "orders", key(int64(g)))
+				errs <- err
+			}()
+		}
+		if round == 0 {
+			accepted <- <-accepted // the first batch reached the address
+		}
+		cancelShared()
+		for _, cancel := range cancels {
+			cancel()
+		}
+		for g := 0; g < sharing+own; g++ {
+			if err := <-errs; !errors.Is(err, context.Canceled) {
+				t.Fatalf("round %d: Get = %v, want context.Canceled", round, err)
+			}
+		}
+	}
 }
 
 // TestAutoBatchedGetsRacingCloseAllReturn closes an auto-batching client
