@@ -95,7 +95,10 @@ func WithMaxBatch(n int) Option { return optionFunc(func(c *clientConfig) { c.ma
 // all slots are busy, batches grow. So a lone caller pays at most linger
 // extra latency, and many naive callers get pipelining for free.
 // Default: off (each Get is one Lookup call). maxBatch <= 0 means 256;
-// linger < 0 means 0.
+// linger < 0 means 0. A Get returns when its context ends even if its
+// batch is still in flight; Gets that share one context (a worker's) cost
+// the least, as the client then watches that context once for all of
+// them.
 func WithAutoBatch(maxBatch int, linger time.Duration) Option {
 	return optionFunc(func(c *clientConfig) {
 		c.autoBatch = true
