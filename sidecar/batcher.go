@@ -40,8 +40,8 @@ type batcher struct {
 	// hot watches the context most Gets share (see watch); seen is the
 	// Done channel of the last Get whose context was not hot's.
 	hot  atomic.Pointer[watch]
-	seen atomic.Uintptr
-	mu   sync.Mutex // makes a watch hot
+	seen atomic.Value // <-chan struct{}
+	mu   sync.Mutex   // makes a watch hot
 }
 
 type pending struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 )
 
 // A watch wakes the auto-batched Gets waiting under one context when it
@@ -21,7 +20,8 @@ import (
 //
 // A batcher has one hot watch, for the context of most of its Gets: a
 // context becomes hot when two Gets in a row that are not hot's use it
-// (or when there is none). A Get under any other context selects on its
+// (or when there is none yet). So Gets under contexts of their own (one
+// per request) keep selecting, and do not each register a watch. A Get under any other context selects on its
 // Done channel as before. A watch that is no longer hot stays registered
 // until its context ends, so that Gets already waiting in it are still
 // woken; it then holds nothing but its registration.
@@ -41,12 +41,6 @@ type watchShard struct {
 	_    [48]byte // a cache line per shard
 }
 
-// chanID is a channel's identity for seen: a stale value only makes a
-// context hot one Get early.
-func chanID(c <-chan struct{}) uintptr {
-	return uintptr(*(*unsafe.Pointer)(unsafe.Pointer(&c)))
-}
-
 // watchFor returns the watch of ctx (whose Done channel is done) if ctx
 // is hot or becomes hot now, else nil.
 func (b *batcher) watchFor(ctx context.Context, done <-chan struct{}) *watch {
@@ -54,11 +48,8 @@ func (b *batcher) watchFor(ctx context.Context, done <-chan struct{}) *watch {
 	if w != nil && w.done == done {
 		return w
 	}
-	if w != nil && !w.canceled.Load() {
-		if id := chanID(done); b.seen.Load() != id {
-			b.seen.Store(id)
-			return nil
-		}
+	if w != nil && b.seen.Swap(done) != any(done) {
+		return nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -73,6 +73,17 @@ func TestWatchWakesItsGetsWhenTheContextEnds(t *testing.T) {
 	if w.wait(late) {
 		t.Fatal("a Get under an ended context was reported answered")
 	}
+
+	// The next context takes over as any other: after two Gets in a row
+	// (one-Get contexts, one per request, keep selecting).
+	next, cancelNext := context.WithCancel(context.Background())
+	defer cancelNext()
+	if b.watchFor(next, next.Done()) != nil {
+		t.Fatal("a context seen once replaced the ended hot one")
+	}
+	if nw := b.watchFor(next, next.Done()); nw == nil || nw == w {
+		t.Fatal("a context seen twice in a row did not replace the ended hot one")
+	}
 }
 
 // A context becomes hot after two Gets in a row, the watch it replaces
