@@ -25,7 +25,17 @@ import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.connector.datagen.source.GeneratorFunction;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.table.api.DataTypes;
 import org.apache.flink.table.api.EnvironmentSettings;
+import org.apache.flink.table.api.Schema;
+import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
 import org.apache.flink.table.api.TableEnvironment;
 import org.apache.flink.table.api.TableResult;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -99,47 +109,65 @@ class HotcoldJoinBench {
     }
   }
 
-  private static TableEnvironment tableEnv() {
+  private static StreamTableEnvironment tableEnv() {
     return tableEnv("rocksdb");
   }
 
-  private static TableEnvironment tableEnv(String backend) {
-    TableEnvironment t = TableEnvironment.create(EnvironmentSettings.inStreamingMode());
-    t.getConfig().set("parallelism.default", "1");
-    t.getConfig().set("restart-strategy.type", "none");
-    t.getConfig().set("state.backend.type", backend);
-    t.getConfig().set("execution.checkpointing.snapshot-compression", String.valueOf(SNAPSHOT_COMPRESSION));
-    t.getConfig().set("execution.checkpointing.interval", "1 s");
+  /** Each table environment's stream environment, for its sources (tables). */
+  private static final Map<StreamTableEnvironment, StreamExecutionEnvironment> ENVS = new java.util.IdentityHashMap<>();
+
+  private static StreamTableEnvironment tableEnv(String backend) {
+    Configuration c = new Configuration();
+    c.setString("parallelism.default", "1");
+    c.setString("restart-strategy.type", "none");
+    c.setString("state.backend.type", backend);
+    c.setString("execution.checkpointing.snapshot-compression", String.valueOf(SNAPSHOT_COMPRESSION));
+    c.setString("execution.checkpointing.interval", "1 s");
     // Full checkpoints (Flink's default, said here): state_size is the live state itself.
-    t.getConfig().set("execution.checkpointing.incremental", "false");
-    t.getConfig().set("execution.checkpointing.dir", dir.resolve("checkpoints").toUri().toString());
-    t.getConfig().set("state.backend.rocksdb.timer-service.factory", TIMER_SERVICE);
-    t.getConfig().set("state.backend.rocksdb.use-bloom-filter", String.valueOf(BLOOM));
+    c.setString("execution.checkpointing.incremental", "false");
+    c.setString("execution.checkpointing.dir", dir.resolve("checkpoints").toUri().toString());
+    c.setString("state.backend.rocksdb.timer-service.factory", TIMER_SERVICE);
+    c.setString("state.backend.rocksdb.use-bloom-filter", String.valueOf(BLOOM));
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(c);
+    StreamTableEnvironment t = StreamTableEnvironment.create(env, EnvironmentSettings.newInstance().inStreamingMode().withConfiguration(c).build());
+    ENVS.put(t, env);
     return t;
   }
 
+  /**
+   * The ids from..to (inclusive) as a FLIP-27 source, perSecond a second (0:
+   * as fast as the job goes). Its checkpointed state is its split's
+   * position: SQL's 'datagen' connector (the legacy SequenceGenerator of
+   * flink-streaming-java) checkpoints a Deque of every number it has yet to
+   * emit, ~8.5 MB here at the start, which made the whole job's checkpoints
+   * mostly source state in both jobs.
+   */
+  private static DataStream<Long> ids(StreamTableEnvironment t, String name, long from, long to, long perSecond) {
+    GeneratorFunction<Long, Long> id = i -> from + i;
+    DataGeneratorSource<Long> src = new DataGeneratorSource<>(id, to - from + 1,
+        perSecond > 0 ? RateLimiterStrategy.perSecond(perSecond) : RateLimiterStrategy.noOp(), Types.LONG);
+    return ENVS.get(t).fromSource(src, WatermarkStrategy.noWatermarks(), name);
+  }
+
   /** Orders and refunds from the start of day `fromDay`; a refund's order is up to 28 days older. */
-  private static void tables(TableEnvironment t, int fromDay, boolean steady) {
+  private static void tables(StreamTableEnvironment t, int fromDay, boolean steady) {
     // steady: one event-time day a second on both inputs, so that watermarks
     // (and HOTCOLD_JOIN's expiry) keep pace as on a live stream; otherwise as
     // fast as the job goes.
-    String orderRate = steady ? String.valueOf(ORDERS_PER_DAY) : "1000000";
-    String refundRate = steady ? String.valueOf(Math.max(1, REFUNDS / DAYS)) : "1000000";
     long ordersFrom = (long) fromDay * ORDERS_PER_DAY + 1;
     long refundsFrom = fromDay * DAY_MS / REFUND_EVERY + 1;
-    t.executeSql("CREATE TEMPORARY TABLE orders (order_id BIGINT,"
-        + " order_ts AS TO_TIMESTAMP_LTZ(" + BASE + " + order_id * " + ORDER_EVERY + ", 3), amount AS CAST(order_id * 1.5 AS DOUBLE),"
-        + " WATERMARK FOR order_ts AS order_ts - INTERVAL '1' MINUTE) WITH ('connector' = 'datagen',"
-        + " 'fields.order_id.kind' = 'sequence', 'fields.order_id.start' = '" + ordersFrom + "', 'fields.order_id.end' = '" + ORDERS
-        + "', 'rows-per-second' = '" + orderRate + "')");
+    t.createTemporaryView("orders_ids", t.fromDataStream(ids(t, "orders", ordersFrom, ORDERS, steady ? ORDERS_PER_DAY : 0),
+        Schema.newBuilder().column("f0", DataTypes.BIGINT())
+            .columnByExpression("order_ts", "TO_TIMESTAMP_LTZ(" + BASE + " + f0 * " + ORDER_EVERY + ", 3)")
+            .watermark("order_ts", "order_ts - INTERVAL '1' MINUTE").build()));
+    t.executeSql("CREATE TEMPORARY VIEW orders AS SELECT f0 AS order_id, order_ts, CAST(f0 * 1.5 AS DOUBLE) AS amount FROM orders_ids");
     // The refund's order: r's own time minus (r * 7919 mod 28 days), as an order id.
-    t.executeSql("CREATE TEMPORARY TABLE refunds (refund_id BIGINT,"
-        + " refund_ts AS TO_TIMESTAMP_LTZ(" + BASE + " + refund_id * " + REFUND_EVERY + ", 3),"
-        + " order_id AS (refund_id * " + REFUND_EVERY + " - MOD(refund_id * 7919, " + 28 * ORDERS_PER_DAY + ") * " + ORDER_EVERY + ") / "
-        + ORDER_EVERY + ","
-        + " WATERMARK FOR refund_ts AS refund_ts - INTERVAL '1' MINUTE) WITH ('connector' = 'datagen',"
-        + " 'fields.refund_id.kind' = 'sequence', 'fields.refund_id.start' = '" + refundsFrom + "', 'fields.refund_id.end' = '" + REFUNDS
-        + "', 'rows-per-second' = '" + refundRate + "')");
+    t.createTemporaryView("refunds_ids", t.fromDataStream(ids(t, "refunds", refundsFrom, REFUNDS, steady ? Math.max(1, REFUNDS / DAYS) : 0),
+        Schema.newBuilder().column("f0", DataTypes.BIGINT())
+            .columnByExpression("refund_ts", "TO_TIMESTAMP_LTZ(" + BASE + " + f0 * " + REFUND_EVERY + ", 3)")
+            .watermark("refund_ts", "refund_ts - INTERVAL '1' MINUTE").build()));
+    t.executeSql("CREATE TEMPORARY VIEW refunds AS SELECT f0 AS refund_id, refund_ts, (f0 * " + REFUND_EVERY + " - MOD(f0 * 7919, "
+        + 28 * ORDERS_PER_DAY + ") * " + ORDER_EVERY + ") / " + ORDER_EVERY + " AS order_id FROM refunds_ids");
     t.executeSql("CREATE TEMPORARY TABLE sink (order_id BIGINT, amount DOUBLE, refund_id BIGINT) WITH ('connector' = 'blackhole')");
   }
 
@@ -158,7 +186,7 @@ class HotcoldJoinBench {
    * deleted since the last compaction too (here one every 4 checkpoints: the
    * L0 file trigger); a canonical savepoint writes only the live keys.
    */
-  record Run(double seconds, double runningSeconds, double processingSeconds, long records, long maxCheckpointBytes, long maxJoinBytes, String joinSizes,
+  record Run(String backend, double seconds, double runningSeconds, double processingSeconds, long records, long maxCheckpointBytes, long maxJoinBytes, String joinSizes,
       long savepointJoinBytes) {}
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -186,7 +214,7 @@ class HotcoldJoinBench {
    * keys and values only) measures the live state, which the native RocksDB
    * checkpoints do not (see Run).
    */
-  private static Run run(TableEnvironment t, String sql, long records, long savepointAfter) throws Exception {
+  private static Run run(StreamTableEnvironment t, String sql, long records, long savepointAfter) throws Exception {
     long start = System.nanoTime();
     TableResult r = t.executeSql(sql);
     JobClient client = r.getJobClient().orElseThrow();
@@ -235,12 +263,15 @@ class HotcoldJoinBench {
     }
     assertTrue(max > 0 && maxJoin > 0, "no completed checkpoint with join state: " + history);
     assertTrue(savepoint == null || savepointJoin >= 0, "savepoint " + savepoint + " not in the checkpoint history: " + history);
-    return new Run(s, running, processing, records, max, maxJoin, sizes.toString().strip(), savepointJoin);
+    // The backend the job ran on, as its checkpoint configuration reports it.
+    String backend = rest("/jobs/" + job + "/checkpoints/config").path("state_backend").asText();
+    assertTrue(!backend.isEmpty(), "no state backend in the job's checkpoint configuration");
+    return new Run(backend, s, running, processing, records, max, maxJoin, sizes.toString().strip(), savepointJoin);
   }
 
   private static void print(String what, Run r) {
-    System.out.printf("bench: %s: %d records in %.2f s (%.2f s running, the join task %.2f s) = %.0f records/s (%.0f running, %.0f the task),"
-        + " largest checkpoint %d bytes, of the join %d bytes%n", what, r.records, r.seconds, r.runningSeconds, r.processingSeconds,
+    System.out.printf("bench: %s [%s]: %d records in %.2f s (%.2f s running, the join task %.2f s) = %.0f records/s (%.0f running, %.0f the task),"
+        + " largest checkpoint %d bytes, of the join %d bytes%n", what, r.backend, r.records, r.seconds, r.runningSeconds, r.processingSeconds,
         r.records / r.seconds, r.records / r.runningSeconds, r.records / r.processingSeconds, r.maxCheckpointBytes, r.maxJoinBytes);
     System.out.println("bench:   join state per checkpoint (bytes, oldest first): " + r.joinSizes);
     if (r.savepointJoinBytes >= 0) {
@@ -336,7 +367,7 @@ class HotcoldJoinBench {
 
   /** A new HOTCOLD_JOIN job on the given backend at the end of day 30: its 2 hot days, older orders from the cold table. */
   private Run bootstrap(String backend) throws Exception {
-    TableEnvironment boot = tableEnv(backend);
+    StreamTableEnvironment boot = tableEnv(backend);
     tables(boot, DAYS - 2, false);
     HotcoldJoin.Options advanced = new HotcoldJoin.Options().coldTable("orders").address("unix://" + sidecar.unix)
         .tokenFile(tokenFile.toString()).advanceTo(Instant.ofEpochMilli(BASE + DAYS * DAY_MS).toString());
@@ -365,11 +396,11 @@ class HotcoldJoinBench {
     HotcoldJoin.Options cold = new HotcoldJoin.Options().coldTable("orders").address("unix://" + sidecar.unix).tokenFile(tokenFile.toString());
     Run[] regular = new Run[2], hotcold = new Run[2];
     if (WARMUP) {
-      TableEnvironment reg = tableEnv();
+      StreamTableEnvironment reg = tableEnv();
       reg.getConfig().set("table.exec.state.ttl", "30 d");
       tables(reg, 0, false);
       print("warm-up (not measured): regular join, as fast as it goes", run(reg, REGULAR, all, -1));
-      TableEnvironment hot = tableEnv(HOT_BACKEND);
+      StreamTableEnvironment hot = tableEnv(HOT_BACKEND);
       tables(hot, 0, false);
       hot.createTemporarySystemFunction("HOTCOLD_JOIN", new HotcoldJoin("orders", "refunds", cold));
       print("warm-up (not measured): HOTCOLD_JOIN, as fast as it goes", run(hot, HOTCOLD, all, -1));
@@ -378,13 +409,13 @@ class HotcoldJoinBench {
       if (!RUNS.contains(steady == 1 ? "steady" : "fast")) {
         continue;
       }
-      TableEnvironment reg = tableEnv();
+      StreamTableEnvironment reg = tableEnv();
       reg.getConfig().set("table.exec.state.ttl", "30 d");
       tables(reg, 0, steady == 1);
       regular[steady] = run(reg, REGULAR, all, steady == 1 ? savepointAfter() : -1);
       print("regular join, 30-day TTL, 30 days" + (steady == 1 ? ", steady (1 day/s)" : ", as fast as it goes"), regular[steady]);
 
-      TableEnvironment hot = tableEnv(HOT_BACKEND);
+      StreamTableEnvironment hot = tableEnv(HOT_BACKEND);
       tables(hot, 0, steady == 1);
       hot.createTemporarySystemFunction("HOTCOLD_JOIN", new HotcoldJoin("orders", "refunds", cold));
       hotcold[steady] = run(hot, HOTCOLD, all, steady == 1 ? savepointAfter() : -1);
@@ -400,7 +431,7 @@ class HotcoldJoinBench {
     // the same settings), which a job whose hot state outgrows the heap uses.
     Run refFast = null, refBoot = null;
     if (RUNS.contains("rocksdb") && !"rocksdb".equals(HOT_BACKEND)) {
-      TableEnvironment hot = tableEnv("rocksdb");
+      StreamTableEnvironment hot = tableEnv("rocksdb");
       tables(hot, 0, false);
       hot.createTemporarySystemFunction("HOTCOLD_JOIN", new HotcoldJoin("orders", "refunds", cold));
       refFast = run(hot, HOTCOLD, all, -1);
