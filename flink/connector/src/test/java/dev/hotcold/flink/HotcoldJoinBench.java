@@ -200,9 +200,10 @@ class HotcoldJoinBench {
   /** The most records any operator of the job has read: the join's (sources read none, the sink only the pairs). */
   private static long recordsIn(JobID job) {
     long max = 0;
-    for (Metric m : METRICS.findMetrics(job, "numRecordsIn").values()) {
-      if (m instanceof org.apache.flink.metrics.Counter) {
-        max = Math.max(max, ((org.apache.flink.metrics.Counter) m).getCount());
+    // A list, not findMetrics' map: both sources' DataStreamToTable operators have the same identifier.
+    for (var g : METRICS.findJobMetricGroups(job, "numRecordsIn")) {
+      if (g.f2 instanceof org.apache.flink.metrics.Counter c) {
+        max = Math.max(max, c.getCount());
       }
     }
     return max;
