@@ -443,14 +443,19 @@ class HotcoldJoinTest {
   private static final java.util.regex.Pattern SET =
       java.util.regex.Pattern.compile("(?is)SET\\s+'((?:[^']|'')*)'\\s*=\\s*'((?:[^']|'')*)'");
 
-  /** The SET statements of the README's ```sql block starting with start, in order. */
-  private static Map<String, String> readmeSets(String start) throws IOException {
+  /** The body of the README's ```sql block starting with start. */
+  private static String readmeBlock(String start) throws IOException {
     Path repo = Path.of(System.getProperty("hotcold.repo", "../.."));
     String readme = Files.readString(repo.resolve("README.md"));
     int at = readme.indexOf(start);
     assertTrue(at >= 0, "README.md shows the block " + start);
+    return readme.substring(at + "```sql\n".length(), readme.indexOf("```", at + 6));
+  }
+
+  /** The SET statements of the README's ```sql block starting with start, in order. */
+  private static Map<String, String> readmeSets(String start) throws IOException {
     Map<String, String> sets = new java.util.LinkedHashMap<>();
-    for (SqlScript.Statement st : SqlScript.split(readme.substring(at + "```sql\n".length(), readme.indexOf("```", at + 6)))) {
+    for (SqlScript.Statement st : SqlScript.split(readmeBlock(start))) {
       java.util.regex.Matcher m = SET.matcher(st.sql());
       assertTrue(m.matches(), "only SET statements in the README's block " + start + ": " + st.sql());
       sets.put(m.group(1).replace("''", "'"), m.group(2).replace("''", "'"));
@@ -467,11 +472,7 @@ class HotcoldJoinTest {
    * (after setup), asserting Flink's regular join's pairs.
    */
   private static void readmeSqlOnlyExample(String start, java.util.function.Consumer<TableEnvironment> setup) throws Exception {
-    Path repo = Path.of(System.getProperty("hotcold.repo", "../.."));
-    String readme = Files.readString(repo.resolve("README.md"));
-    int at = readme.indexOf(start);
-    assertTrue(at >= 0, "README.md shows the SQL-only HOTCOLD_JOIN example " + start);
-    String block = readme.substring(at + "```sql\n".length(), readme.indexOf("```", at + 6));
+    String block = readmeBlock(start);
     // As the runner does: ${NAME} from the environment, SET into the configuration.
     block = SqlScript.substitute("README.md", block, Map.of("HOTCOLD_ADDRESS", sidecar.tcp, "HOTCOLD_TOKEN_FILE", tokenFile.toString()));
     TableEnvironment t = tableEnv();
