@@ -5,6 +5,7 @@ package mock_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -149,9 +150,21 @@ func startAndStop(t *testing.T, line string, grace time.Duration, ready string) 
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		b, err := os.ReadFile(pgidFile)
-		_, rerr := os.Stat(filepath.Join(dir, "ready"))
-		if err == nil && (ready == "" || rerr == nil) {
+		if err == nil {
 			pgid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		var isReady bool
+		if comm, ok := strings.CutPrefix(ready, "comm:"); ok {
+			// The group leader exec'd into comm: its own signal
+			// dispositions hold from here on (a shell between its fork
+			// and its child's exec may swallow an interrupt).
+			got, cerr := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pgid))
+			isReady = err == nil && cerr == nil && strings.TrimSpace(string(got)) == comm
+		} else {
+			_, rerr := os.Stat(filepath.Join(dir, "ready"))
+			isReady = err == nil && (ready == "" || rerr == nil)
+		}
+		if isReady {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -179,7 +192,7 @@ func assertNoProcessOfTheGroup(t *testing.T, pgid int) {
 }
 
 func TestExecJobStopLeavesNoProcessOfAPlainCommand(t *testing.T) {
-	pgid, err := startAndStop(t, "sleep 600", 10*time.Second, "")
+	pgid, err := startAndStop(t, "exec sleep 600", 10*time.Second, "comm:sleep")
 	if err != nil {
 		t.Fatalf("a job ended by the interrupt stopped cleanly: %v", err)
 	}
