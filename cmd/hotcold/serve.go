@@ -160,6 +160,9 @@ calls, lets in-flight ones finish (up to --drain-timeout) and exits.`,
 			shown := coldstore.Redact(cfg.Store) // the store URL as printed and logged: no password
 			st, err := coldstore.Open(ctx, cfg.Store, &coldstore.Options{Logger: logger, Registerer: reg})
 			if err != nil {
+				if errors.Is(err, coldstore.ErrNoStore) {
+					return fmt.Errorf("open the cold store %q: %w", shown, err) // it says how to create one
+				}
 				return fmt.Errorf("open the cold store %q: %w (%s)", shown, err, openHint(err, shown))
 			}
 			defer st.Close()

@@ -338,3 +338,18 @@ func TestServeOpenErrorsGiveTheHintThatFits(t *testing.T) {
 		}
 	}
 }
+
+func TestServeOnAMissingStoreDirectoryRefusesWithOneHint(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nope")
+	out, err := run(t, "serve", "--store", "pebble:"+dir, "--unix", filepath.Join(t.TempDir(), "s.sock"))
+	if err == nil {
+		t.Fatal("serve on a missing store directory started")
+	}
+	msg := err.Error() + out
+	if !strings.Contains(msg, "no store at "+dir) || strings.Count(msg, "hotcold load --store") != 1 {
+		t.Fatalf("serve on a missing store: %q, want \"no store at %s\" and one hint", msg, dir)
+	}
+	if _, serr := os.Stat(dir); !os.IsNotExist(serr) {
+		t.Fatalf("serve created %s: %v", dir, serr)
+	}
+}
