@@ -76,6 +76,7 @@ var (
 	flagAutoG    = flag.Int("autobatch-goroutines", 800, "goroutines issuing auto-batched single-key Gets (800: the Gets redis-benchmark -c 50 -P 16 keeps in flight)")
 	flagPin      = flag.Bool("pin", false, "also measure latency pinned: the driver on CPU 0, the server (sidecar or redis-server) on CPU 1, GOMAXPROCS 1 each")
 	flagLatOnly  = flag.Bool("latency-only", false, "measure only latency (and redis-benchmark -t get -c 50), not throughput and CPU per key")
+	flagLoads    = flag.String("loads", "0.5", "fractions of peak at which the unary open loop runs, e.g. 0.1,0.25,0.5 (0.5 is the targets' load and is always measured)")
 	flagOnly     = flag.String("only", "", "autobatch: measure only auto-batched Gets against redis-benchmark -P 16 (logged, no report)")
 )
 
@@ -250,21 +251,30 @@ func run(log *slog.Logger) error {
 	// latency measures latency at 50% of peak: the sidecar over TCP and
 	// unix, and Redis through go-redis with the same open-loop driver;
 	// suffix names the variant (pinned or not) in lats.
+	loads, err := parseLoads(*flagLoads)
+	if err != nil {
+		return err
+	}
+	record := func(name string, ls []latResult) {
+		for _, l := range ls {
+			key := name + loadSuffix(l.frac)
+			lats[key] = append(lats[key], l)
+			log.Info("latency", "transport", key, "peak", l.peak, "offered", l.peak*l.frac, "p50", l.p50, "p99", l.p99, "p99.9", l.p999, "max", l.max, "dispatch_lag_p50", l.lagP50, "dispatch_lag_p99", l.lagP99)
+		}
+	}
 	latency := func(round int, suffix string) error {
 		for i, t := range transports {
-			l, err := sidecarLatency(ctx, t.addr, d, n, ch, round == 1 && i == 0 && suffix == "" && *flagProfile == "latency")
+			ls, err := sidecarLatency(ctx, t.addr, d, n, ch, loads, round == 1 && i == 0 && suffix == "" && *flagProfile == "latency")
 			if err != nil {
 				return err
 			}
-			lats[t.name+suffix] = append(lats[t.name+suffix], l)
-			log.Info("latency", "transport", t.name+suffix, "peak", l.peak, "p50", l.p50, "p99", l.p99, "p99.9", l.p999, "max", l.max, "dispatch_lag_p50", l.lagP50, "dispatch_lag_p99", l.lagP99)
+			record(t.name+suffix, ls)
 		}
-		l, err := redisLatency(ctx, rport, rpid, d, n)
+		ls, err := redisLatency(ctx, rport, rpid, d, n, loads)
 		if err != nil {
 			return err
 		}
-		lats["redis"+suffix] = append(lats["redis"+suffix], l)
-		log.Info("latency", "transport", "redis"+suffix, "peak", l.peak, "p50", l.p50, "p99", l.p99, "p99.9", l.p999, "dispatch_lag_p99", l.lagP99)
+		record("redis"+suffix, ls)
 		return nil
 	}
 	for round := 1; round <= *flagRounds; round++ {
@@ -309,7 +319,7 @@ func run(log *slog.Logger) error {
 	model := cpuModel()
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(&b, "## #4 / #17 sidecar: lookups through the sidecar versus Redis, client and server in separate processes\n\n")
-	fmt.Fprintf(&b, "Machine: %s, %d logical CPUs (GOMAXPROCS %d), shared with other work (load average at the end: %s); %s, %s.  \n", model, runtime.NumCPU(), runtime.GOMAXPROCS(0), strings.Join(strings.Fields(string(load))[:3], " "), runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "Machine: %s, %d logical CPUs (GOMAXPROCS %d), shared with other work (load average at the end: %s); %s; %s, %s.  \n", model, runtime.NumCPU(), runtime.GOMAXPROCS(0), strings.Join(strings.Fields(string(load))[:3], " "), idleState(), runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	extra := ""
 	if *flagPin {
 		extra += " -pin"
@@ -319,6 +329,9 @@ func run(log *slog.Logger) error {
 	}
 	if *flagDispatcher != "timerfd" {
 		extra += " -dispatcher " + *flagDispatcher
+	}
+	if *flagLoads != "0.5" {
+		extra += " -loads " + *flagLoads
 	}
 	fmt.Fprintf(&b, "Command: `go run ./sidecar/internal/benchvsredis -rows %d -duration %v -rounds %d -store %s -batch-goroutines %d%s`  \n", n, d, *flagRounds, *flagStore, *flagBatchG, extra)
 	fmt.Fprintf(&b, "Data: %d rows of 8 columns (%d bytes encoded on average), in a %s cold store behind the sidecar (its read cache warmed with every key) and in redis-server %s as `key:%%012d` -> the row's value encoding. The sidecar runs in a child process of the benchmark (same binary, `-child`), the clients and load generators in the parent: client and server share no Go runtime. Everything on loopback. %d interleaved rounds of %v per throughput measurement (%v per latency measurement); medians of the rounds.\n\n",
@@ -338,20 +351,23 @@ func run(log *slog.Logger) error {
 	}
 
 	fmt.Fprintf(&b, "### Unary Lookup latency at 50%% of peak\n\n")
-	fmt.Fprintf(&b, "Go client without auto-batching, 256 worker goroutines. Peak: closed loop, 64 goroutines, %v. Then open loop at half that rate for %v: call i is due at start + i/rate and its latency counts from its due time (no coordinated omission; the dispatcher waits with `-dispatcher %s`, see openloop.go; its own lateness is the dispatch lag column; the last column is the CPU time per call of the driver process and of the server process during the open loop). Percentiles are exact (every call's latency, sorted). Redis (go-redis) is the same driver against redis-server at 50%% of its own go-redis peak; redis-benchmark's own percentiles (closed loop, 50 connections, full load) are beside it.%s\n\n", d, 2*d, *flagDispatcher, pinNote())
+	fmt.Fprintf(&b, "Go client without auto-batching, 256 worker goroutines. Peak: closed loop, 64 goroutines, %v. Then open loop at half that rate for %v: call i is due at start + i/rate and its latency counts from its due time (no coordinated omission; the dispatcher waits with `-dispatcher %s`, see openloop.go; its own lateness is the dispatch lag column; the last column is the CPU time per call of the driver process and of the server process during the open loop). Percentiles are exact (every call's latency, sorted). Redis (go-redis) is the same driver against redis-server at 50%% of its own go-redis peak; redis-benchmark's own percentiles (closed loop, 50 connections, full load) are beside it.%s%s\n\n", d, 2*d, *flagDispatcher, pinNote(), loadsNote(loads))
 	fmt.Fprintf(&b, "| transport | peak lookups/s | offered | p50 | p99 | p99.9 | max | dispatch lag p50 / p99 / p99.9 | CPU µs per call, driver / server |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	variants := []string{""}
 	if *flagPin {
 		variants = append(variants, pinSuffix)
 	}
 	for _, v := range variants {
-		for _, name := range []string{"TCP (127.0.0.1)", "unix socket", "redis"} {
-			m := medianLat(lats[name+v])
-			label := name + v
-			if name == "redis" {
-				label = "Redis GET via go-redis, same driver" + v
+		for _, f := range loads {
+			for _, name := range []string{"TCP (127.0.0.1)", "unix socket", "redis"} {
+				m := medianLat(lats[name+v+loadSuffix(f)])
+				label := name + v
+				if name == "redis" {
+					label = "Redis GET via go-redis, same driver" + v
+				}
+				label += loadSuffix(f)
+				fmt.Fprintf(&b, "| %s | %.0f | %.0f/s | %s | %s | %s | %s | %.3f / %.3f / %.3f ms | %.1f / %.1f |\n", label, m.peak, m.peak*f, ms(m.p50), ms(m.p99), ms(m.p999), ms(m.max), float64(m.lagP50)/1e6, float64(m.lagP99)/1e6, float64(m.lagP999)/1e6, m.cpuClient, m.cpuServer)
 			}
-			fmt.Fprintf(&b, "| %s | %.0f | %.0f/s | %s | %s | %s | %s | %.3f / %.3f / %.3f ms | %.1f / %.1f |\n", label, m.peak, m.peak/2, ms(m.p50), ms(m.p99), ms(m.p999), ms(m.max), float64(m.lagP50)/1e6, float64(m.lagP99)/1e6, float64(m.lagP999)/1e6, m.cpuClient, m.cpuServer)
 		}
 		rb := medianRedis(redisGetLat)
 		if v != "" {
@@ -415,6 +431,7 @@ func bytesize(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20
 type latResult struct {
 	peak                    float64
 	p50, p99, p999, max     time.Duration
+	frac                    float64       // the offered load, a fraction of peak
 	lagP50, lagP99, lagP999 time.Duration // the dispatcher's own lateness
 	cpuClient, cpuServer    float64       // CPU µs per call of the driver and the server process
 }
@@ -429,6 +446,7 @@ func medianLat(ls []latResult) latResult {
 	}
 	return latResult{
 		peak:      pick(func(l latResult) float64 { return l.peak }),
+		frac:      pick(func(l latResult) float64 { return l.frac }),
 		p50:       time.Duration(pick(func(l latResult) float64 { return float64(l.p50) })),
 		p99:       time.Duration(pick(func(l latResult) float64 { return float64(l.p99) })),
 		p999:      time.Duration(pick(func(l latResult) float64 { return float64(l.p999) })),
@@ -468,10 +486,10 @@ func medianRedis(rs []redisResult) redisResult {
 
 // sidecarLatency measures the unary Lookup peak over addr, then the
 // latency open loop at half of it.
-func sidecarLatency(ctx context.Context, addr string, d time.Duration, keyspace int, ch *child, profile bool) (latResult, error) {
+func sidecarLatency(ctx context.Context, addr string, d time.Duration, keyspace int, ch *child, loads []float64, profile bool) ([]latResult, error) {
 	c, err := sidecar.Dial(addr)
 	if err != nil {
-		return latResult{}, err
+		return nil, err
 	}
 	defer c.Close()
 	get := func(rng *rand.Rand) error {
@@ -483,34 +501,44 @@ func sidecarLatency(ctx context.Context, addr string, d time.Duration, keyspace 
 	}
 	peak, err := closedLoop(64, d, get, ch)
 	if err != nil {
-		return latResult{}, err
+		return nil, err
 	}
-	if profile {
-		ch.command("prof start")
-		ch.command("trace start")
-		defer ch.command("prof stop")
-		defer ch.command("trace stop")
-		defer startClientProfile()()
+	var ls []latResult
+	for _, f := range loads {
+		var stop []func()
+		if profile && f == 0.5 {
+			ch.command("prof start")
+			ch.command("trace start")
+			stop = []func(){startClientProfile(), func() { ch.command("trace stop") }, func() { ch.command("prof stop") }}
+		}
+		l, err := measureOpenLoop(peak, f, d, ch.cmd.Process.Pid, get)
+		for _, s := range stop {
+			s()
+		}
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
 	}
-	return measureOpenLoop(peak, d, ch.cmd.Process.Pid, get)
+	return ls, nil
 }
 
-// measureOpenLoop runs get open loop at half of peak for 2d and returns
+// measureOpenLoop runs get open loop at frac of peak for 2d and returns
 // its latencies, the dispatcher's lateness and the CPU time per call of
 // this process (the driver and client) and of the server process pid.
-func measureOpenLoop(peak float64, d time.Duration, pid int, get func(*rand.Rand) error) (latResult, error) {
+func measureOpenLoop(peak, frac float64, d time.Duration, pid int, get func(*rand.Rand) error) (latResult, error) {
 	c0, s0 := cpuTime(), procCPU(pid)
-	lat, lag, err := openLoop(peak/2, 2*d, 256, get)
+	lat, lag, err := openLoop(peak*frac, 2*d, 256, get)
 	if err != nil {
 		return latResult{}, err
 	}
 	calls := float64(max(1, len(lat)))
-	return latResult{peak: peak, p50: lat.q(0.5), p99: lat.q(0.99), p999: lat.q(0.999), max: lat.q(1), lagP50: lag.q(0.5), lagP99: lag.q(0.99), lagP999: lag.q(0.999),
+	return latResult{peak: peak, frac: frac, p50: lat.q(0.5), p99: lat.q(0.99), p999: lat.q(0.999), max: lat.q(1), lagP50: lag.q(0.5), lagP99: lag.q(0.99), lagP999: lag.q(0.999),
 		cpuClient: float64(cpuTime()-c0) / 1e3 / calls, cpuServer: float64(procCPU(pid)-s0) / 1e3 / calls}, nil
 }
 
 // redisLatency is sidecarLatency for GETs through go-redis.
-func redisLatency(ctx context.Context, port, redisPid int, d time.Duration, keyspace int) (latResult, error) {
+func redisLatency(ctx context.Context, port, redisPid int, d time.Duration, keyspace int, loads []float64) ([]latResult, error) {
 	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), PoolSize: 256})
 	defer c.Close()
 	get := func(rng *rand.Rand) error {
@@ -518,9 +546,72 @@ func redisLatency(ctx context.Context, port, redisPid int, d time.Duration, keys
 	}
 	peak, err := closedLoop(64, d, get, nil)
 	if err != nil {
-		return latResult{}, err
+		return nil, err
 	}
-	return measureOpenLoop(peak, d, redisPid, get)
+	var ls []latResult
+	for _, f := range loads {
+		l, err := measureOpenLoop(peak, f, d, redisPid, get)
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+// parseLoads reads -loads: fractions of peak in (0, 1], in the order
+// given, with 0.5 (the targets' load) added first if missing.
+func parseLoads(s string) ([]float64, error) {
+	loads := []float64{0.5}
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || v <= 0 || v > 1 {
+			return nil, fmt.Errorf("-loads %q: %q is not a fraction of peak in (0, 1], e.g. -loads 0.1,0.25,0.5", s, f)
+		}
+		if !slices.Contains(loads, v) {
+			loads = append(loads, v)
+		}
+	}
+	return loads, nil
+}
+
+// loadsNote describes the rows of other loads than 50% of peak.
+func loadsNote(loads []float64) string {
+	if len(loads) == 1 {
+		return ""
+	}
+	return " Rows \"at N% of peak\" (`-loads`) are the same open loop offered that fraction of the same peak: where the tail goes as the load falls."
+}
+
+// loadSuffix names a load other than the targets' 50% in the table.
+func loadSuffix(frac float64) string {
+	if frac == 0.5 {
+		return ""
+	}
+	return fmt.Sprintf(" at %g%% of peak", frac*100)
+}
+
+// idleState says how an idle CPU of this machine waits (the cpuidle
+// driver, and a KVM guest's halt polling): on a VM whose idle vCPUs halt
+// at once, every wake-up of an idle process is a host reschedule, which
+// an open loop below full load pays on every call.
+func idleState() string {
+	read := func(p string) string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(b))
+	}
+	drv := read("/sys/devices/system/cpu/cpuidle/current_driver")
+	if drv == "" {
+		return "cpuidle driver unknown"
+	}
+	s := "cpuidle driver " + drv
+	if ns := read("/sys/module/haltpoll/parameters/guest_halt_poll_ns"); ns != "" {
+		s += ", guest_halt_poll_ns " + ns
+	}
+	return s
 }
 
 func redisUsedMemory(ctx context.Context, port int) (int64, error) {
