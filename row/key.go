@@ -118,7 +118,7 @@ func appendKeyValue(dst []byte, id TypeID, v Value) ([]byte, error) {
 		}
 		return binary.BigEndian.AppendUint64(dst, bits), nil
 	case TypeString, TypeBinary:
-		for _, c := range v.b {
+		for _, c := range v.bytes() {
 			if c == 0 {
 				dst = append(dst, 0x00, 0xff)
 			} else {
@@ -224,7 +224,7 @@ func DecodeKey(types []Type, data []byte, vals []Value) ([]Value, []byte, error)
 			if out == nil {
 				out = []byte{}
 			}
-			v.b = out
+			v.setBytes(out)
 			need = j
 		default:
 			return vals, data, fmt.Errorf("row: key column %d: type %s cannot be a key", i, t)

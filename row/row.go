@@ -22,15 +22,15 @@ func New(vals ...Value) Row { return Row{Values: vals} }
 func (r Row) Clone() Row {
 	n := 0
 	for _, v := range r.Values {
-		n += len(v.b)
+		n += len(v.bytes())
 	}
 	c := Row{Kind: r.Kind, Values: make([]Value, len(r.Values))}
 	buf := make([]byte, 0, n)
 	for i, v := range r.Values {
-		if v.b != nil {
+		if v.p != nil {
 			start := len(buf)
-			buf = append(buf, v.b...)
-			v.b = buf[start:len(buf):len(buf)]
+			buf = append(buf, v.bytes()...)
+			v.setBytes(buf[start:len(buf):len(buf)])
 		}
 		c.Values[i] = v
 	}
