@@ -1,6 +1,7 @@
 package row
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -118,12 +119,16 @@ func appendKeyValue(dst []byte, id TypeID, v Value) ([]byte, error) {
 		}
 		return binary.BigEndian.AppendUint64(dst, bits), nil
 	case TypeString, TypeBinary:
-		for _, c := range v.bytes() {
-			if c == 0 {
-				dst = append(dst, 0x00, 0xff)
-			} else {
-				dst = append(dst, c)
+		// Each 0x00 becomes 0x00 0xff; the runs between are copied whole.
+		b := v.bytes()
+		for {
+			i := bytes.IndexByte(b, 0)
+			if i < 0 {
+				dst = append(dst, b...)
+				break
 			}
+			dst = append(append(dst, b[:i]...), 0x00, 0xff)
+			b = b[i+1:]
 		}
 		return append(dst, 0x00, 0x01), nil
 	case TypeDecimal128:
