@@ -81,9 +81,9 @@ func valueFromArray(a arrow.Array, i int) (Value, error) {
 	case *array.String:
 		offs := x.ValueOffsets()
 		vb := x.ValueBytes()
-		return bytesValue(TypeString, vb[offs[i]-offs[0]:offs[i+1]-offs[0]]), nil
+		return Value{id: TypeString, valid: true, b: vb[offs[i]-offs[0] : offs[i+1]-offs[0]]}, nil
 	case *array.LargeString:
-		return bytesValue(TypeString, []byte(x.Value(i))), nil
+		return Value{id: TypeString, valid: true, b: []byte(x.Value(i))}, nil
 	case *array.Binary:
 		return BinaryValue(x.Value(i)), nil
 	case *array.LargeBinary:
@@ -125,9 +125,9 @@ func (s *Schema) AppendToBuilder(b *array.RecordBuilder, r Row) error {
 		case *array.Float64Builder:
 			x.Append(v.Float64())
 		case *array.StringBuilder:
-			x.BinaryBuilder.Append(v.bytes())
+			x.BinaryBuilder.Append(v.b)
 		case *array.BinaryBuilder:
-			x.Append(v.bytes())
+			x.Append(v.b)
 		case *array.Date32Builder:
 			x.Append(arrow.Date32(v.Int64()))
 		case *array.TimestampBuilder:

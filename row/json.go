@@ -307,10 +307,10 @@ func AppendJSONValue(dst []byte, t Type, v Value) []byte {
 		}
 		return strconv.AppendFloat(dst, f, 'g', -1, bits)
 	case TypeString:
-		return appendJSONBytes(dst, v.bytes())
+		return appendJSONBytes(dst, v.b)
 	case TypeBinary:
 		dst = append(dst, '"')
-		dst = base64.StdEncoding.AppendEncode(dst, v.bytes())
+		dst = base64.StdEncoding.AppendEncode(dst, v.b)
 		return append(dst, '"')
 	case TypeDate32, TypeTimestamp:
 		return appendJSONString(dst, v.Format(t))

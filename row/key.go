@@ -1,7 +1,6 @@
 package row
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -119,16 +118,12 @@ func appendKeyValue(dst []byte, id TypeID, v Value) ([]byte, error) {
 		}
 		return binary.BigEndian.AppendUint64(dst, bits), nil
 	case TypeString, TypeBinary:
-		// Each 0x00 becomes 0x00 0xff; the runs between are copied whole.
-		b := v.bytes()
-		for {
-			i := bytes.IndexByte(b, 0)
-			if i < 0 {
-				dst = append(dst, b...)
-				break
+		for _, c := range v.b {
+			if c == 0 {
+				dst = append(dst, 0x00, 0xff)
+			} else {
+				dst = append(dst, c)
 			}
-			dst = append(append(dst, b[:i]...), 0x00, 0xff)
-			b = b[i+1:]
 		}
 		return append(dst, 0x00, 0x01), nil
 	case TypeDecimal128:
@@ -229,7 +224,7 @@ func DecodeKey(types []Type, data []byte, vals []Value) ([]Value, []byte, error)
 			if out == nil {
 				out = []byte{}
 			}
-			v.setBytes(out)
+			v.b = out
 			need = j
 		default:
 			return vals, data, fmt.Errorf("row: key column %d: type %s cannot be a key", i, t)

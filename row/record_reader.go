@@ -161,7 +161,7 @@ func (rr *RecordReader) value(c, i int) (Value, error) {
 		if err != nil {
 			return Value{}, fmt.Errorf("row: column %q, row %d: %w", rr.s.cols[c].Name, i, err)
 		}
-		return bytesValue(TypeString, b), nil
+		return Value{id: TypeString, valid: true, b: b}, nil
 	}
 	return Value{}, fmt.Errorf("row: column %q: unknown column kind %d", rr.s.cols[c].Name, cr.kind)
 }

@@ -22,15 +22,15 @@ func New(vals ...Value) Row { return Row{Values: vals} }
 func (r Row) Clone() Row {
 	n := 0
 	for _, v := range r.Values {
-		n += len(v.bytes())
+		n += len(v.b)
 	}
 	c := Row{Kind: r.Kind, Values: make([]Value, len(r.Values))}
 	buf := make([]byte, 0, n)
 	for i, v := range r.Values {
-		if v.p != nil {
+		if v.b != nil {
 			start := len(buf)
-			buf = append(buf, v.bytes()...)
-			v.setBytes(buf[start:len(buf):len(buf)])
+			buf = append(buf, v.b...)
+			v.b = buf[start:len(buf):len(buf)]
 		}
 		c.Values[i] = v
 	}

@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 )
@@ -21,26 +20,10 @@ import (
 type Value struct {
 	id    TypeID
 	valid bool
-	num   uint64 // bool, ints, date, timestamp, float bits, decimal low 64 bits; the length of a string or binary
+	num   uint64 // bool, ints, date, timestamp, float bits, decimal low 64 bits
 	hi    int64  // decimal high 64 bits
-	p     *byte  // string, binary: the first byte (a pointer and a length in num instead of a slice: 32 bytes a Value, not 48)
+	b     []byte // string, binary
 }
-
-// bytesValue is a string or binary Value of b.
-func bytesValue(id TypeID, b []byte) Value {
-	return Value{id: id, valid: true, num: uint64(len(b)), p: unsafe.SliceData(b)}
-}
-
-// bytes returns the bytes of a string or binary Value (nil for others).
-func (v Value) bytes() []byte {
-	if v.p == nil {
-		return nil
-	}
-	return unsafe.Slice(v.p, v.num)
-}
-
-// setBytes makes v's bytes b (v keeps its type).
-func (v *Value) setBytes(b []byte) { v.num, v.p = uint64(len(b)), unsafe.SliceData(b) }
 
 // NullValue returns a null Value.
 func NullValue() Value { return Value{} }
@@ -71,15 +54,15 @@ func Float64Value(v float64) Value {
 }
 
 // StringValue returns a string Value. It copies s.
-func StringValue(s string) Value { return bytesValue(TypeString, []byte(s)) }
+func StringValue(s string) Value { return Value{id: TypeString, valid: true, b: []byte(s)} }
 
 // StringBytesValue returns a string Value referencing b (not copied, as
 // BinaryValue does): for decoders that hand out strings from a buffer
 // they own. b must not be modified afterwards.
-func StringBytesValue(b []byte) Value { return bytesValue(TypeString, b) }
+func StringBytesValue(b []byte) Value { return Value{id: TypeString, valid: true, b: b} }
 
 // BinaryValue returns a binary Value referencing b (not copied).
-func BinaryValue(b []byte) Value { return bytesValue(TypeBinary, b) }
+func BinaryValue(b []byte) Value { return Value{id: TypeBinary, valid: true, b: b} }
 
 // Date32Value returns a date Value: days since 1970-01-01.
 func Date32Value(days int32) Value {
@@ -115,19 +98,19 @@ func (v Value) Int64() int64 { return int64(v.num) }
 func (v Value) Float64() float64 { return math.Float64frombits(v.num) }
 
 // Str returns the text of a string Value (it allocates; see Bytes).
-func (v Value) Str() string { return string(v.bytes()) }
+func (v Value) Str() string { return string(v.b) }
 
 // Bytes returns the bytes of a string or binary Value. The caller must not
 // modify them.
-func (v Value) Bytes() []byte { return v.bytes() }
+func (v Value) Bytes() []byte { return v.b }
 
 // Decimal returns the unscaled number of a decimal128 Value.
 func (v Value) Decimal() decimal128.Num { return decimal128.New(v.hi, v.num) }
 
 // Clone returns a copy of v that owns its bytes.
 func (v Value) Clone() Value {
-	if v.p != nil {
-		v.setBytes(bytes.Clone(v.bytes()))
+	if v.b != nil {
+		v.b = bytes.Clone(v.b)
 	}
 	return v
 }
@@ -162,7 +145,7 @@ func Compare(a, b Value) int {
 		}
 		return cmp.Compare(x, y)
 	case TypeString, TypeBinary:
-		return bytes.Compare(a.bytes(), b.bytes())
+		return bytes.Compare(a.b, b.b)
 	case TypeDecimal128:
 		return a.Decimal().Cmp(b.Decimal())
 	}
@@ -194,9 +177,9 @@ func (v Value) Format(t Type) string {
 	case TypeFloat64:
 		return strconv.FormatFloat(v.Float64(), 'g', -1, 64)
 	case TypeString:
-		return string(v.bytes())
+		return string(v.b)
 	case TypeBinary:
-		return fmt.Sprintf("%x", v.bytes())
+		return fmt.Sprintf("%x", v.b)
 	case TypeDate32:
 		return time.Unix(v.Int64()*86400, 0).UTC().Format(time.DateOnly)
 	case TypeTimestamp:

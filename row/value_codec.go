@@ -67,8 +67,8 @@ func appendColumnValue(dst []byte, v Value) []byte {
 	case TypeFloat64:
 		dst = binary.LittleEndian.AppendUint64(dst, v.num)
 	case TypeString, TypeBinary:
-		dst = binary.AppendUvarint(dst, uint64(len(v.bytes())))
-		dst = append(dst, v.bytes()...)
+		dst = binary.AppendUvarint(dst, uint64(len(v.b)))
+		dst = append(dst, v.b...)
 	case TypeDecimal128:
 		dst = binary.LittleEndian.AppendUint64(dst, v.num)
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(v.hi))
@@ -185,7 +185,7 @@ func (s *Schema) decodeValue(data []byte, r *Row, copyBytes bool) error {
 				return truncated(c)
 			}
 			end := k + int(l)
-			v.setBytes(data[k:end:end])
+			v.b = data[k:end:end]
 			data = data[end:]
 		case TypeDecimal128:
 			if len(data) < 16 {
