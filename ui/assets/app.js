@@ -508,7 +508,8 @@ async function coldView() {
     if (!confirm('Make version ' + to + ' of ' + table + ' live?')) return;
     try {
       const { data } = await api('POST', '/api/cold/' + encodeURIComponent(table) + '/rollback', { to, admin_token: token.value });
-      msg.replaceChildren(el('p', { class: 'notice', id: 'rollback-done', text: 'The live version of ' + data.name + ' is now ' + data.version + ' (' + data.rows + ' rows).' }));
+      // The notice goes up only once the page shows the new live version,
+      // so it never sits above a table that still reads the old one.
       await coldView();
       document.getElementById('cold-msg').replaceChildren(el('p', { class: 'notice', id: 'rollback-done', text: 'The live version of ' + data.name + ' is now ' + data.version + ' (' + data.rows + ' rows).' }));
     } catch (e) { msg.replaceChildren(errorBox(e.message)); }
