@@ -273,7 +273,11 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements Specialize
     // (specialize): a restored timer that fires before the subtask's first
     // record knows the retention and the cold table too.
     call = planned != null ? resolve(planned) : null;
+    runtime = ClientCleaner.runtimeContext(context);
   }
+
+  /** The task's, to close the sidecar client when the job ends here (ClientCleaner). */
+  private transient org.apache.flink.api.common.functions.RuntimeContext runtime;
 
   /**
    * When the query is translated, Flink (ProcessTableRunnerGenerator, 2.3.0)
@@ -392,8 +396,10 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements Specialize
 
   @Override
   public void close() {
+    // Flink 2.3.0 does not call this (see ClientCleaner, which closes the
+    // client once this instance is gone); a Flink that does closes it here.
     if (cold != null) {
-      cold.client.close();
+      cold.closer.clean();
       cold = null;
     }
   }
@@ -509,6 +515,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements Specialize
   /** The sidecar client and what it knows of the cold table. */
   private static final class Cold {
     HotcoldLookupClient client;
+    java.lang.ref.Cleaner.Cleanable closer; // closes client (ClientCleaner)
     String address;
     LookupSpec.Tls tls;
     SidecarTls.Names tlsNames;
@@ -1056,6 +1063,8 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements Specialize
       }
       c.coversUntil = info.coversUntil();
       c.refreshedAt = System.nanoTime();
+      c.closer = ClientCleaner.closeWhenUnreachable(this, c.client);
+      ClientCleaner.closeOnJobRelease(runtime, c.closer);
       return c;
     } catch (IOException | RuntimeException e) {
       c.client.close();

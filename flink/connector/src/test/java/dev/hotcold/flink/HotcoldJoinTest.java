@@ -513,4 +513,20 @@ class HotcoldJoinTest {
     String chain = HotcoldLookupJoinTest.chain(e);
     assertTrue(chain.contains("the hotcold sidecar at " + dead + " did not describe cold table orders"), chain);
   }
+
+  @Test
+  void theSidecarClientIsClosedOnceTheJobHasEnded() throws Exception {
+    // Flink 2.3.0 never calls a ProcessTableFunction's close(): without
+    // ClientCleaner every subtask's gRPC channel to the sidecar would stay
+    // open. No garbage collection is asked for: the job's release on the
+    // TaskManager closes them (a finished task's function instance stays
+    // reachable until then anyway).
+    TableEnvironment t = tableEnv();
+    tables(t, 1, 1, 0);
+    register(t, options(sidecar.tcp).coldTable("orders").coldSide("orders"));
+    long before = ClientCleaner.registered();
+    assertTrue(!collect(t, hotcold()).isEmpty(), "the join emitted nothing");
+    assertTrue(ClientCleaner.registered() > before, "the job opened no sidecar client");
+    assertEquals(0, ClientCleaner.awaitAllClosed(300, false), "sidecar clients still open after the job ended");
+  }
 }

@@ -1,0 +1,135 @@
+package dev.hotcold.flink;
+
+import java.lang.ref.Cleaner;
+import java.lang.reflect.Field;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.flink.api.common.functions.RuntimeContext;
+import org.apache.flink.table.functions.FunctionContext;
+
+/**
+ * Closes a sidecar client once the job that opened it has ended here, or
+ * the function instance that opened it is gone.
+ *
+ * <p>Flink 2.3.0 never calls a ProcessTableFunction's {@code close()}: its
+ * process table operators (AbstractProcessTableOperator and the set and row
+ * variants) open the generated runner in {@code open()} but do not override
+ * {@code close()}, so the runner and the function in it are never closed,
+ * whether the job finishes, fails or is cancelled. HOTCOLD_JOIN's sidecar
+ * client (a gRPC channel with its threads and connection) would then stay
+ * open until the channel was garbage collected, which gRPC reports as
+ * "ManagedChannel ... was garbage collected without being shut down" (11
+ * times in one CI run), if it was collected at all: a finished task's
+ * function instance stays reachable until the TaskManager lets go of the
+ * job. Each client is therefore closed by whichever comes first: the job's
+ * user-code class loader release hook on this TaskManager (the job's tasks
+ * here have ended), or the function instance becoming unreachable (a
+ * Cleaner, for a Flink whose FunctionContext does not lead to the
+ * RuntimeContext). {@code close()}, should a later Flink call it, closes it
+ * at once; a client is closed once whichever way.
+ */
+final class ClientCleaner {
+  private ClientCleaner() {}
+
+  private static final Cleaner CLEANER = Cleaner.create();
+  private static final Object LOCK = new Object();
+  private static int open; // registered clients not yet closed (guarded by LOCK)
+  private static long registered; // clients ever registered (guarded by LOCK)
+
+  /**
+   * Registers client to be closed when owner is unreachable or when the
+   * returned Cleanable's clean() is called, whichever comes first (once).
+   */
+  static Cleaner.Cleanable closeWhenUnreachable(Object owner, AutoCloseable client) {
+    synchronized (LOCK) {
+      open++;
+      registered++;
+    }
+    // The action must not reach owner, or owner never becomes unreachable:
+    // it is built in a static method from the client alone.
+    return CLEANER.register(owner, action(client));
+  }
+
+  /**
+   * The task's RuntimeContext behind a FunctionContext, or null when this
+   * Flink's FunctionContext does not hold one where 2.3.0 does (a private
+   * field "context": FunctionContext has no getter for it).
+   */
+  static RuntimeContext runtimeContext(FunctionContext fc) {
+    try {
+      Field f = FunctionContext.class.getDeclaredField("context");
+      f.setAccessible(true);
+      return f.get(fc) instanceof RuntimeContext rc ? rc : null;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Also closes c when the job's user-code class loader is released on this
+   * TaskManager, which Flink does once the job's tasks here have ended
+   * (finished, failed or cancelled): the close does not wait for a garbage
+   * collection. A no-op without a RuntimeContext.
+   */
+  static void closeOnJobRelease(RuntimeContext rc, Cleaner.Cleanable c) {
+    if (rc == null) {
+      return;
+    }
+    // One hook per client (the name makes it so); the hook holds the
+    // Cleanable, which does not hold the client's owner.
+    rc.registerUserCodeClassLoaderReleaseHookIfAbsent("hotcold-sidecar-client-" + HOOKS.incrementAndGet(), c::clean);
+  }
+
+  private static final AtomicLong HOOKS = new AtomicLong();
+
+  private static Runnable action(AutoCloseable client) {
+    return () -> {
+      try {
+        client.close();
+      } catch (Exception e) {
+        // Closing a channel that is already broken: nothing left to free.
+      } finally {
+        synchronized (LOCK) {
+          open--;
+          LOCK.notifyAll();
+        }
+      }
+    };
+  }
+
+  /** Clients ever registered. */
+  static long registered() {
+    synchronized (LOCK) {
+      return registered;
+    }
+  }
+
+  /** Registered clients not yet closed. */
+  static int open() {
+    synchronized (LOCK) {
+      return open;
+    }
+  }
+
+  /**
+   * For tests: waits until no registered client is open or rounds waits of
+   * up to 100 ms have passed, running the garbage collector before each when
+   * gc is set; returns the clients still open.
+   */
+  static int awaitAllClosed(int rounds, boolean gc) throws InterruptedException {
+    for (int i = 0; i < rounds; i++) {
+      if (gc) {
+        System.gc();
+      }
+      synchronized (LOCK) {
+        if (open == 0) {
+          return 0;
+        }
+        LOCK.wait(100);
+        if (open == 0) {
+          return 0;
+        }
+      }
+    }
+    return open();
+  }
+}

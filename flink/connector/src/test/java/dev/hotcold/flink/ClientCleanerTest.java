@@ -1,0 +1,45 @@
+package dev.hotcold.flink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class ClientCleanerTest {
+  @Test
+  void cleanClosesTheClientOnceAndAtOnce() throws Exception {
+    AtomicInteger closes = new AtomicInteger();
+    Object owner = new Object();
+    var c = ClientCleaner.closeWhenUnreachable(owner, closes::incrementAndGet);
+    c.clean();
+    c.clean();
+    assertEquals(1, closes.get());
+    // Once cleaned, the owner going away closes nothing more.
+    owner = null;
+    assertEquals(0, ClientCleaner.awaitAllClosed(50, true));
+    assertEquals(1, closes.get());
+  }
+
+  @Test
+  void anUnreachableOwnerHasItsClientClosed() throws Exception {
+    AtomicInteger closes = new AtomicInteger();
+    register(closes);
+    assertEquals(0, ClientCleaner.awaitAllClosed(100, true), "clients still open");
+    assertEquals(1, closes.get());
+  }
+
+  @Test
+  void aFailingCloseStillCountsTheClientClosed() throws Exception {
+    Object owner = new Object();
+    var c = ClientCleaner.closeWhenUnreachable(owner, () -> {
+      throw new IllegalStateException("already broken");
+    });
+    c.clean();
+    assertEquals(0, ClientCleaner.awaitAllClosed(50, true));
+  }
+
+  /** Registers a client whose owner is unreachable once this returns. */
+  private static void register(AtomicInteger closes) {
+    ClientCleaner.closeWhenUnreachable(new Object(), closes::incrementAndGet);
+  }
+}
