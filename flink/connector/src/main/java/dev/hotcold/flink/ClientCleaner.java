@@ -32,21 +32,24 @@ final class ClientCleaner {
 
   private static final Cleaner CLEANER = Cleaner.create();
   private static final Object LOCK = new Object();
-  private static int open; // registered clients not yet closed (guarded by LOCK)
-  private static long registered; // clients ever registered (guarded by LOCK)
+  // Guarded by LOCK: the registration numbers of the clients not yet
+  // closed, and the number of the last registration.
+  private static final java.util.TreeSet<Long> OPEN = new java.util.TreeSet<>();
+  private static long registered;
 
   /**
    * Registers client to be closed when owner is unreachable or when the
    * returned Cleanable's clean() is called, whichever comes first (once).
    */
   static Cleaner.Cleanable closeWhenUnreachable(Object owner, AutoCloseable client) {
+    long n;
     synchronized (LOCK) {
-      open++;
-      registered++;
+      n = ++registered;
+      OPEN.add(n);
     }
     // The action must not reach owner, or owner never becomes unreachable:
     // it is built in a static method from the client alone.
-    return CLEANER.register(owner, action(client));
+    return CLEANER.register(owner, action(client, n));
   }
 
   /**
@@ -81,7 +84,7 @@ final class ClientCleaner {
 
   private static final AtomicLong HOOKS = new AtomicLong();
 
-  private static Runnable action(AutoCloseable client) {
+  private static Runnable action(AutoCloseable client, long n) {
     return () -> {
       try {
         client.close();
@@ -89,47 +92,38 @@ final class ClientCleaner {
         // Closing a channel that is already broken: nothing left to free.
       } finally {
         synchronized (LOCK) {
-          open--;
+          OPEN.remove(n);
           LOCK.notifyAll();
         }
       }
     };
   }
 
-  /** Clients ever registered. */
+  /** The number of the last registration (0: none yet). */
   static long registered() {
     synchronized (LOCK) {
       return registered;
     }
   }
 
-  /** Registered clients not yet closed. */
-  static int open() {
-    synchronized (LOCK) {
-      return open;
-    }
-  }
-
   /**
-   * For tests: waits until no registered client is open or rounds waits of
-   * up to 100 ms have passed, running the garbage collector before each when
-   * gc is set; returns the clients still open.
+   * For tests: waits until no client registered after registration number
+   * since is open, or rounds waits of up to 100 ms have passed, running the
+   * garbage collector before each when gc is set; returns how many of those
+   * clients are still open.
    */
-  static int awaitAllClosed(int rounds, boolean gc) throws InterruptedException {
-    for (int i = 0; i < rounds; i++) {
+  static int awaitClosed(long since, int rounds, boolean gc) throws InterruptedException {
+    for (int i = 0; ; i++) {
       if (gc) {
         System.gc();
       }
       synchronized (LOCK) {
-        if (open == 0) {
-          return 0;
+        int open = OPEN.tailSet(since, false).size();
+        if (open == 0 || i == rounds) {
+          return open;
         }
         LOCK.wait(100);
-        if (open == 0) {
-          return 0;
-        }
       }
     }
-    return open();
   }
 }

@@ -527,6 +527,6 @@ class HotcoldJoinTest {
     long before = ClientCleaner.registered();
     assertTrue(!collect(t, hotcold()).isEmpty(), "the join emitted nothing");
     assertTrue(ClientCleaner.registered() > before, "the job opened no sidecar client");
-    assertEquals(0, ClientCleaner.awaitAllClosed(300, false), "sidecar clients still open after the job ended");
+    assertEquals(0, ClientCleaner.awaitClosed(before, 300, false), "sidecar clients still open after the job ended");
   }
 }
