@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.StateBackendOptions;
@@ -528,5 +529,22 @@ class HotcoldJoinTest {
     assertTrue(!collect(t, hotcold()).isEmpty(), "the join emitted nothing");
     assertTrue(ClientCleaner.registered() > before, "the job opened no sidecar client");
     assertEquals(0, ClientCleaner.awaitClosed(before, 300, false), "sidecar clients still open after the job ended");
+  }
+
+  @Test
+  void theSidecarClientIsClosedOnceTheJobIsCancelled() throws Exception {
+    TableEnvironment t = tableEnv();
+    tables(t, 1, 1, 10); // throttled: 40 s of input, so the job is cancelled, not finished
+    register(t, options(sidecar.tcp).coldTable("orders").coldSide("orders"));
+    long before = ClientCleaner.registered();
+    TableResult res = t.executeSql(hotcold());
+    JobClient job = res.getJobClient().orElseThrow();
+    try (CloseableIterator<Row> it = res.collect()) {
+      assertTrue(it.hasNext(), "the join emitted nothing");
+      assertTrue(ClientCleaner.registered() > before, "the job opened no sidecar client");
+      job.cancel().get();
+    }
+    assertEquals(0, ClientCleaner.awaitClosed(before, 300, false), "sidecar clients still open after the job was cancelled");
+    assertEquals(JobStatus.CANCELED, job.getJobStatus().get());
   }
 }
