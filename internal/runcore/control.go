@@ -161,7 +161,8 @@ func partitionDirs(root string) ([]int32, error) {
 // (dst/p<N>): each is a Pebble checkpoint of the partition's committed
 // state, with its offsets, consistent on its own. Every partition on disk
 // must be open in this process: one it does not own (another member of the
-// group has it, or it is not assigned yet) is an error.
+// group has it, or it is not assigned yet) is an error, and so is one it was
+// assigned and is still opening (the checkpoint would leave it out).
 func (r *Runner) checkpointOpen(dst string) ([]string, error) {
 	ids, err := partitionDirs(r.cfg.StateDir)
 	if err != nil {
@@ -169,6 +170,15 @@ func (r *Runner) checkpointOpen(dst string) ([]string, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock() // no partition is opened or closed meanwhile
+	if len(r.opening) > 0 {
+		// Assigned and still being opened: a checkpoint now would leave
+		// them out (or, restarted, refuse them as not open).
+		var names []string
+		for _, id := range slices.Sorted(maps.Keys(r.opening)) {
+			names = append(names, "p"+strconv.Itoa(int(id)))
+		}
+		return nil, fmt.Errorf("the job (pid %d) is still opening partitions %s it was assigned: try again once they are open", os.Getpid(), strings.Join(names, ", "))
+	}
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("the job (pid %d) has no partition state in %s yet: try again once it has been assigned its partitions", os.Getpid(), r.cfg.StateDir)
 	}

@@ -162,8 +162,11 @@ type Runner struct {
 	clShared atomic.Pointer[kgo.Client] // cl, for franz-go's callback goroutines
 	outParts int32
 
-	mu    sync.Mutex // guards parts, started, fatal
+	mu    sync.Mutex // guards parts, opening, started, fatal
 	parts map[int32]*partition
+	// opening holds the partitions assigned and not yet opened (or failed
+	// to open): a checkpoint of the running job waits for them.
+	opening map[int32]bool
 
 	started time.Time
 	counts  totals // committed input records, by fate
@@ -568,19 +571,37 @@ func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[st
 		r.commitGroup(cl, opened...)
 		r.checkStopReached(cl)
 	}()
+	r.mu.Lock()
+	for _, ps := range assigned {
+		for _, pn := range ps {
+			if r.parts[pn] == nil {
+				if r.opening == nil {
+					r.opening = map[int32]bool{}
+				}
+				r.opening[pn] = true
+			}
+		}
+	}
+	r.mu.Unlock()
 	for _, ps := range assigned {
 		for _, pn := range ps {
 			if r.part(pn) != nil {
+				r.mu.Lock()
+				delete(r.opening, pn)
+				r.mu.Unlock()
 				continue
 			}
 			p, err := r.openPartition(ctx, cl, pn)
+			r.mu.Lock()
+			delete(r.opening, pn)
+			if err == nil {
+				r.parts[pn] = p
+			}
+			r.mu.Unlock()
 			if err != nil {
 				r.setFatal(err)
 				continue
 			}
-			r.mu.Lock()
-			r.parts[pn] = p
-			r.mu.Unlock()
 			opened = append(opened, p)
 		}
 	}
