@@ -396,8 +396,9 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements Specialize
 
   @Override
   public void close() {
-    // Flink 2.3.0 does not call this (see ClientCleaner, which closes the
-    // client once this instance is gone); a Flink that does closes it here.
+    // Flink 2.3.0 does not call this: ClientCleaner closes the client when
+    // the job ends on this TaskManager (or this instance is collected). A
+    // Flink that does call it closes the client here, once.
     if (cold != null) {
       cold.closer.clean();
       cold = null;
