@@ -547,4 +547,20 @@ class HotcoldJoinTest {
     assertEquals(0, ClientCleaner.awaitClosed(before, 300, false), "sidecar clients still open after the job was cancelled");
     assertEquals(JobStatus.CANCELED, job.getJobStatus().get());
   }
+
+  @Test
+  void theSidecarClientIsClosedOnceTheJobHasFailed() throws Exception {
+    TableEnvironment t = tableEnv(); // restart-strategy none: the first failure fails the job
+    tables(t, 1, 1, 0);
+    register(t, options(sidecar.tcp).coldTable("orders").coldSide("orders"));
+    long before = ClientCleaner.registered();
+    // The first joined row divides by zero in the projection after the
+    // join, in the join's task: the client is open by then.
+    String sql = "SELECT order_id, 1 / (refund_id - refund_id) FROM (" + hotcold() + ")";
+    Exception e = assertThrows(Exception.class, () -> collect(t, sql));
+    String chain = HotcoldLookupJoinTest.chain(e);
+    assertTrue(chain.contains("/ by zero"), chain);
+    assertTrue(ClientCleaner.registered() > before, "the job opened no sidecar client");
+    assertEquals(0, ClientCleaner.awaitClosed(before, 300, false), "sidecar clients still open after the job failed");
+  }
 }
