@@ -571,39 +571,36 @@ func (r *Runner) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[st
 		r.commitGroup(cl, opened...)
 		r.checkStopReached(cl)
 	}()
+	// The partitions to open are marked opening before the first is
+	// opened, so a checkpoint meanwhile waits for all of them. A partition
+	// number comes once per input topic: it is opened once.
+	var toOpen []int32
 	r.mu.Lock()
 	for _, ps := range assigned {
 		for _, pn := range ps {
-			if r.parts[pn] == nil {
+			if r.parts[pn] == nil && !r.opening[pn] {
 				if r.opening == nil {
 					r.opening = map[int32]bool{}
 				}
 				r.opening[pn] = true
+				toOpen = append(toOpen, pn)
 			}
 		}
 	}
 	r.mu.Unlock()
-	for _, ps := range assigned {
-		for _, pn := range ps {
-			if r.part(pn) != nil {
-				r.mu.Lock()
-				delete(r.opening, pn)
-				r.mu.Unlock()
-				continue
-			}
-			p, err := r.openPartition(ctx, cl, pn)
-			r.mu.Lock()
-			delete(r.opening, pn)
-			if err == nil {
-				r.parts[pn] = p
-			}
-			r.mu.Unlock()
-			if err != nil {
-				r.setFatal(err)
-				continue
-			}
-			opened = append(opened, p)
+	for _, pn := range toOpen {
+		p, err := r.openPartition(ctx, cl, pn)
+		r.mu.Lock()
+		delete(r.opening, pn)
+		if err == nil {
+			r.parts[pn] = p
 		}
+		r.mu.Unlock()
+		if err != nil {
+			r.setFatal(err)
+			continue
+		}
+		opened = append(opened, p)
 	}
 }
 
