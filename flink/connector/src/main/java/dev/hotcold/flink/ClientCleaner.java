@@ -2,7 +2,6 @@ package dev.hotcold.flink;
 
 import java.lang.ref.Cleaner;
 import java.lang.reflect.Field;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.api.common.functions.RuntimeContext;
 import org.apache.flink.table.functions.FunctionContext;
 
@@ -38,10 +37,13 @@ final class ClientCleaner {
   private static long registered;
 
   /**
-   * Registers client to be closed when owner is unreachable or when the
-   * returned Cleanable's clean() is called, whichever comes first (once).
+   * Registers client to be closed, once, by whichever comes first: the
+   * returned Cleanable's clean(); the job's user-code class loader being
+   * released on this TaskManager, which Flink does once the job's tasks
+   * here have ended (finished, failed or cancelled) - no garbage collection
+   * needed; owner becoming unreachable. rc may be null (no release hook).
    */
-  static Cleaner.Cleanable closeWhenUnreachable(Object owner, AutoCloseable client) {
+  static Cleaner.Cleanable register(Object owner, AutoCloseable client, RuntimeContext rc) {
     long n;
     synchronized (LOCK) {
       n = ++registered;
@@ -49,7 +51,13 @@ final class ClientCleaner {
     }
     // The action must not reach owner, or owner never becomes unreachable:
     // it is built in a static method from the client alone.
-    return CLEANER.register(owner, action(client, n));
+    Cleaner.Cleanable c = CLEANER.register(owner, action(client, n));
+    if (rc != null) {
+      // One hook per client (its number makes the name unique); the hook
+      // holds the Cleanable, which does not hold owner.
+      rc.registerUserCodeClassLoaderReleaseHookIfAbsent("hotcold-sidecar-client-" + n, c::clean);
+    }
+    return c;
   }
 
   /**
@@ -66,23 +74,6 @@ final class ClientCleaner {
       return null;
     }
   }
-
-  /**
-   * Also closes c when the job's user-code class loader is released on this
-   * TaskManager, which Flink does once the job's tasks here have ended
-   * (finished, failed or cancelled): the close does not wait for a garbage
-   * collection. A no-op without a RuntimeContext.
-   */
-  static void closeOnJobRelease(RuntimeContext rc, Cleaner.Cleanable c) {
-    if (rc == null) {
-      return;
-    }
-    // One hook per client (the name makes it so); the hook holds the
-    // Cleanable, which does not hold the client's owner.
-    rc.registerUserCodeClassLoaderReleaseHookIfAbsent("hotcold-sidecar-client-" + HOOKS.incrementAndGet(), c::clean);
-  }
-
-  private static final AtomicLong HOOKS = new AtomicLong();
 
   private static Runnable action(AutoCloseable client, long n) {
     return () -> {

@@ -1064,8 +1064,7 @@ public class HotcoldJoin extends ProcessTableFunction<Row> implements Specialize
       }
       c.coversUntil = info.coversUntil();
       c.refreshedAt = System.nanoTime();
-      c.closer = ClientCleaner.closeWhenUnreachable(this, c.client);
-      ClientCleaner.closeOnJobRelease(runtime, c.closer);
+      c.closer = ClientCleaner.register(this, c.client, runtime);
       return c;
     } catch (IOException | RuntimeException e) {
       c.client.close();

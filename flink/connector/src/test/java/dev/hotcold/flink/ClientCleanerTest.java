@@ -11,7 +11,7 @@ class ClientCleanerTest {
     AtomicInteger closes = new AtomicInteger();
     Object owner = new Object();
     long since = ClientCleaner.registered();
-    var c = ClientCleaner.closeWhenUnreachable(owner, closes::incrementAndGet);
+    var c = ClientCleaner.register(owner, closes::incrementAndGet, null);
     c.clean();
     c.clean();
     assertEquals(1, closes.get());
@@ -34,15 +34,15 @@ class ClientCleanerTest {
   void aFailingCloseStillCountsTheClientClosed() throws Exception {
     Object owner = new Object();
     long since = ClientCleaner.registered();
-    var c = ClientCleaner.closeWhenUnreachable(owner, () -> {
+    var c = ClientCleaner.register(owner, () -> {
       throw new IllegalStateException("already broken");
-    });
+    }, null);
     c.clean();
     assertEquals(0, ClientCleaner.awaitClosed(since, 0, false));
   }
 
   /** Registers a client whose owner is unreachable once this returns. */
   private static void register(AtomicInteger closes) {
-    ClientCleaner.closeWhenUnreachable(new Object(), closes::incrementAndGet);
+    ClientCleaner.register(new Object(), closes::incrementAndGet, null);
   }
 }
